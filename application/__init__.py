@@ -1,0 +1,1 @@
+"""Use cases: the event-sourced application, the dispatcher and the action executors."""

@@ -1,0 +1,1 @@
+"""Pure domain of gateway-scheduler: the Job aggregate, schedules, actions and their errors."""

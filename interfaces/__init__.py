@@ -1,0 +1,1 @@
+"""The edges: HTTP API, page, WebSocket, CLI, settings and the composition root."""
