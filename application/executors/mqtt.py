@@ -1,0 +1,163 @@
+"""The MQTT publisher: one long-lived paho client that renders and publishes `publish` actions."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from application.executors.log import ExecutionLog
+from application.executors.ports import EXECUTION_TIMEOUT, ExecutionContext, ExecutionResult
+from domain.actions import Action, PublishAction
+from domain.templates import render_template
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_QUEUED_MESSAGES = 1000
+_PLAIN_SCHEMES = {"mqtt": 1883, "tcp": 1883}
+_TLS_SCHEMES = {"mqtts": 8883, "ssl": 8883}
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _PLAIN_SCHEMES and scheme not in _TLS_SCHEMES:
+            raise ValueError(f"MQTT URL scheme must be mqtt:// or mqtts://, got {parts.scheme!r}")
+        default_port = _TLS_SCHEMES.get(scheme) or _PLAIN_SCHEMES[scheme]
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or default_port,
+            tls=scheme in _TLS_SCHEMES,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+        )
+
+    def __str__(self) -> str:  # never shows the credentials
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+class MqttPublisher:
+    """Publishes with QoS 0 (handed to the socket), 1 or 2 (acknowledged by the broker), within the timeout."""
+
+    def __init__(self, url: str = "mqtt://127.0.0.1:1883", client_id: str | None = None) -> None:
+        self._address = BrokerAddress.parse(url)
+        self._state_changed = threading.Condition()
+        self._connected = False
+        self._attempt_failed = False  # the last connection attempt failed and no new one has succeeded
+        self._last_error = "no connection attempt yet"
+        self._closed = False
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"gateway-scheduler-{uuid.uuid4().hex[:12]}",
+        )
+        self._client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        if self._address.username is not None:
+            self._client.username_pw_set(self._address.username, self._address.password)
+        if self._address.tls:
+            self._client.tls_set_context(ssl.create_default_context())
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.connect_async(self._address.host, self._address.port, keepalive=30)
+        self._client.loop_start()
+
+    @property
+    def address(self) -> str:
+        return str(self._address)
+
+    def ping(self) -> bool:
+        """True while connected to the broker (for health checks)."""
+        return self._connected
+
+    def close(self) -> None:
+        with self._state_changed:
+            if self._closed:
+                return
+            self._closed = True
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def execute(self, action: Action, ctx: ExecutionContext) -> ExecutionResult:
+        log = ExecutionLog()
+        if not isinstance(action, PublishAction):
+            return ExecutionResult.failure(f"MQTT publisher cannot run a {action.type} action", log)
+        deadline = ctx.deadline()
+        payload = render_template(action.payload_template, ctx.template_variables()).encode("utf-8")
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            return ExecutionResult.failure(
+                f"rendered payload is {len(payload)} bytes, above the {MAX_PAYLOAD_BYTES}-byte limit", log)
+        log.info(f"publishing {len(payload)} bytes to {action.topic!r} (qos {action.qos}, retain {action.retain})")
+        if not self._wait_connected(deadline):
+            timed_out = not self._attempt_failed
+            return ExecutionResult.failure(
+                f"MQTT broker {self._address} unreachable: {self._last_error}", log,
+                broker=str(self._address), **({"error_code": EXECUTION_TIMEOUT} if timed_out else {}))
+        info = self._client.publish(action.topic, payload, qos=action.qos, retain=action.retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return ExecutionResult.failure(
+                f"publish to {action.topic!r} refused by the client: {mqtt.error_string(info.rc)}", log,
+                broker=str(self._address))
+        try:
+            info.wait_for_publish(timeout=max(deadline - time.monotonic(), 0.0))
+        except (RuntimeError, ValueError) as error:
+            return ExecutionResult.failure(f"publish to {action.topic!r} failed: {error}", log,
+                                           broker=str(self._address))
+        if not info.is_published():
+            waited = "acknowledged by the broker" if action.qos else "sent"
+            return ExecutionResult.failure(
+                f"publish to {action.topic!r} not {waited} within {ctx.timeout_seconds:g}s", log,
+                broker=str(self._address), error_code=EXECUTION_TIMEOUT)
+        what = "acknowledged by the broker" if action.qos else "sent"
+        return ExecutionResult.success(
+            f"published {len(payload)} bytes to {action.topic!r}, {what}", log,
+            topic=action.topic, qos=action.qos, retain=action.retain, payload_bytes=len(payload),
+            message_id=info.mid)
+
+    def _wait_connected(self, deadline: float) -> bool:
+        """Wait for a connection, giving up at the deadline or as soon as an attempt has failed."""
+        with self._state_changed:
+            while not self._connected and not self._attempt_failed and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._state_changed.wait(remaining)
+            return self._connected
+
+    def _set_state(self, connected: bool, attempt_failed: bool, error: str | None = None) -> None:
+        with self._state_changed:
+            self._connected = connected
+            self._attempt_failed = attempt_failed
+            if error is not None:
+                self._last_error = error
+            self._state_changed.notify_all()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._set_state(False, True, f"connection refused by the broker: {reason_code}")
+        else:
+            self._set_state(True, False)
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._set_state(False, True, "connection failed (broker down or not reachable)")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        # after a drop a reconnect is pending: wait for its outcome rather than fail straight away;
+        # after a refused attempt the failure stands until an attempt succeeds
+        was_connected = self._connected
+        error = f"{'disconnected' if was_connected else 'connection failed'}: {reason_code}"
+        self._set_state(False, self._attempt_failed or not was_connected, error)

@@ -1,0 +1,158 @@
+"""The Scheduler application: loads and saves Job and Gateway aggregates (the command side)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Recording
+
+from application.clock import Clock, utc_now
+from domain.errors import JobNotFound, VersionConflict
+from domain.gateway import Gateway
+from domain.identity import check_gateway_id, check_job_id, gateway_uuid, job_uuid, new_job_id
+from domain.job import Job
+
+T = TypeVar("T")
+_CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a command changed: the job after it, and the (topic, position) of each event."""
+
+    job: Job
+    recorded: tuple[tuple[str, int], ...]
+    changed: bool = True
+
+
+def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
+    return tuple((r.notification.topic, r.notification.id) for r in recordings)
+
+
+class Scheduler(Application[UUID]):
+    name = "Scheduler"
+    snapshotting_intervals = {Job: 100, Gateway: 100}
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utc_now, max_jobs: int = 1000) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.max_jobs = max_jobs
+
+    # ---- loading ----------------------------------------------------------------------
+
+    def job(self, gateway_id: str, job_id: str) -> Job:
+        try:
+            job: Job = self.repository.get(job_uuid(gateway_id, job_id))
+        except AggregateNotFoundError:
+            job = None  # type: ignore[assignment]
+        if job is None or job.deleted:
+            raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
+        return job
+
+    def gateway(self, gateway_id: str) -> Gateway | None:
+        try:
+            return self.repository.get(gateway_uuid(gateway_id))
+        except AggregateNotFoundError:
+            return None
+
+    def _gateway_or_new(self, gateway_id: str) -> Gateway:
+        return self.gateway(gateway_id) or Gateway.create(check_gateway_id(gateway_id), self.clock())
+
+    @staticmethod
+    def _retrying(command: Callable[[], T]) -> T:
+        """Re-run a command whose save lost a race with another writer (it re-loads fresh
+        state); a client that named the version it read gets VERSION_CONFLICT instead."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                return command()
+            except IntegrityError:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise VersionConflict("The job was changed concurrently; retry", None) from None
+        raise AssertionError("unreachable")
+
+    # ---- commands -----------------------------------------------------------------------
+
+    def register_gateway(
+        self, gateway_id: str, *, name: str, location: str, latitude: float | None, longitude: float | None
+    ) -> tuple[tuple[str, int], ...]:
+        def command() -> tuple[tuple[str, int], ...]:
+            gateway = self._gateway_or_new(gateway_id)
+            gateway.register(name=name, location=location, latitude=latitude, longitude=longitude, now=self.clock())
+            return _recorded(self.save(gateway))
+
+        return self._retrying(command)
+
+    def create_job(self, gateway_id: str, fields: dict[str, Any], *, actor: str) -> Saved:
+        job_id = check_job_id(fields["id"]) if fields.get("id") else new_job_id()
+
+        def command() -> Saved:
+            now = self.clock()
+            gateway = self._gateway_or_new(gateway_id)
+            job = Job.create(
+                gateway_id=gateway_id, job_id=job_id, fields=fields, actor=actor, now=now,
+                default_location=gateway.location_point,
+            )
+            gateway.add_job(job_id, max_jobs=self.max_jobs, now=now)
+            return Saved(job, _recorded(self.save(gateway, job)))
+
+        return self._retrying(command)
+
+    def _change(
+        self, gateway_id: str, job_id: str, expected_version: int | None, change: Callable[[Job], Any]
+    ) -> Saved:
+        def command() -> Saved:
+            job = self.job(gateway_id, job_id)
+            if expected_version is not None and job.version != expected_version:
+                raise VersionConflict(
+                    f"Job {job_id} is at version {job.version}, not {expected_version}",
+                    {"current_version": job.version, "expected_version": expected_version},
+                )
+            extra = change(job) or ()
+            changed = bool(job.pending_events)
+            return Saved(job, _recorded(self.save(job, *extra)), changed=changed)
+
+        if expected_version is not None:
+            try:
+                return command()
+            except IntegrityError:
+                raise VersionConflict(f"Job {job_id} was changed concurrently", None) from None
+        return self._retrying(command)
+
+    def _location(self, gateway_id: str) -> tuple[float, float] | None:
+        gateway = self.gateway(gateway_id)
+        return gateway.location_point if gateway else None
+
+    def update_job(
+        self, gateway_id: str, job_id: str, patch: dict[str, Any], *, actor: str, expected_version: int | None = None
+    ) -> Saved:
+        location = self._location(gateway_id)
+        return self._change(
+            gateway_id, job_id, expected_version,
+            lambda job: job.update(patch, actor=actor, now=self.clock(), default_location=location),
+        )
+
+    def toggle_job(
+        self, gateway_id: str, job_id: str, *, enabled: bool, reason: str, actor: str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        location = self._location(gateway_id)
+        return self._change(
+            gateway_id, job_id, expected_version,
+            lambda job: job.toggle(enabled, reason, actor=actor, now=self.clock(), default_location=location),
+        )
+
+    def delete_job(
+        self, gateway_id: str, job_id: str, *, actor: str, expected_version: int | None = None
+    ) -> Saved:
+        def change(job: Job) -> list[Gateway]:  # the job and its gateway's job set change together
+            now = self.clock()
+            job.delete(actor=actor, now=now)
+            gateway = self._gateway_or_new(gateway_id)
+            gateway.remove_job(job_id, now=now)
+            return [gateway]
+
+        return self._change(gateway_id, job_id, expected_version, change)

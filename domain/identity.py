@@ -1,0 +1,55 @@
+"""Public ids (job_..., exec_...) and the aggregate UUIDs derived from them."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from domain.errors import ValidationFailed
+
+_NAMESPACE = UUID("6f1c2a57-9c7e-4d1e-9a55-2b1f0c7d9e31")
+_GATEWAY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_gateway_id(gateway_id: str) -> str:
+    if not isinstance(gateway_id, str) or not _GATEWAY_ID.match(gateway_id):
+        raise ValidationFailed(
+            "Gateway id must be 1-64 letters, digits, '.', '_', ':' or '-'",
+            {"field": "gateway_id", "reason": "invalid format"},
+        )
+    return gateway_id
+
+
+def check_job_id(job_id: str) -> str:
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+        raise ValidationFailed(
+            "Job id must be 1-64 letters, digits, '.', '_' or '-'",
+            {"field": "job_id", "reason": "invalid format"},
+        )
+    return job_id
+
+
+def new_job_id() -> str:
+    """A short, URL-safe, random public job id such as `job_k3v9q2mz7d4a`."""
+    return "job_" + base64.b32encode(secrets.token_bytes(10)).decode().lower()[:12]
+
+
+def job_uuid(gateway_id: str, job_id: str) -> UUID:
+    """The aggregate id of a job: stable, so an export re-imported keeps its ids."""
+    return uuid5(_NAMESPACE, f"job/{gateway_id}/{job_id}")
+
+
+def gateway_uuid(gateway_id: str) -> UUID:
+    return uuid5(_NAMESPACE, f"gateway/{gateway_id}")
+
+
+def execution_id(job_id: str, trigger: str, instant: datetime, nonce: str = "") -> str:
+    """Execution ids of scheduled fires are derived from the job and the due instant,
+    so two replicas that fire the same instant produce the same id and collide."""
+    stamp = instant.strftime("%Y%m%d%H%M%S") + f"{instant.microsecond // 1000:03d}"
+    suffix = nonce or uuid5(_NAMESPACE, f"exec/{job_id}/{trigger}/{instant.isoformat()}").hex[:8]
+    return f"exec_{stamp}_{suffix}"

@@ -1,0 +1,182 @@
+"""The Job aggregate: one gateway's scheduled job, its configuration, its lifecycle and its runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import JobNotFound, OperationInProgress, ValidationFailed
+from domain.identity import job_uuid
+from domain.job_config import JobConfig
+from domain.options import JobOptions
+from domain.schedules import Location, Schedule
+
+EXECUTION_TRIGGERS = ("scheduled", "manual", "retry", "bulk")
+
+
+class Job(Aggregate):
+    """State changes only in `apply`; public methods check rules and compute first."""
+
+    class Created(Aggregate.Created):
+        gateway_id: str
+        job_id: str
+        name: str
+        description: str
+        schedule_type: str
+        schedule: dict[str, Any]
+        schedule_anchor: datetime
+        action: dict[str, Any]
+        tags: list[str]
+        options: dict[str, Any]
+        enabled: bool
+        actor: str
+        next_execution: datetime | None
+
+    def __init__(
+        self,
+        gateway_id: str,
+        job_id: str,
+        name: str,
+        description: str,
+        schedule_type: str,
+        schedule: dict[str, Any],
+        schedule_anchor: datetime,
+        action: dict[str, Any],
+        tags: list[str],
+        options: dict[str, Any],
+        enabled: bool,
+        actor: str,
+        next_execution: datetime | None,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.job_id = job_id
+        self.config = JobConfig(name, description, schedule_type, schedule, schedule_anchor, action, tags, options)
+        self.enabled = enabled
+        self.disabled_reason = ""
+        self.next_execution = next_execution
+        self.deleted = False
+        self.running: dict[str, str] = {}
+        self.last_scheduled_for: datetime | None = None
+        self.total_executions = 0
+        self.successful_executions = 0
+        self.failed_executions = 0
+
+    class Event(Aggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            """Events that change state override this; Created is applied by __init__."""
+
+    class Updated(Event):
+        name: str
+        description: str
+        schedule_type: str
+        schedule: dict[str, Any]
+        schedule_anchor: datetime
+        action: dict[str, Any]
+        tags: list[str]
+        options: dict[str, Any]
+        enabled: bool
+        actor: str
+        next_execution: datetime | None
+
+        def apply(self, job: Job) -> None:
+            job.config = JobConfig(
+                self.name, self.description, self.schedule_type, self.schedule,
+                self.schedule_anchor, self.action, self.tags, self.options,
+            )
+            job.enabled = self.enabled
+            job.next_execution = self.next_execution
+
+    class Toggled(Event):
+        enabled: bool
+        reason: str
+        actor: str
+        next_execution: datetime | None
+
+        def apply(self, job: Job) -> None:
+            job.enabled = self.enabled
+            job.disabled_reason = "" if self.enabled else self.reason
+            job.next_execution = self.next_execution
+
+    class Deleted(Event):
+        actor: str
+        total_executions: int
+
+        def apply(self, job: Job) -> None:
+            job.deleted = True
+            job.enabled = False
+            job.next_execution = None
+
+    # ---- construction -------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, *, gateway_id: str, job_id: str, fields: dict[str, Any], actor: str, now: datetime,
+        default_location: Location | None = None,
+    ) -> Job:
+        config = JobConfig.new(fields, now=now, default_location=default_location)
+        enabled = fields.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+        nxt = config.build_schedule(default_location).next_after(now) if enabled else None
+        return cls._create(
+            cls.Created, id=job_uuid(gateway_id, job_id), timestamp=now,
+            gateway_id=gateway_id, job_id=job_id, name=config.name, description=config.description,
+            schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
+            action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+            actor=actor, next_execution=nxt,
+        )
+
+    # ---- configuration commands ---------------------------------------------------------------
+
+    def _check_alive(self) -> None:
+        if self.deleted:
+            raise JobNotFound(f"Job {self.job_id} not found", {"job_id": self.job_id})
+
+    def schedule_for(self, default_location: Location | None = None) -> Schedule:
+        return self.config.build_schedule(default_location)
+
+    @property
+    def options(self) -> JobOptions:
+        return self.config.job_options
+
+    def update(
+        self, patch: dict[str, Any], *, actor: str, now: datetime, default_location: Location | None = None
+    ) -> None:
+        self._check_alive()
+        config = self.config.patched(patch, now=now, default_location=default_location)
+        enabled = patch.get("enabled", self.enabled)
+        if not isinstance(enabled, bool):
+            raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+        nxt = config.build_schedule(default_location).next_after(now) if enabled else None
+        self.trigger_event(
+            self.Updated, timestamp=now, name=config.name, description=config.description,
+            schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
+            action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+            actor=actor, next_execution=nxt,
+        )
+
+    def toggle(
+        self, enabled: bool, reason: str, *, actor: str, now: datetime, default_location: Location | None = None
+    ) -> bool:
+        """Returns whether anything changed; toggling to the current state records nothing."""
+        self._check_alive()
+        if enabled == self.enabled:
+            return False
+        nxt = self.schedule_for(default_location).next_after(now) if enabled else None
+        self.trigger_event(self.Toggled, timestamp=now, enabled=enabled, reason=reason, actor=actor, next_execution=nxt)
+        return True
+
+    def delete(self, *, actor: str, now: datetime) -> None:
+        self._check_alive()
+        if self.running:
+            raise OperationInProgress(
+                f"Job {self.job_id} has executions running", {"running": sorted(self.running)}
+            )
+        self.trigger_event(self.Deleted, timestamp=now, actor=actor, total_executions=self.total_executions)
+
+    @staticmethod
+    def id_for(gateway_id: str, job_id: str) -> UUID:
+        return job_uuid(gateway_id, job_id)

@@ -1,0 +1,78 @@
+"""Schedules relative to sunrise, sunset, dawn or dusk at a place (astral)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from astral import Observer
+from astral import sun
+
+from .bounds import BOUND_KEYS, Bounded, Bounds
+from .describe import minutes_phrase
+from .localtime import UTC
+from .params import Params, refuse
+
+Location = tuple[float, float]
+EVENTS = {"sunrise": sun.sunrise, "sunset": sun.sunset, "dawn": sun.dawn, "dusk": sun.dusk}
+PARAMETERS = ("event", "offset_minutes", "latitude", "longitude", *BOUND_KEYS)
+_SEARCH_DAYS = 800  # polar night/day lasts under 6 months; beyond this the event is gone for good
+
+
+@dataclass(frozen=True, slots=True)
+class SolarSchedule(Bounded):
+    """Once per UTC day at the event plus offset_minutes; days without the event are skipped."""
+
+    type: ClassVar[str] = "sunrise"
+    event: str
+    offset_minutes: int
+    latitude: float
+    longitude: float
+    bounds: Bounds = Bounds()
+
+    @classmethod
+    def parse(cls, params: Params, default_location: Location | None) -> SolarSchedule:
+        event = params.text("event", "sunrise")
+        if event not in EVENTS:
+            raise refuse("event", "event must be sunrise, sunset, dawn or dusk", f"got {event!r}")
+        offset = params.integer("offset_minutes", -720, 720, 0)
+        if params.raw("latitude", None) is None and params.raw("longitude", None) is None:
+            if default_location is None:
+                raise refuse("latitude", "latitude and longitude are required (no gateway location known)",
+                              "missing latitude/longitude")
+            latitude, longitude = default_location
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise refuse("latitude", "default location out of range", repr(default_location))
+        else:
+            latitude = params.number("latitude", -90, 90)
+            longitude = params.number("longitude", -180, 180)
+        return cls(event, offset, float(latitude), float(longitude), Bounds.read(params))
+
+    def _on(self, day) -> datetime | None:
+        try:
+            instant = EVENTS[self.event](Observer(self.latitude, self.longitude), day, tzinfo=UTC)
+        except ValueError:  # polar day or night: no such event that day
+            return None
+        return instant.astimezone(UTC) + timedelta(minutes=self.offset_minutes)
+
+    def _next(self, t: datetime) -> datetime | None:
+        day = t.date() - timedelta(days=2)
+        for _ in range(_SEARCH_DAYS):
+            fire = self._on(day)
+            if fire is not None and fire > t:
+                return fire
+            day += timedelta(days=1)
+        return None
+
+    def describe(self) -> str:
+        if self.offset_minutes == 0:
+            when = f"At {self.event}"
+        else:
+            side = "after" if self.offset_minutes > 0 else "before"
+            when = f"{minutes_phrase(self.offset_minutes)} {side} {self.event}"
+        return f"{when} at {self.latitude:.2f}, {self.longitude:.2f}" + self.bounds.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event, "offset_minutes": self.offset_minutes, "latitude": self.latitude,
+                "longitude": self.longitude, **self.bounds.to_dict()}

@@ -1,0 +1,42 @@
+"""Gateway routes: the gateways the caller may see, and one gateway's jobs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, get
+
+from interfaces.auth import Principal, requires, same_gateway
+from interfaces.envelope import ok
+from interfaces.runtime import Runtime
+from projections import gateway_queries, job_queries
+
+
+class Gateways(Controller):
+    path = "/gateways"
+    guards = [requires("viewer")]
+
+    @get("/", sync_to_thread=True)
+    def list_gateways(
+        self, runtime: Runtime, principal: Principal, gateway_id: str,
+        status: Literal["online", "offline"] | None = None, online: bool | None = None,
+    ) -> dict[str, Any]:
+        """Gateways the token grants, with liveness from worker heartbeats and job counts."""
+        rows = gateway_queries.list_gateways(runtime.reads, principal.allowed, runtime.clock(), runtime.offline_after)
+        if status is not None:
+            rows = [g for g in rows if g["status"] == status]
+        if online is not None:
+            rows = [g for g in rows if (g["status"] == "online") == online]
+        return ok({"gateways": rows}, "Gateways retrieved successfully")
+
+    @get("/{target:str}/jobs", sync_to_thread=True)
+    def gateway_jobs(self, target: str, runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+        """All jobs of a gateway; it must be the X-Gateway-ID context."""
+        same_gateway(gateway_id, target, "gateway")
+        gateway = gateway_queries.gateway(runtime.reads, target, runtime.clock(), runtime.offline_after)
+        jobs = job_queries.gateway_jobs(runtime.reads, target)
+        data = {
+            "gateway_id": target, "gateway_name": gateway["name"], "total_jobs": len(jobs),
+            "active_jobs": sum(1 for j in jobs if j["status"] == "active"), "jobs": jobs,
+        }
+        return ok(data, "Gateway jobs retrieved successfully")

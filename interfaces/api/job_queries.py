@@ -1,0 +1,57 @@
+"""Query routes on jobs: the filtered list and one job's detail (viewer role)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Response, get
+from litestar.params import Parameter
+
+from domain.errors import ValidationFailed
+from domain.schedules import SCHEDULE_TYPES
+from interfaces.auth import requires
+from interfaces.envelope import ok
+from interfaces.runtime import Runtime
+from projections import job_queries
+from projections.job_queries import JobFilter
+
+
+def job_filter(
+    status: Literal["active", "inactive", "error"] | None,
+    job_type: str | None,
+    tags: str | None,
+    enabled: bool | None,
+    limit: int,
+    offset: int,
+) -> JobFilter:
+    if job_type is not None and job_type not in SCHEDULE_TYPES:
+        raise ValidationFailed(f"Unknown job type {job_type!r}", {"field": "type", "allowed": sorted(SCHEDULE_TYPES)})
+    tag_list = tuple(t.strip() for t in (tags or "").split(",") if t.strip())
+    return JobFilter(status=status, type=job_type, tags=tag_list, enabled=enabled, limit=limit, offset=offset)
+
+
+class JobQueries(Controller):
+    path = "/jobs"
+    guards = [requires("viewer")]
+
+    @get("/", sync_to_thread=True)
+    def list_jobs(
+        self,
+        runtime: Runtime,
+        gateway_id: str,
+        status: Literal["active", "inactive", "error"] | None = None,
+        job_type: Annotated[str | None, Parameter(query="type")] = None,
+        tags: str | None = None,
+        enabled: bool | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    ) -> dict[str, Any]:
+        """List the gateway's jobs, filtered by status, type, tags (any of, comma-separated) and enabled."""
+        selection = job_filter(status, job_type, tags, enabled, limit, offset)
+        return ok(job_queries.list_jobs(runtime.reads, gateway_id, selection), "Jobs retrieved successfully")
+
+    @get("/{job_id:str}", sync_to_thread=True)
+    def job_detail(self, job_id: str, runtime: Runtime, gateway_id: str) -> Response[dict[str, Any]]:
+        """One job: configuration, statistics, metadata and its next 10 fire instants. ETag is its version."""
+        job = job_queries.job_detail(runtime.reads, gateway_id, job_id, runtime.clock())
+        return Response(ok({"job": job}, "Job details retrieved successfully"), headers={"ETag": f'"{job["version"]}"'})

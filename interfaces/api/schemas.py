@@ -1,0 +1,55 @@
+"""Wire request types (msgspec): unknown fields and wrong types are refused at the edge."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+Text = Annotated[str, msgspec.Meta(max_length=10_000)]
+
+
+class CreateJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Text
+    type: Text
+    schedule: dict[str, Any]
+    action: dict[str, Any]
+    description: Text = ""
+    enabled: bool = True
+    gateway_id: Text | None = None
+    tags: list[Text] = msgspec.field(default_factory=list)
+    options: dict[str, Any] | None = None
+    id: Text | None = None
+
+
+class UpdateJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Text | None = None
+    description: Text | None = None
+    type: Text | None = None
+    enabled: bool | None = None
+    gateway_id: Text | None = None
+    schedule: dict[str, Any] | None = None
+    action: dict[str, Any] | None = None
+    tags: list[Text] | None = None
+    options: dict[str, Any] | None = None
+    version: int | None = None
+
+
+class ToggleJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    enabled: bool
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ValidateScheduleRequest(msgspec.Struct, kw_only=True):
+    """`type` plus the schedule's own parameters at the top level, as in the contract."""
+
+    type: Text
+
+
+def fields_of(request: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields a client actually sent (None means not given)."""
+    return {
+        name: value
+        for name in request.__struct_fields__
+        if name not in skip and (value := getattr(request, name)) is not None
+    }

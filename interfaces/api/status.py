@@ -1,0 +1,54 @@
+"""The overview status route and the unauthenticated health and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+from litestar import Controller, Response, get
+
+from interfaces.auth import requires
+from interfaces.envelope import ok
+from interfaces.errors import error_response
+from interfaces.runtime import Runtime
+from projections import gateway_queries, job_queries
+
+_PROCESS = psutil.Process()
+
+
+def _memory() -> str:
+    rss = _PROCESS.memory_info().rss
+    return f"{rss / 2**30:.1f} GB" if rss >= 2**30 else f"{rss / 2**20:.0f} MB"
+
+
+class Status(Controller):
+    @get("/status", guards=[requires("viewer")], sync_to_thread=True)
+    def get_status(self, runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+        """Scheduler health and job statistics of the current gateway."""
+        counts = job_queries.job_counts(runtime.reads, gateway_id)
+        gateways = gateway_queries.list_gateways(runtime.reads, [gateway_id], runtime.clock(), runtime.offline_after)
+        online = bool(gateways) and gateways[0]["status"] == "online"
+        data = {
+            "system_status": "healthy" if online else "degraded",
+            **counts,
+            "resource_usage": {
+                "cpu": psutil.cpu_percent(interval=None),
+                "memory": _memory(),
+                "concurrent_jobs": runtime.running_count(gateway_id),
+            },
+        }
+        return ok(data, "Scheduler status retrieved successfully")
+
+
+class Health(Controller):
+    @get("/healthz", exclude_from_auth=True, include_in_schema=False)
+    async def healthz(self) -> dict[str, Any]:
+        return ok({"status": "ok"}, "alive")
+
+    @get("/readyz", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
+    def readyz(self, runtime: Runtime) -> Response[Any]:
+        try:
+            runtime.reads.one("SELECT 1 AS one")
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return error_response("SERVICE_UNAVAILABLE", "database unreachable")
+        return Response(ok({"status": "ready"}, "ready"))

@@ -1,0 +1,38 @@
+"""The Litestar application factory: routes under /api/v1/scheduler, auth, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+
+from interfaces.api.catalog import Catalog
+from interfaces.api.dependencies import DEPENDENCIES
+from interfaces.api.gateways import Gateways
+from interfaces.api.job_commands import JobCommands
+from interfaces.api.job_queries import JobQueries
+from interfaces.api.status import Health, Status
+from interfaces.auth import jwt_auth
+from interfaces.errors import handle_exception
+from interfaces.logs import configure_logging, request_log_middleware
+from interfaces.runtime import Runtime
+
+API_PREFIX = "/api/v1/scheduler"
+MAX_BODY = 1024 * 1024
+
+
+def create_app(runtime: Runtime) -> Litestar:
+    configure_logging(runtime.settings.log_json)
+    api = Router(path=API_PREFIX, route_handlers=[JobQueries, JobCommands, Catalog, Gateways, Status])
+    auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/schema"])
+    app = Litestar(
+        route_handlers=[api, Health],
+        dependencies=DEPENDENCIES,
+        exception_handlers={Exception: handle_exception},
+        middleware=[request_log_middleware],
+        on_app_init=[auth.on_app_init],
+        openapi_config=OpenAPIConfig(title="gateway-scheduler", version="1.0.0", path="/schema"),
+        request_max_body_size=MAX_BODY,
+        debug=False,
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,98 @@
+"""Bearer JWT (header or `session_token` cookie) through Litestar's JWT backend; roles and
+gateway scoping; the gateway context every API request names with X-Gateway-ID."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTCookieAuth, Token
+
+from domain.errors import ValidationFailed
+from domain.identity import check_gateway_id
+
+ROLES = ("viewer", "operator", "admin")
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: str
+    gateways: tuple[str, ...]  # ("*",) for every gateway
+
+    def may_see(self, gateway_id: str) -> bool:
+        return "*" in self.gateways or gateway_id in self.gateways
+
+    @property
+    def allowed(self) -> list[str] | None:
+        return None if "*" in self.gateways else list(self.gateways)
+
+
+def issue_token(secret: str, *, subject: str, role: str, gateways: list[str], ttl: timedelta) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = Token(
+        sub=subject, exp=datetime.now(timezone.utc) + ttl, extras={"role": role, "gateways": gateways}
+    )
+    return token.encode(secret, ALGORITHM)
+
+
+def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    role = token.extras.get("role")
+    gateways = token.extras.get("gateways")
+    if role not in ROLES or not isinstance(gateways, list) or not all(isinstance(g, str) for g in gateways):
+        return None
+    return Principal(subject=token.sub, role=role, gateways=tuple(gateways))
+
+
+def jwt_auth(secret: str, exclude: list[str]) -> JWTCookieAuth[Principal]:
+    return JWTCookieAuth[Principal](
+        retrieve_user_handler=_principal,
+        token_secret=secret,
+        algorithm=ALGORITHM,
+        key="session_token",
+        exclude=exclude,
+        samesite="strict",
+    )
+
+
+def requires(role: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A guard: the caller's role must be at least `role` (viewer < operator < admin)."""
+    needed = ROLES.index(role)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = connection.user
+        if not isinstance(user, Principal):
+            raise NotAuthorizedException("A valid bearer token is required")
+        if ROLES.index(user.role) < needed:
+            raise PermissionDeniedException(f"This needs the {role} role; the token has {user.role}")
+
+    return guard
+
+
+def gateway_context(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The X-Gateway-ID of the request, checked against the token's gateways."""
+    gateway_id = connection.headers.get("x-gateway-id")
+    if not gateway_id:
+        raise ValidationFailed("The X-Gateway-ID header is required", {"field": "X-Gateway-ID", "reason": "missing"})
+    check_gateway_id(gateway_id)
+    user = connection.user
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("A valid bearer token is required")
+    if not user.may_see(gateway_id):
+        raise PermissionDeniedException(f"The token does not grant gateway {gateway_id}")
+    return gateway_id
+
+
+def same_gateway(context: str, named: str | None, field: str = "gateway_id") -> None:
+    """A gateway named in a body or query must be the context's: nothing crosses gateways."""
+    if named is not None and named != context:
+        raise PermissionDeniedException(
+            f"{field} {named!r} differs from the X-Gateway-ID context {context!r}"
+        )

@@ -1,0 +1,125 @@
+"""The `gateway-scheduler` command: serve, worker, migrate, token issue. Exit 0 ok, 1 failure, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from datetime import timedelta
+
+from interfaces.settings import Settings
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _runtime(settings: Settings, *, worker: bool):
+    from interfaces.runtime import Runtime
+
+    runtime = Runtime(settings).start()
+    if worker:
+        from interfaces.worker import start_worker
+
+        start_worker(runtime)
+    return runtime
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from interfaces.app import create_app
+
+    runtime = _runtime(settings, worker=not args.no_worker)
+    try:
+        port = args.port or _free_port(args.host)
+        print(f"gateway-scheduler: API on http://{args.host}:{port}/api/v1/scheduler "
+              f"(gateway {settings.gateway_id}, OpenAPI at /schema)", flush=True)
+        uvicorn.run(create_app(runtime), host=args.host, port=port, log_level="warning", access_log=False)
+    finally:
+        runtime.close()
+    return 0
+
+
+def worker(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    runtime = _runtime(settings, worker=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"gateway-scheduler: worker for gateway {settings.gateway_id}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        runtime.close()
+    return 0
+
+
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from interfaces.database import EmbeddedPostgres, migrate as apply
+
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir / "pgdata")
+    try:
+        applied = apply(settings.database_url or embedded.url)  # type: ignore[union-attr]
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+def token_issue(args: argparse.Namespace, settings: Settings) -> int:
+    from interfaces.auth import issue_token
+
+    gateways = [g.strip() for g in args.gateway.split(",") if g.strip()]
+    print(issue_token(settings.secret(), subject=args.subject, role=args.role, gateways=gateways,
+                      ttl=timedelta(hours=args.ttl_hours)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="gateway-scheduler", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("serve", help="run the API (and this gateway's worker)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed)")
+    p.add_argument("--gateway-id", help="the gateway this process works for")
+    p.add_argument("--no-worker", action="store_true", help="API only, no dispatcher")
+    p.set_defaults(run=serve)
+    p = commands.add_parser("worker", help="run one gateway's dispatcher without the API")
+    p.add_argument("--gateway-id", help="the gateway this worker fires jobs for")
+    p.set_defaults(run=worker)
+    p = commands.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(run=migrate)
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    p = token.add_parser("issue", help="print a JWT")
+    p.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    p.add_argument("--gateway", required=True, help="gateway id, comma-separated ids, or '*'")
+    p.add_argument("--subject", default="cli")
+    p.add_argument("--ttl-hours", type=float, default=24.0)
+    p.set_defaults(run=token_issue)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    if getattr(args, "gateway_id", None):
+        from dataclasses import replace
+
+        settings = replace(settings, gateway_id=args.gateway_id)
+    try:
+        return args.run(args, settings)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as error:  # noqa: BLE001 - one-line reason, exit 1
+        print(f"gateway-scheduler: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

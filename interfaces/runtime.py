@@ -1,0 +1,100 @@
+"""The composition root: wires the database, the application, the projections and the worker."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+
+from application.clock import Clock, utc_now
+from application.scheduler import Scheduler
+from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate
+from interfaces.settings import Settings
+from projections.gateways import GatewaysProjection, GatewaysView
+from projections.job_list import JobListProjection, JobListView
+from projections.progress import Progress
+from projections.read_store import ReadStore
+from projections.runner import ProjectionThread
+
+_log = logging.getLogger(__name__)
+
+
+def _datastore(env: dict[str, str], size: int) -> PostgresDatastore:
+    return PostgresDatastore(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], connect_timeout=2,
+        pool_size=size, pre_ping=True, lock_timeout=5, idle_in_transaction_session_timeout=10,
+    )
+
+
+@dataclass
+class Runtime:
+    """Everything one process runs; `start()` then `close()`."""
+
+    settings: Settings
+    clock: Clock = utc_now
+    embedded: EmbeddedPostgres | None = None
+    url: str = ""
+    app: Scheduler = field(init=False)
+    reads: ReadStore = field(init=False)
+    progress: Progress = field(default_factory=Progress)
+    projections: list[ProjectionThread] = field(default_factory=list)
+    _datastore: PostgresDatastore | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def offline_after(self) -> timedelta:
+        return timedelta(seconds=self.settings.offline_after_seconds)
+
+    def start(self) -> Runtime:
+        if self.settings.database_url:
+            self.url = self.settings.database_url
+        else:
+            self.embedded = EmbeddedPostgres(self.settings.data_dir / "pgdata")
+            self.url = self.embedded.url
+        applied = migrate(self.url)
+        if applied:
+            _log.info("migrations applied: %s", ", ".join(applied))
+        env = eventsourcing_env(self.url, pool_size=self.settings.pool_size)
+        self.app = Scheduler(env, clock=self.clock, max_jobs=self.settings.max_jobs_per_gateway)
+        self.reads = ReadStore(conninfo(self.url), size=self.settings.pool_size)
+        self.reads.open()
+        self._datastore = _datastore(env, 4)
+        for projection in (JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore))):
+            thread = ProjectionThread(self.app, projection, self.progress)
+            thread.start()
+            self.projections.append(thread)
+        return self
+
+    def running_count(self, gateway_id: str) -> int:
+        """Executions running now in this process's worker for the gateway (0 without one)."""
+        worker = self.extras.get("worker")
+        return worker.running_count() if worker is not None and worker.gateway_id == gateway_id else 0
+
+    def wait(self, recorded: tuple[tuple[str, int], ...], timeout: float = 5.0) -> bool:
+        return self.progress.wait(recorded, timeout)
+
+    def close(self) -> None:
+        """Stops the worker parts first (newest first), then projections, pools and the database."""
+        while self.closers:
+            try:
+                self.closers.pop()()
+            except Exception:  # noqa: BLE001 - closing is best effort, log and go on
+                _log.exception("error while stopping")
+        for thread in self.projections:
+            thread.stop()
+        self.projections.clear()
+        for closer in (getattr(self, "reads", None), getattr(self, "app", None), self._datastore):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:  # noqa: BLE001 - closing is best effort, log and go on
+                    _log.exception("error while closing %r", closer)
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None

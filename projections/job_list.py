@@ -1,0 +1,88 @@
+"""The job list read model: one row per live job with its configuration and statistics."""
+
+from __future__ import annotations
+
+from functools import singledispatchmethod
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+from psycopg.types.json import Jsonb
+
+from domain.job import Job
+from projections.view import TrackedView
+
+
+class JobListView(TrackedView):
+    tracking_table = "job_list_tracking"
+    tables = ("jobs",)
+
+
+def _key(event: Any) -> dict[str, Any]:
+    return {"id": event.originator_id, "version": event.originator_version, "at": event.timestamp}
+
+
+_WHERE = " WHERE aggregate_id = %(id)s"
+
+
+class JobListProjection(Projection[JobListView]):
+    name = "job_list"
+    topics = tuple(
+        get_topic(cls) for cls in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted)
+    )
+
+    @singledispatchmethod
+    def process_event(self, domain_event: DomainEventProtocol[Any], tracking: Tracking) -> None:
+        self.view.record(tracking)
+
+    @process_event.register
+    def _created(self, event: Job.Created, tracking: Tracking) -> None:
+        sql = (
+            "INSERT INTO jobs (aggregate_id, gateway_id, job_id, name, description, type, enabled, schedule,"
+            " schedule_anchor, action, options, tags, next_execution, created_at, updated_at, created_by,"
+            " updated_by, version) VALUES (%(id)s, %(gateway_id)s, %(job_id)s, %(name)s, %(description)s,"
+            " %(type)s, %(enabled)s, %(schedule)s, %(anchor)s, %(action)s, %(options)s, %(tags)s, %(next)s,"
+            " %(at)s, %(at)s, %(actor)s, %(actor)s, %(version)s)"
+        )
+        params = {
+            **_key(event), "gateway_id": event.gateway_id, "job_id": event.job_id, "name": event.name,
+            "description": event.description, "type": event.schedule_type, "enabled": event.enabled,
+            "schedule": Jsonb(event.schedule), "anchor": event.schedule_anchor, "action": Jsonb(event.action),
+            "options": Jsonb(event.options), "tags": list(event.tags), "next": event.next_execution,
+            "actor": event.actor,
+        }
+        self.view.record(tracking, [(sql, params)])
+
+    @process_event.register
+    def _updated(self, event: Job.Updated, tracking: Tracking) -> None:
+        sql = (
+            "UPDATE jobs SET name = %(name)s, description = %(description)s, type = %(type)s,"
+            " enabled = %(enabled)s, schedule = %(schedule)s, schedule_anchor = %(anchor)s, action = %(action)s,"
+            " options = %(options)s, tags = %(tags)s, next_execution = %(next)s, updated_at = %(at)s,"
+            " updated_by = %(actor)s, version = %(version)s" + _WHERE
+        )
+        params = {
+            **_key(event), "name": event.name, "description": event.description,
+            "type": event.schedule_type, "enabled": event.enabled, "schedule": Jsonb(event.schedule),
+            "anchor": event.schedule_anchor, "action": Jsonb(event.action), "options": Jsonb(event.options),
+            "tags": list(event.tags), "next": event.next_execution, "actor": event.actor,
+        }
+        self.view.record(tracking, [(sql, params)])
+
+    @process_event.register
+    def _toggled(self, event: Job.Toggled, tracking: Tracking) -> None:
+        sql = (
+            "UPDATE jobs SET enabled = %(enabled)s, disabled_reason = %(reason)s, next_execution = %(next)s,"
+            " updated_at = %(at)s, updated_by = %(actor)s, version = %(version)s" + _WHERE
+        )
+        params = {
+            **_key(event), "enabled": event.enabled,
+            "reason": "" if event.enabled else event.reason, "next": event.next_execution, "actor": event.actor,
+        }
+        self.view.record(tracking, [(sql, params)])
+
+    @process_event.register
+    def _deleted(self, event: Job.Deleted, tracking: Tracking) -> None:
+        self.view.record(tracking, [("DELETE FROM jobs" + _WHERE, _key(event))])

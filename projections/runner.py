@@ -1,0 +1,56 @@
+"""Runs projections in threads, each on its own subscription to the application's event log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from eventsourcing.projection import ApplicationSubscription, Projection
+
+from projections.progress import Progress
+from projections.view import TrackedView
+
+_log = logging.getLogger(__name__)
+
+
+class ProjectionThread:
+    """Subscribes after the view's tracked position and feeds events to the projection.
+    A failure is logged and the subscription restarts from the last committed position."""
+
+    def __init__(self, app: Any, projection: Projection[TrackedView], progress: Progress) -> None:
+        self.app = app
+        self.projection = projection
+        self.progress = progress
+        self.view = projection.view
+        self.view.on_commit = progress.advance
+        self._stopping = threading.Event()
+        self._subscription: ApplicationSubscription[Any] | None = None
+        self._thread = threading.Thread(target=self._run, name=f"projection-{projection.name}", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        position = self.view.max_tracking_id(self.app.name)
+        self.progress.register(self.view.tracking_table, self.projection.topics, position)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                gt = self.view.max_tracking_id(self.app.name)
+                self._subscription = ApplicationSubscription(self.app, gt=gt, topics=self.projection.topics)
+                with self._subscription:
+                    for event, tracking in self._subscription:
+                        self.projection.process_event(event, tracking)
+            except BaseException as error:  # noqa: BLE001 - keep the read side alive, log why
+                if self._stopping.is_set():
+                    return
+                self.error = error
+                _log.exception("projection %s failed; restarting", self.projection.name)
+                self._stopping.wait(1.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        self._thread.join(timeout=5)

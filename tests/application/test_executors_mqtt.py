@@ -1,0 +1,145 @@
+"""The MQTT publisher against a real broker: rendered payloads arrive, retain is honoured, outages fail in time."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from application.executors.mqtt import BrokerAddress, MqttPublisher
+from application.executors.ports import ExecutionContext
+from domain.actions import parse_action
+
+NOW = datetime(2025, 3, 12, 15, 10, 30, tzinfo=UTC)
+
+
+def context(timeout: float = 5.0, **parameters) -> ExecutionContext:
+    suffix = uuid.uuid4().hex[:8]
+    return ExecutionContext(job_id=f"job_{suffix}", job_name="Modbus Poll", execution_id=f"exec_{suffix}",
+                            gateway_id="GW-3920A9", device_id="dev-7", now=NOW, parameters=parameters,
+                            timeout_seconds=timeout)
+
+
+class Subscriber:
+    """A plain paho client that collects what arrives on one topic."""
+
+    def __init__(self, url: str, topic: str) -> None:
+        address = BrokerAddress.parse(url)
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self.client.on_connect = lambda client, *_: client.subscribe(topic, qos=2)
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.on_message = lambda _client, _userdata, message: self.messages.put(message)
+        self.client.connect(address.host, address.port)
+        self.client.loop_start()
+        assert subscribed.wait(5), "subscription not acknowledged"
+
+    def next(self, timeout: float = 5.0) -> mqtt.MQTTMessage:
+        return self.messages.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def publisher(mqtt_url):
+    publisher = MqttPublisher(mqtt_url)
+    yield publisher
+    publisher.close()
+
+
+@pytest.fixture
+def topic():
+    return f"test/gateway-scheduler/{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize("qos", [0, 1, 2])
+def test_rendered_payload_arrives_with_each_qos(mqtt_url, publisher, topic, qos):
+    subscriber = Subscriber(mqtt_url, topic)
+    try:
+        ctx = context(zone="north")
+        template = '{"job": "${JOB_ID}", "exec": "${EXECUTION_ID}", "at": "${NOW}", "zone": "${zone}", "x": "${X}"}'
+        action = parse_action({"type": "publish", "topic": topic, "payload_template": template, "qos": qos})
+        result = publisher.execute(action, ctx)
+        assert result.status == "success", result.message
+        message = subscriber.next()
+        expected = (f'{{"job": "{ctx.job_id}", "exec": "{ctx.execution_id}", "at": "2025-03-12T15:10:30Z", '
+                    f'"zone": "north", "x": "${{X}}"}}')
+        assert message.payload.decode() == expected
+        assert message.topic == topic
+        assert result.details["qos"] == qos
+        assert result.details["payload_bytes"] == len(expected.encode())
+        assert result.logs and result.logs[-1].message == result.message
+    finally:
+        subscriber.close()
+
+
+def test_retained_message_is_delivered_to_a_later_subscriber(mqtt_url, publisher, topic):
+    action = parse_action({"type": "publish", "topic": topic, "payload_template": "kept", "qos": 1, "retain": True})
+    assert publisher.execute(action, context()).status == "success"
+    subscriber = Subscriber(mqtt_url, topic)
+    try:
+        message = subscriber.next()
+        assert message.payload == b"kept" and message.retain is True
+    finally:
+        subscriber.close()
+        clear = parse_action({"type": "publish", "topic": topic, "payload_template": "", "qos": 1, "retain": True})
+        publisher.execute(clear, context())  # an empty retained payload removes it from the broker
+
+
+def test_message_without_retain_is_not_kept(mqtt_url, publisher, topic):
+    action = parse_action({"type": "publish", "topic": topic, "payload_template": "gone", "qos": 1})
+    assert publisher.execute(action, context()).status == "success"
+    subscriber = Subscriber(mqtt_url, topic)
+    try:
+        with pytest.raises(queue.Empty):
+            subscriber.next(timeout=0.5)
+    finally:
+        subscriber.close()
+
+
+def test_publisher_reports_connected(publisher):
+    deadline = time.monotonic() + 5
+    while not publisher.ping() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert publisher.ping() is True
+
+
+@pytest.mark.parametrize("qos", [0, 1])
+def test_unreachable_broker_fails_within_the_timeout(qos):
+    publisher = MqttPublisher("mqtt://127.0.0.1:1")
+    try:
+        action = parse_action({"type": "publish", "topic": "test/unreachable", "qos": qos})
+        started = time.monotonic()
+        result = publisher.execute(action, context(timeout=2.0))
+        elapsed = time.monotonic() - started
+        assert result.status == "failed"
+        assert "mqtt://127.0.0.1:1 unreachable" in result.message
+        assert elapsed < 2.5
+        assert publisher.ping() is False
+    finally:
+        publisher.close()
+
+
+def test_credentials_in_the_url_are_parsed_and_never_shown():
+    address = BrokerAddress.parse("mqtts://user%40x:p%3Ass@broker.example:8884")
+    assert (address.host, address.port, address.tls) == ("broker.example", 8884, True)
+    assert (address.username, address.password) == ("user@x", "p:ss")
+    assert "p:ss" not in str(address) and str(address) == "mqtts://broker.example:8884"
+    assert BrokerAddress.parse("mqtts://broker").port == 8883
+    assert BrokerAddress.parse("mqtt://broker").port == 1883
+    with pytest.raises(ValueError):
+        BrokerAddress.parse("http://broker")
+
+
+def test_a_non_publish_action_is_refused(publisher):
+    result = publisher.execute(parse_action({"type": "system", "operation": "health_check"}), context())
+    assert result.status == "failed"
