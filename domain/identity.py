@@ -53,3 +53,7 @@ def execution_id(job_id: str, trigger: str, instant: datetime, nonce: str = "") 
     stamp = instant.strftime("%Y%m%d%H%M%S") + f"{instant.microsecond // 1000:03d}"
     suffix = nonce or uuid5(_NAMESPACE, f"exec/{job_id}/{trigger}/{instant.isoformat()}").hex[:8]
     return f"exec_{stamp}_{suffix}"
+
+
+def execution_uuid(gateway_id: str, execution_id: str) -> UUID:
+    return uuid5(_NAMESPACE, f"execution/{gateway_id}/{execution_id}")

@@ -8,14 +8,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import JobNotFound, OperationInProgress, ValidationFailed
+from domain.errors import JobNotFound, ValidationFailed
 from domain.identity import job_uuid
 from domain.job_config import JobConfig
 from domain.options import JobOptions
 from domain.schedules import Location, Schedule
-
-EXECUTION_TRIGGERS = ("scheduled", "manual", "retry", "bulk")
-
 
 class Job(Aggregate):
     """State changes only in `apply`; public methods check rules and compute first."""
@@ -58,11 +55,6 @@ class Job(Aggregate):
         self.disabled_reason = ""
         self.next_execution = next_execution
         self.deleted = False
-        self.running: dict[str, str] = {}
-        self.last_scheduled_for: datetime | None = None
-        self.total_executions = 0
-        self.successful_executions = 0
-        self.failed_executions = 0
 
     class Event(Aggregate.Event):
         def apply(self, aggregate: Any) -> None:
@@ -102,7 +94,6 @@ class Job(Aggregate):
 
     class Deleted(Event):
         actor: str
-        total_executions: int
 
         def apply(self, job: Job) -> None:
             job.deleted = True
@@ -171,11 +162,7 @@ class Job(Aggregate):
 
     def delete(self, *, actor: str, now: datetime) -> None:
         self._check_alive()
-        if self.running:
-            raise OperationInProgress(
-                f"Job {self.job_id} has executions running", {"running": sorted(self.running)}
-            )
-        self.trigger_event(self.Deleted, timestamp=now, actor=actor, total_executions=self.total_executions)
+        self.trigger_event(self.Deleted, timestamp=now, actor=actor)
 
     @staticmethod
     def id_for(gateway_id: str, job_id: str) -> UUID:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from .bounds import BOUND_KEYS, Bounded, Bounds
-from .params import Params, instant_text
+from .params import Params, instant_text, refuse
 
 PARAMETERS = ("at", *BOUND_KEYS)
 
@@ -23,7 +23,8 @@ class OnceSchedule(Bounded):
     @classmethod
     def parse(cls, params: Params) -> OnceSchedule:
         at = params.instant("at")
-        assert at is not None
+        if at is None:
+            raise refuse("at", "at is required", "missing")
         return cls(at, Bounds.read(params))
 
     def _next(self, t: datetime) -> datetime | None:

@@ -1,6 +1,7 @@
 """DST behaviour of daily, weekly, monthly and cron schedules, with hand-written UTC instants."""
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -125,10 +126,4 @@ def test_hourly_cron_fires_every_real_hour_through_transitions(after, hours):
     fires = schedule.next_n(start - timedelta(seconds=1), hours + 1)
     assert fires == [start + timedelta(hours=k) for k in range(hours + 1)]
     # the last one is local midnight of the next day
-    assert fires[-1].astimezone(schedule_zone(NY)).hour == 0
-
-
-def schedule_zone(name):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
+    assert fires[-1].astimezone(ZoneInfo(NY)).hour == 0

@@ -1,0 +1,157 @@
+"""The Execution aggregate: one run (or one missed run) of a job, from start to its outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import ValidationFailed
+from domain.identity import execution_uuid
+
+TRIGGERS = ("scheduled", "manual", "misfire", "bulk")
+# Outcome codes of a failed execution (the contract's EXECUTION_TIMEOUT among them).
+TIMEOUT = "EXECUTION_TIMEOUT"
+INTERRUPTED = "INTERRUPTED"
+ACTION_FAILED = "ACTION_FAILED"
+
+
+class Execution(Aggregate):
+    """Status moves running -> (retrying -> running)* -> success | failed | timeout; or is missed."""
+
+    class Started(Aggregate.Created):
+        gateway_id: str
+        job_id: str
+        execution_id: str
+        job_name: str
+        trigger: str
+        scheduled_for: datetime | None
+        jitter_seconds: float
+        parameters: dict[str, Any]
+        actor: str
+        max_attempts: int
+
+    def __init__(
+        self, gateway_id: str, job_id: str, execution_id: str, job_name: str, scheduled_for: datetime | None,
+        trigger: str = "scheduled", jitter_seconds: float = 0.0, parameters: dict[str, Any] | None = None,
+        actor: str = "scheduler", max_attempts: int = 1, reason: str = "",
+    ) -> None:
+        """Initialised by either created event: Started (a run) or Missed (a run that did not happen)."""
+        self.gateway_id = gateway_id
+        self.job_id = job_id
+        self.execution_id = execution_id
+        self.job_name = job_name
+        self.trigger = trigger
+        self.scheduled_for = scheduled_for
+        self.parameters = parameters or {}
+        self.max_attempts = max_attempts
+        self.attempt = 1
+        self.status = "missed" if reason else "running"
+        self.ended_at: datetime | None = self.created_on if reason else None
+
+    class Missed(Aggregate.Created):
+        gateway_id: str
+        job_id: str
+        execution_id: str
+        job_name: str
+        scheduled_for: datetime
+        reason: str
+
+    class Event(Aggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            """Events that change state override this."""
+
+    class Retrying(Event):
+        attempt: int
+
+        def apply(self, execution: Execution) -> None:
+            execution.attempt = self.attempt
+            execution.status = "running"
+
+    class Succeeded(Event):
+        duration_ms: int
+        message: str
+        logs: list[dict[str, Any]]
+        details: dict[str, Any]
+
+        def apply(self, execution: Execution) -> None:
+            execution.status = "success"
+            execution.ended_at = self.timestamp
+
+    class Failed(Event):
+        duration_ms: int
+        code: str
+        error: str
+        retry_count: int
+        will_retry: bool
+        logs: list[dict[str, Any]]
+        details: dict[str, Any]
+
+        def apply(self, execution: Execution) -> None:
+            if self.will_retry:
+                execution.status = "retrying"
+            else:
+                execution.status = "timeout" if self.code == TIMEOUT else "failed"
+                execution.ended_at = self.timestamp
+
+    # ---- construction ----------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls, *, gateway_id: str, job_id: str, execution_id: str, job_name: str, trigger: str,
+        scheduled_for: datetime | None, now: datetime, jitter_seconds: float = 0.0,
+        parameters: dict[str, Any] | None = None, actor: str = "scheduler", max_attempts: int = 1,
+    ) -> Execution:
+        if trigger not in TRIGGERS:
+            raise ValidationFailed(f"Unknown trigger {trigger!r}", {"field": "trigger"})
+        execution = cls._create(
+            cls.Started, id=execution_uuid(gateway_id, execution_id), timestamp=now, gateway_id=gateway_id,
+            job_id=job_id, execution_id=execution_id, job_name=job_name, trigger=trigger,
+            scheduled_for=scheduled_for, jitter_seconds=jitter_seconds, parameters=dict(parameters or {}),
+            actor=actor, max_attempts=max_attempts,
+        )
+        return execution
+
+    @classmethod
+    def missed(
+        cls, *, gateway_id: str, job_id: str, execution_id: str, job_name: str, scheduled_for: datetime,
+        reason: str, now: datetime,
+    ) -> Execution:
+        execution = cls._create(
+            cls.Missed, id=execution_uuid(gateway_id, execution_id), timestamp=now, gateway_id=gateway_id,
+            job_id=job_id, execution_id=execution_id, job_name=job_name, scheduled_for=scheduled_for, reason=reason,
+        )
+        return execution
+
+    # ---- outcomes ----------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("success", "failed", "timeout", "missed")
+
+    def succeed(self, *, now: datetime, duration_ms: int, message: str, logs: list[dict[str, Any]],
+                details: dict[str, Any] | None = None) -> None:
+        if self.status != "running":
+            return  # a late outcome of an execution already closed (e.g. timed out) changes nothing
+        self.trigger_event(self.Succeeded, timestamp=now, duration_ms=duration_ms, message=message, logs=logs,
+                           details=details or {})
+
+    def fail(self, *, now: datetime, duration_ms: int, code: str, error: str, logs: list[dict[str, Any]],
+             details: dict[str, Any] | None = None) -> bool:
+        """Record a failed attempt; returns whether another attempt will follow."""
+        if self.status != "running":
+            return False
+        will_retry = code != INTERRUPTED and self.attempt < self.max_attempts
+        self.trigger_event(self.Failed, timestamp=now, duration_ms=duration_ms, code=code, error=error,
+                           retry_count=self.attempt - 1, will_retry=will_retry, logs=logs, details=details or {})
+        return will_retry
+
+    def retry(self, *, now: datetime) -> None:
+        if self.status == "retrying":
+            self.trigger_event(self.Retrying, timestamp=now, attempt=self.attempt + 1)
+
+    @staticmethod
+    def id_for(gateway_id: str, execution_id: str) -> UUID:
+        return execution_uuid(gateway_id, execution_id)
