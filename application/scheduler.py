@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import secrets
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -13,7 +14,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from application.clock import Clock, utc_now
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
-from domain.identity import check_gateway_id, check_job_id, gateway_uuid, job_uuid, new_job_id
+from domain.identity import check_gateway_id, check_job_id, execution_id, gateway_uuid, job_uuid, new_job_id
 from domain.job import Job
 
 T = TypeVar("T")
@@ -111,7 +112,8 @@ class Scheduler(Application[UUID]):
                     f"Job {job_id} is at version {job.version}, not {expected_version}",
                     {"current_version": job.version, "expected_version": expected_version},
                 )
-            extra = change(job) or ()
+            result = change(job)
+            extra = result if isinstance(result, list) else []  # aggregates that change with the job
             changed = bool(job.pending_events)
             return Saved(job, _recorded(self.save(job, *extra)), changed=changed)
 
@@ -144,6 +146,18 @@ class Scheduler(Application[UUID]):
             gateway_id, job_id, expected_version,
             lambda job: job.toggle(enabled, reason, actor=actor, now=self.clock(), default_location=location),
         )
+
+    def request_run(
+        self, gateway_id: str, job_id: str, *, parameters: dict[str, Any], force: bool, actor: str
+    ) -> tuple[str, Saved]:
+        """Ask the gateway's dispatcher to run the job now; returns the execution id it will use."""
+        now = self.clock()
+        run_id = execution_id(job_id, "manual", now, nonce=secrets.token_hex(4))
+        saved = self._change(
+            gateway_id, job_id, None,
+            lambda job: job.request_run(run_id, parameters, force=force, actor=actor, now=now),
+        )
+        return run_id, saved
 
     def delete_job(
         self, gateway_id: str, job_id: str, *, actor: str, expected_version: int | None = None

@@ -148,6 +148,13 @@ class Execution(Aggregate):
                            retry_count=self.attempt - 1, will_retry=will_retry, logs=logs, details=details or {})
         return will_retry
 
+    def interrupt(self, *, now: datetime) -> None:
+        """Close a run whose worker died mid-flight: failed, never retried, never left running."""
+        if self.status in ("running", "retrying"):
+            self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=INTERRUPTED,
+                               error="interrupted: the worker stopped while this execution ran",
+                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
+
     def retry(self, *, now: datetime) -> None:
         if self.status == "retrying":
             self.trigger_event(self.Retrying, timestamp=now, attempt=self.attempt + 1)

@@ -55,6 +55,7 @@ class Job(Aggregate):
         self.disabled_reason = ""
         self.next_execution = next_execution
         self.deleted = False
+        self.configured_at: datetime | None = None  # last Updated/Toggled; None means created_on
 
     class Event(Aggregate.Event):
         def apply(self, aggregate: Any) -> None:
@@ -80,6 +81,7 @@ class Job(Aggregate):
             )
             job.enabled = self.enabled
             job.next_execution = self.next_execution
+            job.configured_at = self.timestamp
 
     class Toggled(Event):
         enabled: bool
@@ -91,6 +93,7 @@ class Job(Aggregate):
             job.enabled = self.enabled
             job.disabled_reason = "" if self.enabled else self.reason
             job.next_execution = self.next_execution
+            job.configured_at = self.timestamp
 
     class Deleted(Event):
         actor: str
@@ -99,6 +102,14 @@ class Job(Aggregate):
             job.deleted = True
             job.enabled = False
             job.next_execution = None
+
+    class RunRequested(Event):
+        """An operator asked for a run now; the gateway's dispatcher carries it out."""
+
+        execution_id: str
+        parameters: dict[str, Any]
+        force: bool
+        actor: str
 
     # ---- construction -------------------------------------------------------------------
 
@@ -163,6 +174,18 @@ class Job(Aggregate):
     def delete(self, *, actor: str, now: datetime) -> None:
         self._check_alive()
         self.trigger_event(self.Deleted, timestamp=now, actor=actor)
+
+    def request_run(
+        self, execution_id: str, parameters: dict[str, Any], *, force: bool, actor: str, now: datetime
+    ) -> None:
+        self._check_alive()
+        if not self.enabled and not force:
+            raise ValidationFailed(
+                f"Job {self.job_id} is disabled; pass force to run it anyway", {"field": "force", "reason": "disabled"}
+            )
+        self.trigger_event(
+            self.RunRequested, timestamp=now, execution_id=execution_id, parameters=parameters, force=force, actor=actor
+        )
 
     @staticmethod
     def id_for(gateway_id: str, job_id: str) -> UUID:

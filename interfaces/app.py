@@ -7,6 +7,7 @@ from litestar.openapi import OpenAPIConfig
 
 from interfaces.api.catalog import Catalog
 from interfaces.api.dependencies import DEPENDENCIES
+from interfaces.api.executions import Analytics, ExecutionQueries
 from interfaces.api.gateways import Gateways
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
@@ -22,7 +23,9 @@ MAX_BODY = 1024 * 1024
 
 def create_app(runtime: Runtime) -> Litestar:
     configure_logging(runtime.settings.log_json)
-    api = Router(path=API_PREFIX, route_handlers=[JobQueries, JobCommands, Catalog, Gateways, Status])
+    api = Router(path=API_PREFIX, route_handlers=[
+        JobQueries, JobCommands, ExecutionQueries, Analytics, Catalog, Gateways, Status,
+    ])
     auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/schema"])
     app = Litestar(
         route_handlers=[api, Health],

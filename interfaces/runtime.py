@@ -14,6 +14,7 @@ from application.clock import Clock, utc_now
 from application.scheduler import Scheduler
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate
 from interfaces.settings import Settings
+from projections.execution_history import ExecutionHistoryProjection, ExecutionHistoryView
 from projections.gateways import GatewaysProjection, GatewaysView
 from projections.job_list import JobListProjection, JobListView
 from projections.progress import Progress
@@ -65,7 +66,10 @@ class Runtime:
         self.reads = ReadStore(conninfo(self.url), size=self.settings.pool_size)
         self.reads.open()
         self._datastore = _datastore(env, 4)
-        for projection in (JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore))):
+        for projection in (
+            JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore)),
+            ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
+        ):
             thread = ProjectionThread(self.app, projection, self.progress)
             thread.start()
             self.projections.append(thread)

@@ -11,13 +11,14 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 from psycopg.types.json import Jsonb
 
+from domain.execution import TIMEOUT, Execution
 from domain.job import Job
 from projections.view import TrackedView
 
 
 class JobListView(TrackedView):
     tracking_table = "job_list_tracking"
-    tables = ("jobs",)
+    tables = ("jobs", "execution_jobs")
 
 
 def _key(event: Any) -> dict[str, Any]:
@@ -25,12 +26,22 @@ def _key(event: Any) -> dict[str, Any]:
 
 
 _WHERE = " WHERE aggregate_id = %(id)s"
+# Outcome events do not name their job: execution_jobs, written on Started, does.
+_OF_EXECUTION = (
+    " FROM execution_jobs e WHERE e.aggregate_id = %(id)s AND jobs.gateway_id = e.gateway_id"
+    " AND jobs.job_id = e.job_id"
+)
+_FORGET = "DELETE FROM execution_jobs WHERE aggregate_id = %(id)s"
 
 
 class JobListProjection(Projection[JobListView]):
     name = "job_list"
     topics = tuple(
-        get_topic(cls) for cls in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted)
+        get_topic(cls)
+        for cls in (
+            Job.Created, Job.Updated, Job.Toggled, Job.Deleted,
+            Execution.Started, Execution.Succeeded, Execution.Failed,
+        )
     )
 
     @singledispatchmethod
@@ -86,3 +97,40 @@ class JobListProjection(Projection[JobListView]):
     @process_event.register
     def _deleted(self, event: Job.Deleted, tracking: Tracking) -> None:
         self.view.record(tracking, [("DELETE FROM jobs" + _WHERE, _key(event))])
+
+    @process_event.register
+    def _execution_started(self, event: Execution.Started, tracking: Tracking) -> None:
+        params = {"id": event.originator_id, "gateway_id": event.gateway_id, "job_id": event.job_id,
+                  "at": event.timestamp}
+        remember = (
+            "INSERT INTO execution_jobs (aggregate_id, gateway_id, job_id)"
+            " VALUES (%(id)s, %(gateway_id)s, %(job_id)s)"
+        )
+        touch = (
+            "UPDATE jobs SET last_execution = greatest(last_execution, %(at)s)"
+            " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
+        )
+        self.view.record(tracking, [(remember, params), (touch, params)])
+
+    def _finish(self, event: Any, tracking: Tracking, status: str) -> None:
+        params = {"id": event.originator_id, "duration_ms": event.duration_ms, "status": status,
+                  "ok": int(status == "success")}
+        count = (
+            "UPDATE jobs SET total_executions = total_executions + 1,"
+            " successful_executions = successful_executions + %(ok)s,"
+            " failed_executions = failed_executions + 1 - %(ok)s,"
+            " total_duration_ms = total_duration_ms + %(duration_ms)s,"
+            " finished_executions = finished_executions + 1, last_status = %(status)s" + _OF_EXECUTION
+        )
+        self.view.record(tracking, [(count, params), (_FORGET, params)])
+
+    @process_event.register
+    def _execution_succeeded(self, event: Execution.Succeeded, tracking: Tracking) -> None:
+        self._finish(event, tracking, "success")
+
+    @process_event.register
+    def _execution_failed(self, event: Execution.Failed, tracking: Tracking) -> None:
+        if event.will_retry:
+            self.view.record(tracking)  # the execution goes on: nothing to count yet
+            return
+        self._finish(event, tracking, "timeout" if event.code == TIMEOUT else "failed")

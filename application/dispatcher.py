@@ -1,0 +1,367 @@
+"""The dispatcher of one gateway: follows the job events, and while it leads, fires each due
+instant exactly once (recorded durably before the action runs), applying misfire, overlap,
+timeout, retry and concurrency policies."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.projection import ApplicationSubscription
+from eventsourcing.utils import get_topic
+
+from application.clock import Clock, utc_now
+from application.due_index import GRACE, Due, DueIndex, JobEntry
+from application.executors.ports import Executor
+from application.leadership import Leadership
+from application.outcomes import Outcome, run_action
+from application.scheduler import Scheduler
+from domain.execution import Execution
+from domain.identity import execution_id as derive_execution_id
+from domain.job import Job
+from domain.misfires import misfire_plan
+
+_log = logging.getLogger(__name__)
+JOB_TOPICS = tuple(get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted, Job.RunRequested))
+_INFLIGHT_ADD = "INSERT INTO dispatch_inflight VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = %s"
+_CHECKPOINT = (
+    "INSERT INTO dispatch_checkpoints VALUES (%s, %s, %s) ON CONFLICT (gateway_id, job_id)"
+    " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
+)
+
+
+class Dispatcher:
+    def __init__(
+        self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
+        clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
+        on_applied: Callable[[int], None] | None = None, tick: float = 0.25,
+    ) -> None:
+        self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
+        self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
+        self.on_applied = on_applied
+        self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
+        self.jobs: dict[UUID, Job] = {}
+        self.pending_runs: dict[str, Due] = {}
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{gateway_id}")
+        self._position = 0
+        self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._subscription: ApplicationSubscription[Any] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._catch_up()
+        for target, name in ((self._follow, "follow"), (self._loop, "dispatch")):
+            thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, drain_seconds: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        for thread in self._threads:
+            thread.join(timeout=drain_seconds)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._record_outcomes(drain=True)
+        self.leadership.release()
+
+    def running_count(self) -> int:
+        return self.index.running_count()
+
+    # ---- following the job events ------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Read every job event so far (job events are few: executions are their own aggregates)."""
+        self._position = self.app.recorder.max_notification_id() or 0
+        start = 1
+        while True:
+            page = self.app.recorder.select_notifications(start, 1000, stop=self._position, topics=JOB_TOPICS)
+            for notification in page:
+                self._apply(self.app.mapper.to_domain_event(notification), live=False)
+            if len(page) < 1000:
+                break
+            start = page[-1].id + 1
+        if self.on_applied:
+            self.on_applied(self._position)
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._subscription = ApplicationSubscription(self.app, gt=self._position, topics=JOB_TOPICS)
+                with self._subscription:
+                    for event, tracking in self._subscription:
+                        self._inbox.put(("event", (event, tracking.notification_id)))
+                        self._wake.set()
+            except Exception:  # noqa: BLE001 - keep following; the loop resumes from the last position
+                if not self._stopping.is_set():
+                    _log.exception("dispatcher subscription failed; resubscribing")
+                    self._stopping.wait(1.0)
+
+    def _apply(self, event: Any, *, live: bool) -> None:
+        """Keep this gateway's Job aggregates and, while leading, the due index in step."""
+        if isinstance(event, Job.Created):
+            if event.gateway_id != self.gateway_id:
+                return
+            job = event.mutate(None)
+            self.jobs[event.originator_id] = job
+        else:
+            job = self.jobs.get(event.originator_id)
+            if job is None:
+                return
+            event.mutate(job)
+            if isinstance(event, Job.RunRequested):
+                self._run_requested(job, event, live=live)
+                return
+        if job.deleted:
+            self.jobs.pop(event.originator_id, None)
+            self.index.remove(job.job_id)
+        elif self.leadership.held:
+            self.index.replace(JobEntry.of(job, self._location()), event.timestamp)
+
+    def _run_requested(self, job: Job, event: Job.RunRequested, *, live: bool) -> None:
+        due = Due(event.timestamp, 0, job.job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters))
+        if self.leadership.held and live:
+            self.index.push(due)
+        elif self.clock() - event.timestamp < timedelta(hours=1):
+            self.pending_runs[event.execution_id] = due  # checked when this worker leads
+
+    def _location(self) -> tuple[float, float] | None:
+        gateway = self.app.gateway(self.gateway_id)
+        return gateway.location_point if gateway else None
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        last_check = self.clock()
+        while not self._stopping.is_set():
+            try:
+                if not self.leadership.held:
+                    if not self.leadership.try_acquire():
+                        self._drain_inbox()
+                        self._wake.wait(1.0)
+                        self._wake.clear()
+                        continue
+                    self._lead()
+                now = self.clock()
+                if now - last_check > timedelta(seconds=2):
+                    last_check = now
+                    if not self.leadership.still_held():
+                        _log.warning("dispatcher %s lost leadership", self.gateway_id)
+                        self.index.clear()
+                        continue
+                self._drain_inbox()
+                self._fire(self.index.pop_due(self.clock()))
+                self._record_outcomes()
+                self._sleep()
+            except Exception:  # noqa: BLE001 - a failed tick (e.g. database down) is retried
+                _log.exception("dispatcher %s tick failed", self.gateway_id)
+                self._stopping.wait(1.0)
+
+    def _sleep(self) -> None:
+        nxt = self.index.next_fire_at()
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - self.clock()).total_seconds()))
+        if timeout > 0:
+            self._wake.wait(timeout)
+        self._wake.clear()
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                kind, item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "event":
+                event, position = item
+                self._apply(event, live=True)
+                self._position = position
+                if self.on_applied:
+                    self.on_applied(position)
+
+    # ---- becoming leader: recover, then plan misfires -------------------------------------------
+
+    def _lead(self) -> None:
+        _log.info("dispatcher %s leads", self.gateway_id)
+        self._drain_inbox()
+        self._recover_interrupted()
+        now = self.clock()
+        checkpoints = self._checkpoints()
+        location = self._location()
+        self.index.clear()
+        missed: list[Execution] = []
+        for job in self.jobs.values():
+            entry = JobEntry.of(job, location)
+            self.index.entries[job.job_id] = entry
+            configured = job.configured_at or job.created_on
+            after = max(configured, checkpoints.get(job.job_id, configured))
+            entry.last_due = after
+            if not entry.enabled:
+                continue
+            plan = misfire_plan(entry.schedule, entry.options, after, now - GRACE)
+            for instant in plan.missed:
+                missed.append(self._missed(entry, instant, plan.reason))
+            for instant in plan.run:
+                self.index.push(Due(now, 0, entry.job_id, instant, 0.0, entry.generation, "misfire"))
+            self.index.schedule_after(entry, plan.resume_after)
+        if missed:
+            self._save(missed, [(_CHECKPOINT, [(self.gateway_id, m.job_id, m.scheduled_for) for m in missed])])
+        for execution_id, due in list(self.pending_runs.items()):
+            if not self._exists(execution_id):
+                self.index.push(due)
+        self.pending_runs.clear()
+
+    def _missed(self, entry: JobEntry, instant: datetime, reason: str) -> Execution:
+        return Execution.missed(
+            gateway_id=self.gateway_id, job_id=entry.job_id, job_name=entry.name, scheduled_for=instant,
+            execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=self.clock(),
+        )
+
+    def _exists(self, execution_id: str) -> bool:
+        try:
+            self.app.repository.get(Execution.id_for(self.gateway_id, execution_id))
+            return True
+        except AggregateNotFoundError:
+            return False
+
+    def _checkpoints(self) -> dict[str, datetime]:
+        with self.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+            curs.execute("SELECT job_id, last_due FROM dispatch_checkpoints WHERE gateway_id = %s", (self.gateway_id,))
+            return {row["job_id"]: row["last_due"] for row in curs.fetchall()}
+
+    def _recover_interrupted(self) -> None:
+        """Executions left running by a worker that died are closed as failed (interrupted)."""
+        with self.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+            curs.execute("SELECT execution_aggregate_id FROM dispatch_inflight WHERE gateway_id = %s", (self.gateway_id,))
+            ids = [row["execution_aggregate_id"] for row in curs.fetchall()]
+        closed: list[Execution] = []
+        for aggregate_id in ids:
+            try:
+                execution: Execution = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+            if not execution.finished:
+                execution.interrupt(now=self.clock())
+                closed.append(execution)
+        self.app.save(*closed, side_statements=[(_INFLIGHT_DEL, [(i,) for i in ids])])
+        if closed:
+            _log.warning("closed %d interrupted executions of %s", len(closed), self.gateway_id)
+
+    # ---- firing --------------------------------------------------------------------------------
+
+    def _fire(self, dues: Iterable[Due]) -> None:
+        starts: list[tuple[Execution, JobEntry]] = []
+        missed: list[Execution] = []
+        checkpoints: list[tuple[str, str, datetime]] = []
+        retries: list[tuple[Execution, JobEntry]] = []
+        now = self.clock()
+        for due in dues:
+            entry = self.index.entries.get(due.job_id)
+            if entry is None:
+                continue
+            if due.kind == "retry":
+                due.execution.retry(now=now)
+                retries.append((due.execution, entry))
+                continue
+            if due.kind in ("scheduled", "misfire", "queued") and due.nominal is not None:
+                checkpoints.append((self.gateway_id, entry.job_id, due.nominal))
+                entry.last_due = max(entry.last_due or due.nominal, due.nominal)
+                if due.kind == "scheduled":
+                    self.index.schedule_after(entry, due.nominal)
+                if entry.running and entry.options.overlap_policy != "allow":
+                    if entry.options.overlap_policy == "queue":
+                        entry.queued.append(due)
+                    else:
+                        missed.append(self._missed(entry, due.nominal, "skipped: the previous run was still running"))
+                    continue
+            starts.append((self._start(entry, due, now), entry))
+        executions = [e for e, _ in starts] + [e for e, _ in retries]
+        if not executions and not missed:
+            return
+        inflight = [(e.id, self.gateway_id, now) for e, _ in starts]
+        saved = self._save(executions + missed, [(_INFLIGHT_ADD, inflight), (_CHECKPOINT, checkpoints)])
+        for execution, entry in starts + retries:
+            if execution.id in saved:
+                entry.running.add(execution.execution_id)
+                self._pool.submit(self._run, execution, entry)
+
+    def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
+        trigger = {"scheduled": "scheduled", "queued": "scheduled", "misfire": "misfire"}.get(due.kind, "manual")
+        execution_id = due.execution_id or derive_execution_id(entry.job_id, "scheduled", due.nominal or now)
+        return Execution.start(
+            gateway_id=self.gateway_id, job_id=entry.job_id, execution_id=execution_id, job_name=entry.name,
+            trigger=trigger, scheduled_for=due.nominal, now=now, jitter_seconds=due.jitter_seconds,
+            parameters=due.parameters, max_attempts=entry.options.max_attempts,
+        )
+
+    def _save(self, executions: list[Execution], side: list[Any]) -> set[UUID]:
+        """Save in one transaction; if another writer got there first (a duplicate fire), save
+        one by one so only the duplicates are dropped. Returns the ids saved."""
+        try:
+            self.app.save(*executions, side_statements=side)
+            return {e.id for e in executions}
+        except IntegrityError:
+            saved: set[UUID] = set()
+            for execution in executions:
+                mine = [(sql, [r for r in rows if execution.id in r or execution.job_id in r]) for sql, rows in side]
+                try:
+                    self.app.save(execution, side_statements=mine)
+                    saved.add(execution.id)
+                except IntegrityError:
+                    _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
+            return saved
+
+    def _run(self, execution: Execution, entry: JobEntry) -> None:
+        outcome = run_action(
+            self.executor, execution, entry.action, entry.options, clock=self.clock, device_id=self.device_id,
+            started_at=self.clock(),
+        )
+        self._outcomes.put(outcome)
+        self._wake.set()
+
+    # ---- outcomes ------------------------------------------------------------------------------
+
+    def _record_outcomes(self, drain: bool = False) -> None:
+        batch: list[Outcome] = []
+        while True:
+            try:
+                batch.append(self._outcomes.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        finished = [(o.execution.id,) for o in batch if not o.will_retry]
+        self.app.save(*(o.execution for o in batch), side_statements=[(_INFLIGHT_DEL, finished)])
+        if not drain:
+            for outcome in batch:
+                self._settle(outcome)
+
+    def _settle(self, outcome: Outcome) -> None:
+        entry = self.index.entries.get(outcome.job_id)
+        if entry is None:
+            return
+        execution = outcome.execution
+        if outcome.will_retry:
+            at = self.clock() + timedelta(seconds=outcome.options.backoff_for(execution.attempt + 1))
+            self.index.push(Due(at, 0, entry.job_id, execution.scheduled_for, kind="retry", execution=execution))
+            return
+        entry.running.discard(execution.execution_id)
+        if entry.queued and not entry.running:
+            queued = entry.queued.popleft()
+            queued.fire_at = self.clock()
+            queued.kind = "misfire" if queued.kind == "misfire" else "queued"
+            self.index.push(queued)

@@ -1,0 +1,116 @@
+"""The dispatcher's in-memory index: each enabled job's next due instant, in a heap."""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.actions import Action, parse_action
+from domain.job import Job
+from domain.options import JobOptions
+from domain.schedules import Schedule
+
+
+@dataclass(order=True)
+class Due:
+    fire_at: datetime
+    seq: int
+    job_id: str = field(compare=False)
+    nominal: datetime | None = field(compare=False, default=None)
+    jitter_seconds: float = field(compare=False, default=0.0)
+    generation: int = field(compare=False, default=0)
+    kind: str = field(compare=False, default="scheduled")  # scheduled | misfire | manual | retry
+    execution_id: str = field(compare=False, default="")
+    parameters: dict[str, Any] = field(compare=False, default_factory=dict)
+    execution: Any = field(compare=False, default=None)  # the Execution aggregate of a retry
+
+
+@dataclass
+class JobEntry:
+    job_id: str
+    name: str
+    schedule: Schedule
+    action: Action
+    options: JobOptions
+    enabled: bool
+    generation: int = 0
+    last_due: datetime | None = None
+    running: set[str] = field(default_factory=set)
+    queued: deque[Due] = field(default_factory=deque)
+
+    @classmethod
+    def of(cls, job: Job, location: tuple[float, float] | None) -> JobEntry:
+        return cls(
+            job_id=job.job_id, name=job.config.name, schedule=job.schedule_for(location),
+            action=parse_action(job.config.action), options=job.options, enabled=job.enabled,
+        )
+
+
+class DueIndex:
+    def __init__(self, draw: Callable[[], float]) -> None:
+        self.entries: dict[str, JobEntry] = {}
+        self._heap: list[Due] = []
+        self._seq = 0
+        self._draw = draw  # uniform in [-1, 1], for interval jitter
+
+    def _push(self, due: Due) -> None:
+        self._seq += 1
+        due.seq = self._seq
+        heapq.heappush(self._heap, due)
+
+    def push(self, due: Due) -> None:
+        self._push(due)
+
+    def schedule_after(self, entry: JobEntry, after: datetime) -> datetime | None:
+        """Queue the job's first fire strictly after `after`; returns its nominal instant."""
+        nominal = entry.schedule.next_after(after) if entry.enabled else None
+        if nominal is None:
+            return None
+        fire_at, jitter = nominal, 0.0
+        jittered = getattr(entry.schedule, "jittered", None)
+        if jittered is not None and getattr(entry.schedule, "jitter_percentage", 0):
+            fire_at = jittered(nominal, self._draw())
+            jitter = (fire_at - nominal).total_seconds()
+        self._push(Due(fire_at, 0, entry.job_id, nominal, jitter, entry.generation))
+        return nominal
+
+    def replace(self, entry: JobEntry, after: datetime) -> None:
+        """A job's configuration changed: forget its queued fire, compute the next one."""
+        old = self.entries.get(entry.job_id)
+        if old is not None:
+            entry.generation = old.generation + 1
+            entry.running, entry.queued, entry.last_due = old.running, old.queued, old.last_due
+        self.entries[entry.job_id] = entry
+        self.schedule_after(entry, max(after, entry.last_due) if entry.last_due else after)
+
+    def remove(self, job_id: str) -> None:
+        entry = self.entries.pop(job_id, None)
+        if entry is not None:
+            entry.generation += 1
+
+    def pop_due(self, now: datetime) -> list[Due]:
+        due: list[Due] = []
+        while self._heap and self._heap[0].fire_at <= now:
+            item = heapq.heappop(self._heap)
+            entry = self.entries.get(item.job_id)
+            if item.kind in ("scheduled", "misfire") and (entry is None or item.generation != entry.generation):
+                continue  # the job changed or went away since this fire was queued
+            due.append(item)
+        return due
+
+    def next_fire_at(self) -> datetime | None:
+        return self._heap[0].fire_at if self._heap else None
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self._heap.clear()
+
+    def running_count(self) -> int:
+        return sum(len(e.running) for e in self.entries.values())
+
+
+GRACE = timedelta(seconds=2)

@@ -1,0 +1,151 @@
+"""The execution history read model: one row per execution with its outcome, and its log lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+from psycopg.types.json import Jsonb
+
+from domain.execution import TIMEOUT, Execution
+from projections.view import Statement, TrackedView
+
+
+class ExecutionHistoryView(TrackedView):
+    tracking_table = "execution_history_tracking"
+    tables = ("executions", "execution_logs")
+
+    def truncate(self) -> None:
+        """Also restart the log ids, so a replay rebuilds the rows exactly as they were."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("TRUNCATE executions, execution_logs RESTART IDENTITY")
+            curs.execute(f"DELETE FROM {self.tracking_table} WHERE application_name <> '__migration__'")  # noqa: S608
+
+
+def _clean(value: Any) -> Any:
+    """PostgreSQL refuses NUL in text and jsonb: an executor's output must not stall the view."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_clean(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _json(value: dict[str, Any]) -> Jsonb:
+    return Jsonb(_clean(value), dumps=lambda obj: json.dumps(obj, default=str))
+
+
+def _instant(raw: Any, fallback: datetime) -> datetime:
+    """A log line's own time when it carries a valid one, else its event's (never the clock)."""
+    try:
+        value = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return fallback
+    return value if value.tzinfo is not None else fallback
+
+
+def _log_lines(event: Any) -> Statement:
+    """All of an outcome's log lines in one statement, in their order, keyed by the execution row."""
+    lines = [line for line in event.logs if isinstance(line, dict)]
+    sql = (
+        "INSERT INTO execution_logs (gateway_id, job_id, execution_id, timestamp, level, message)"
+        " SELECT e.gateway_id, e.job_id, e.execution_id, u.at, u.level, u.message"
+        " FROM executions e, unnest(%(at)s::timestamptz[], %(level)s::text[], %(message)s::text[])"
+        "  WITH ORDINALITY AS u(at, level, message, n)"
+        " WHERE e.aggregate_id = %(id)s ORDER BY u.n"
+    )
+    params = {
+        "id": event.originator_id,
+        "at": [_instant(line.get("timestamp"), event.timestamp) for line in lines],
+        "level": [_clean(str(line.get("level") or "info")).lower() for line in lines],
+        "message": [_clean(str(line.get("message", ""))) for line in lines],
+    }
+    return sql, params
+
+
+_INSERT = (
+    "INSERT INTO executions (gateway_id, execution_id, aggregate_id, job_id, job_name, trigger, status,"
+    " scheduled_for, start_time, end_time, duration_ms, message, parameters) VALUES (%(gateway_id)s,"
+    " %(execution_id)s, %(id)s, %(job_id)s, %(job_name)s, %(trigger)s, %(status)s, %(scheduled_for)s, %(at)s,"
+    " %(end_time)s, %(duration_ms)s, %(message)s, %(parameters)s)"
+)
+
+
+def _identity(event: Any) -> dict[str, Any]:
+    return {
+        "id": event.originator_id, "gateway_id": event.gateway_id, "execution_id": event.execution_id,
+        "job_id": event.job_id, "job_name": _clean(event.job_name), "scheduled_for": event.scheduled_for,
+        "at": event.timestamp,
+    }
+
+
+class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
+    name = "execution_history"
+    topics = tuple(
+        get_topic(cls)
+        for cls in (Execution.Started, Execution.Missed, Execution.Retrying, Execution.Succeeded, Execution.Failed)
+    )
+
+    @singledispatchmethod
+    def process_event(self, domain_event: DomainEventProtocol[Any], tracking: Tracking) -> None:
+        self.view.record(tracking)
+
+    @process_event.register
+    def _started(self, event: Execution.Started, tracking: Tracking) -> None:
+        params = {
+            **_identity(event), "trigger": event.trigger, "status": "running", "end_time": None,
+            "duration_ms": None, "message": "", "parameters": _json(event.parameters),
+        }
+        self.view.record(tracking, [(_INSERT, params)])
+
+    @process_event.register
+    def _missed(self, event: Execution.Missed, tracking: Tracking) -> None:
+        # A missed run is one the schedule called for: its trigger is the schedule's.
+        params = {
+            **_identity(event), "trigger": "scheduled", "status": "missed", "end_time": event.timestamp,
+            "duration_ms": 0, "message": _clean(event.reason), "parameters": _json({}),
+        }
+        self.view.record(tracking, [(_INSERT, params)])
+
+    @process_event.register
+    def _retrying(self, event: Execution.Retrying, tracking: Tracking) -> None:
+        sql = "UPDATE executions SET status = 'running', attempt = %s WHERE aggregate_id = %s"
+        self.view.record(tracking, [(sql, (event.attempt, event.originator_id))])
+
+    @process_event.register
+    def _succeeded(self, event: Execution.Succeeded, tracking: Tracking) -> None:
+        sql = (
+            "UPDATE executions SET status = 'success', end_time = %(at)s, duration_ms = %(duration_ms)s,"
+            " code = '', message = %(message)s, details = %(details)s WHERE aggregate_id = %(id)s"
+        )
+        params = {
+            "id": event.originator_id, "at": event.timestamp, "duration_ms": event.duration_ms,
+            "message": _clean(event.message), "details": _json(event.details),
+        }
+        self.view.record(tracking, [(sql, params), _log_lines(event)])
+
+    @process_event.register
+    def _failed(self, event: Execution.Failed, tracking: Tracking) -> None:
+        if event.will_retry:
+            status = "retrying"
+        else:
+            status = "timeout" if event.code == TIMEOUT else "failed"
+        sql = (
+            "UPDATE executions SET status = %(status)s, end_time = %(end_time)s, duration_ms = %(duration_ms)s,"
+            " code = %(code)s, message = %(message)s, retry_count = %(retry_count)s, details = %(details)s"
+            " WHERE aggregate_id = %(id)s"
+        )
+        params = {
+            "id": event.originator_id, "status": status, "end_time": None if event.will_retry else event.timestamp,
+            "duration_ms": event.duration_ms, "code": _clean(event.code), "message": _clean(event.error),
+            "retry_count": event.retry_count, "details": _json(event.details),
+        }
+        self.view.record(tracking, [(sql, params), _log_lines(event)])

@@ -1,0 +1,130 @@
+"""The dispatcher against the real PostgreSQL: on-time fires, exactly once, policies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+
+import pytest
+
+from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, sleeper, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _gateway() -> str:
+    return f"gw-{uuid.uuid4().hex[:10]}"
+
+
+def _job(runtime, gateway_id, **over):
+    fields = {
+        "name": "tick", "type": "interval", "schedule": {"interval_seconds": 1},
+        "action": {"type": "system", "operation": "health_check"}, **over,
+    }
+    return runtime.app.create_job(gateway_id, fields, actor="test").job
+
+
+def test_interval_job_fires_by_itself_on_time_repeatedly(runtime):
+    gw = _gateway()
+    fake = FakeExecutor()
+    d = dispatcher(runtime, gw, fake)
+    d.start()
+    try:
+        _job(runtime, gw)
+        assert wait_until(lambda: len(fake.calls) >= 3, timeout=6)
+    finally:
+        d.stop()
+    runs = [e for e in executions(runtime, gw) if e.trigger == "scheduled"]
+    assert len(runs) >= 3
+    instants = sorted(e.scheduled_for for e in runs)
+    assert all((b - a).total_seconds() == 1 for a, b in zip(instants, instants[1:]))
+    lateness = [started - ctx.now.timestamp() for started, ctx in fake.calls]
+    starts = {ctx.execution_id: ts for ts, ctx in fake.calls}
+    for e in runs:
+        if e.execution_id in starts:
+            assert starts[e.execution_id] - e.scheduled_for.timestamp() < 0.5
+    assert all(x < 0.5 for x in lateness)
+    assert all(e.status == "success" for e in runs if e.execution_id in starts and e.status != "running")
+
+
+def test_disabled_job_is_not_dispatched(runtime):
+    gw = _gateway()
+    fake = FakeExecutor()
+    d = dispatcher(runtime, gw, fake)
+    d.start()
+    try:
+        job = _job(runtime, gw, enabled=False)
+        time.sleep(2.5)
+        assert fake.calls == []
+        runtime.app.toggle_job(gw, job.job_id, enabled=True, reason="", actor="t")
+        assert wait_until(lambda: len(fake.calls) >= 1, timeout=4)
+        runtime.app.toggle_job(gw, job.job_id, enabled=False, reason="stop", actor="t")
+        time.sleep(0.3)
+        count = len(fake.calls)
+        time.sleep(2.0)
+        assert len(fake.calls) == count
+    finally:
+        d.stop()
+
+
+def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replaced(runtime):
+    gw = _gateway()
+    a_exec, b_exec = FakeExecutor(), FakeExecutor()
+    a, b = dispatcher(runtime, gw, a_exec), dispatcher(runtime, gw, b_exec)
+    a.start()
+    b.start()
+    try:
+        _job(runtime, gw)
+        assert wait_until(lambda: len(a_exec.calls) + len(b_exec.calls) >= 4, timeout=8)
+        leader, follower, follower_exec = (a, b, b_exec) if a.leadership.held else (b, a, a_exec)
+        before = len(follower_exec.calls)
+        leader.stop()
+        assert wait_until(lambda: len(follower_exec.calls) >= before + 2, timeout=8)
+    finally:
+        a.stop()
+        b.stop()
+    runs = [e for e in executions(runtime, gw) if e.trigger in ("scheduled", "misfire")]
+    per_instant = Counter(e.scheduled_for for e in runs)
+    assert per_instant and max(per_instant.values()) == 1
+    ids = [ctx.execution_id for _, ctx in a_exec.calls + b_exec.calls]
+    assert len(ids) == len(set(ids))
+
+
+def test_an_execution_past_its_timeout_fails_with_execution_timeout(runtime):
+    gw = _gateway()
+    fake = FakeExecutor(sleeper(1.2))
+    d = dispatcher(runtime, gw, fake)
+    d.start()
+    try:
+        _job(runtime, gw, schedule={"interval_seconds": 5}, options={"timeout_seconds": 0.3})
+        assert wait_until(lambda: any(e.status == "timeout" for e in executions(runtime, gw)), timeout=10)
+    finally:
+        d.stop()
+
+
+def test_a_failing_action_is_retried_with_backoff_and_carries_its_retry_count(runtime):
+    from application.executors.log import ExecutionLog
+    from application.executors.ports import ExecutionResult
+
+    def flaky(ctx, n):
+        if n < 3:
+            return ExecutionResult.failure(f"attempt {n} failed", ExecutionLog())
+        return ExecutionResult.success("third time lucky", ExecutionLog())
+
+    gw = _gateway()
+    fake = FakeExecutor(flaky)
+    d = dispatcher(runtime, gw, fake)
+    d.start()
+    try:
+        _job(runtime, gw, schedule={"interval_seconds": 60},
+             options={"max_attempts": 3, "backoff_seconds": 0.2, "misfire_policy": "skip"})
+        job_id = runtime.app.gateway(gw).job_ids[0]
+        runtime.app.request_run(gw, job_id, parameters={}, force=False, actor="t")
+        assert wait_until(lambda: any(e.status == "success" for e in executions(runtime, gw)), timeout=8)
+    finally:
+        d.stop()
+    (run,) = [e for e in executions(runtime, gw) if e.trigger == "manual"]
+    assert run.attempt == 3 and run.status == "success"
+    attempts = [ts for ts, ctx in fake.calls if ctx.execution_id == run.execution_id]
+    assert len(attempts) == 3 and attempts[1] - attempts[0] >= 0.2 and attempts[2] - attempts[1] >= 0.4
