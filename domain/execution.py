@@ -48,6 +48,7 @@ class Execution(Aggregate):
         self.parameters = parameters or {}
         self.max_attempts = max_attempts
         self.attempt = 1
+        self.reason = reason
         self.status = "missed" if reason else "running"
         self.ended_at: datetime | None = self.created_on if reason else None
 

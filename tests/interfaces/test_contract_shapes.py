@@ -106,7 +106,6 @@ def test_delete_answers_deleted_job_and_its_statistics(api):
     assert data == {"deleted_job": job_id, "statistics": {"total_executions": 0}}
 
 
-@pytest.mark.xfail(reason="BUG: toggling to a new state answers 500 (TypeError in Scheduler._change)", strict=True)
 def test_disabling_answers_job_id_enabled_false_and_its_message(api):
     job_id = create_job(api)
     response = api.post(f"/jobs/{job_id}/toggle", {"enabled": False, "reason": "Temporarily disabled for maintenance"})
@@ -114,7 +113,6 @@ def test_disabling_answers_job_id_enabled_false_and_its_message(api):
     assert (data["job_id"], data["enabled"]) == (job_id, False)
 
 
-@pytest.mark.xfail(reason="BUG: toggling to a new state answers 500 (TypeError in Scheduler._change)", strict=True)
 def test_enabling_answers_job_id_enabled_true_and_its_message(api):
     job_id = create_job(api, enabled=False)
     data = ok_data(api.post(f"/jobs/{job_id}/toggle", {"enabled": True}), 200, "Job enabled successfully")

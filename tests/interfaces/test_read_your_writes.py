@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tests.conftest import job_body
 from tests.interfaces.contract import assert_error, assert_utc_instant, create_job, job_detail, listed_ids
@@ -43,7 +42,6 @@ def test_updated_fields_are_immediately_in_the_detail(api):
         "Modbus Poll (30s)", ["modbus", "optimized"], 30)
 
 
-@pytest.mark.xfail(reason="BUG: toggling to a new state answers 500 (TypeError in Scheduler._change)", strict=True)
 def test_disabled_job_is_immediately_listed_inactive(api):
     job_id = create_job(api)
     response = api.post(f"/jobs/{job_id}/toggle", {"enabled": False, "reason": "maintenance"})
