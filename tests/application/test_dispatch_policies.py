@@ -53,10 +53,12 @@ def test_misfire_policy_after_downtime(runtime, policy, cap, runs, missed_at_lea
         d.stop()
     found = executions(runtime, gw)
     misfire_runs = [e for e in found if e.trigger == "misfire"]
-    missed = [e for e in found if e.status == "missed"]
+    # Instants within the 2 s grace fire late but normally; with the default overlap policy (skip)
+    # one of two such instants due in the same tick may be skipped as an overlap.
+    missed = [e for e in found if e.status == "missed" and not e.reason.startswith("skipped")]
     assert len(misfire_runs) == runs
     assert len(missed) >= missed_at_least
-    assert all(f"misfire_policy={policy}" in e.reason for e in missed)
+    assert all(f"misfire_policy={policy}" in e.reason for e in missed), [e.reason for e in missed]
     instants = [e.scheduled_for for e in found]
     assert len(instants) == len(set(instants)), "an instant was both missed and run, or run twice"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from tests.conftest import job_body
 from tests.interfaces.contract import assert_error, assert_utc_instant, create_job, job_detail, listed_ids
 
