@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import random
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,7 +20,9 @@ from domain.identity import check_gateway_id, check_job_id, execution_id, gatewa
 from domain.job import Job
 
 T = TypeVar("T")
-_CONFLICT_RETRIES = 5
+# Creates in one gateway all touch its Gateway aggregate (for the job limit), so bursts collide;
+# a collision re-runs the command on fresh state after a short random pause.
+_CONFLICT_RETRIES = 30
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,13 @@ class Scheduler(Application[UUID]):
             raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
         return job
 
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
             return self.repository.get(gateway_uuid(gateway_id))
@@ -73,6 +84,7 @@ class Scheduler(Application[UUID]):
             except IntegrityError:
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise VersionConflict("The job was changed concurrently; retry", None) from None
+                time.sleep(random.uniform(0.001, 0.005 * (attempt + 1)))
         raise AssertionError("unreachable")
 
     # ---- commands -----------------------------------------------------------------------
@@ -92,6 +104,8 @@ class Scheduler(Application[UUID]):
 
         def command() -> Saved:
             now = self.clock()
+            if self._exists(job_uuid(gateway_id, job_id)):
+                raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}", {"job_id": job_id})
             gateway = self._gateway_or_new(gateway_id)
             job = Job.create(
                 gateway_id=gateway_id, job_id=job_id, fields=fields, actor=actor, now=now,

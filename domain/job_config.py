@@ -24,10 +24,10 @@ def _text(value: Any, field: str, limit: int, *, required: bool) -> str:
     text = value.strip()
     if required and not text:
         raise ValidationFailed(f"{field} must not be empty", {"field": field, "reason": "empty"})
-    if len(text) > limit or "\x00" in text:
-        raise ValidationFailed(
-            f"{field} must be at most {limit} characters without NUL", {"field": field, "reason": "too long"}
-        )
+    if "\x00" in text:
+        raise ValidationFailed(f"{field} must not contain NUL characters", {"field": field, "reason": "NUL character"})
+    if len(text) > limit:
+        raise ValidationFailed(f"{field} must be at most {limit} characters", {"field": field, "reason": "too long"})
     return text
 
 

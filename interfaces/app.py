@@ -11,6 +11,7 @@ from interfaces.api.executions import Analytics, ExecutionQueries
 from interfaces.api.gateways import Gateways
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
+from interfaces.api.job_runs import JobRuns
 from interfaces.api.status import Health, Status
 from interfaces.auth import jwt_auth
 from interfaces.errors import handle_exception
@@ -24,7 +25,7 @@ MAX_BODY = 1024 * 1024
 def create_app(runtime: Runtime) -> Litestar:
     configure_logging(runtime.settings.log_json)
     api = Router(path=API_PREFIX, route_handlers=[
-        JobQueries, JobCommands, ExecutionQueries, Analytics, Catalog, Gateways, Status,
+        JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status,
     ])
     auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/schema"])
     app = Litestar(

@@ -23,7 +23,7 @@ def _runtime(settings: Settings, *, worker: bool):
     if worker:
         from interfaces.worker import start_worker
 
-        start_worker(runtime)
+        runtime.closers.append(start_worker(runtime).stop)
     return runtime
 
 

@@ -11,7 +11,7 @@ import structlog
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import SchedulerError
@@ -46,6 +46,8 @@ def _request_id(request: Request[Any, Any, Any]) -> str:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, SchedulerError):
         return error_response(exc.code, exc.message, exc.details)
+    if isinstance(exc, SerializationException):
+        return error_response("VALIDATION_ERROR", "The body is not valid JSON", str(exc))
     if isinstance(exc, ValidationException):
         return error_response("VALIDATION_ERROR", "Request validation failed", exc.extra or exc.detail)
     if isinstance(exc, HTTPException):
@@ -53,6 +55,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return Response(
             failure(code, exc.detail, exc.extra or None), status_code=exc.status_code, headers=exc.headers
         )
+    if isinstance(exc, psycopg.DataError):  # e.g. a NUL byte in a path or query value
+        return error_response("VALIDATION_ERROR", "A value in the request cannot be stored or searched", str(exc))
     if isinstance(exc, _DATABASE_DOWN):
         _log.warning("database_unavailable", error=str(exc), request_id=_request_id(request))
         return error_response("SERVICE_UNAVAILABLE", "The database is unreachable; retry shortly")

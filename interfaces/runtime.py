@@ -45,7 +45,7 @@ class Runtime:
     progress: Progress = field(default_factory=Progress)
     projections: list[ProjectionThread] = field(default_factory=list)
     _datastore: PostgresDatastore | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    workers: dict[str, Any] = field(default_factory=dict)  # gateway id -> interfaces.worker.Worker
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -77,8 +77,8 @@ class Runtime:
 
     def running_count(self, gateway_id: str) -> int:
         """Executions running now in this process's worker for the gateway (0 without one)."""
-        worker = self.extras.get("worker")
-        return worker.running_count() if worker is not None and worker.gateway_id == gateway_id else 0
+        worker = self.workers.get(gateway_id)
+        return worker.running_count() if worker is not None else 0
 
     def wait(self, recorded: tuple[tuple[str, int], ...], timeout: float = 5.0) -> bool:
         return self.progress.wait(recorded, timeout)

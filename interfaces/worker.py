@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import psycopg
@@ -16,9 +17,6 @@ from application.leadership import Leadership
 from interfaces.database import conninfo
 from interfaces.runtime import Runtime
 
-DISPATCHER_VIEW = "dispatcher"
-
-
 def _database_check(dsn: str) -> tuple[bool, str]:
     try:
         with psycopg.connect(dsn, connect_timeout=3) as conn:
@@ -28,10 +26,10 @@ def _database_check(dsn: str) -> tuple[bool, str]:
         return False, f"database unreachable: {error}"
 
 
-def action_runner(runtime: Runtime) -> tuple[ActionRunner, MqttPublisher]:
+def action_runner(runtime: Runtime, gateway_id: str, mqtt_url: str) -> tuple[ActionRunner, MqttPublisher]:
     s = runtime.settings
     dsn = conninfo(runtime.url)
-    publisher = MqttPublisher(s.mqtt_url, client_id=f"gateway-scheduler-{s.gateway_id}")
+    publisher = MqttPublisher(mqtt_url, client_id=f"gateway-scheduler-{gateway_id}")
     s.files_root.mkdir(parents=True, exist_ok=True)
     checks = {
         "database": partial(_database_check, dsn),
@@ -42,27 +40,49 @@ def action_runner(runtime: Runtime) -> tuple[ActionRunner, MqttPublisher]:
     return ActionRunner(publisher, SystemExecutor(checks), FileExecutor(s.files_root)), publisher
 
 
-def start_worker(runtime: Runtime) -> Dispatcher:
+class Worker:
+    """One gateway's worker in this process; `stop()` stops it (newest part first)."""
+
+    def __init__(self, gateway_id: str) -> None:
+        self.gateway_id = gateway_id
+        self.dispatcher: Dispatcher | None = None
+        self._closers: list[Callable[[], None]] = []
+
+    def running_count(self) -> int:
+        return self.dispatcher.running_count() if self.dispatcher else 0
+
+    def stop(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+
+def start_worker(runtime: Runtime, gateway_id: str | None = None, mqtt_url: str | None = None) -> Worker:
     s = runtime.settings
+    gateway_id = gateway_id or s.gateway_id
     dsn = conninfo(runtime.url)
+    worker = Worker(gateway_id)
     runtime.wait(
         runtime.app.register_gateway(
-            s.gateway_id, name=s.gateway_name or s.gateway_id, location=s.gateway_location,
+            gateway_id, name=s.gateway_name or gateway_id, location=s.gateway_location,
             latitude=s.latitude, longitude=s.longitude,
         )
     )
-    heartbeat = Heartbeat(dsn, s.gateway_id, every=s.heartbeat_seconds, clock=runtime.clock)
+    heartbeat = Heartbeat(dsn, gateway_id, every=s.heartbeat_seconds, clock=runtime.clock)
     heartbeat.start()
-    runtime.closers.append(heartbeat.stop)
-    runner, publisher = action_runner(runtime)
-    runtime.closers.append(publisher.close)
+    worker._closers.append(heartbeat.stop)
+    runner, publisher = action_runner(runtime, gateway_id, mqtt_url or s.mqtt_url)
+    worker._closers.append(publisher.close)
     # Commands wait for the dispatcher too, so a job disabled by a command that has answered never fires.
-    runtime.progress.register(DISPATCHER_VIEW, JOB_TOPICS, None)
+    view = f"dispatcher/{gateway_id}"
+    runtime.progress.register(view, JOB_TOPICS, None)
+    worker._closers.append(lambda: runtime.progress.unregister(view))
     dispatcher = Dispatcher(
-        runtime.app, s.gateway_id, runner, Leadership(dsn, s.gateway_id), clock=runtime.clock,
-        max_concurrent=s.max_concurrent_jobs, on_applied=partial(runtime.progress.advance, DISPATCHER_VIEW),
+        runtime.app, gateway_id, runner, Leadership(dsn, gateway_id), clock=runtime.clock,
+        max_concurrent=s.max_concurrent_jobs, on_applied=partial(runtime.progress.advance, view),
     )
     dispatcher.start()
-    runtime.closers.append(dispatcher.stop)
-    runtime.extras["worker"] = dispatcher
-    return dispatcher
+    worker.dispatcher = dispatcher
+    worker._closers.append(dispatcher.stop)
+    runtime.workers[gateway_id] = worker
+    worker._closers.append(lambda: runtime.workers.pop(gateway_id, None))
+    return worker

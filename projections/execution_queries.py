@@ -51,14 +51,19 @@ def _where(gateway_id: str, job_id: str, window: Window) -> tuple[str, dict[str,
 
 
 def job_name(store: ReadStore, gateway_id: str, job_id: str) -> str:
-    row = store.one("SELECT name FROM jobs WHERE gateway_id = %s AND job_id = %s", (gateway_id, job_id))
+    # PostgreSQL refuses NUL in text; no id holds one, so such an id names nothing.
+    row = None if "\x00" in job_id else store.one(
+        "SELECT name FROM jobs WHERE gateway_id = %s AND job_id = %s", (gateway_id, job_id)
+    )
     if row is None:
         raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
     return row["name"]
 
 
 def execution(store: ReadStore, gateway_id: str, execution_id: str) -> dict[str, Any]:
-    row = store.one("SELECT * FROM executions WHERE gateway_id = %s AND execution_id = %s", (gateway_id, execution_id))
+    row = None if "\x00" in execution_id else store.one(
+        "SELECT * FROM executions WHERE gateway_id = %s AND execution_id = %s", (gateway_id, execution_id)
+    )
     if row is None:
         raise ExecutionNotFound(f"Execution {execution_id} not found", {"execution_id": execution_id})
     return {
@@ -230,3 +235,12 @@ def active_executions(store: ReadStore, gateway_id: str, now: datetime, midnight
 def database_size_mb(store: ReadStore) -> float:
     row = store.one("SELECT pg_database_size(current_database()) AS size")
     return round(row["size"] / 2**20, 1) if row else 0.0
+
+
+def running_count(store: ReadStore, gateway_id: str) -> int:
+    """Executions of the gateway running now (between attempts included), as recorded."""
+    row = store.one(
+        f"SELECT count(*) AS n FROM executions WHERE gateway_id = %s AND status IN {_ACTIVE_SQL}",  # noqa: S608
+        (gateway_id,),
+    )
+    return int(row["n"]) if row else 0

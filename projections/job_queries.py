@@ -170,3 +170,9 @@ def job_counts(store: ReadStore, gateway_id: str) -> dict[str, Any]:
     successes = row.pop("successes")
     row["success_rate"] = round(100.0 * successes / finished, 1) if finished else 100.0
     return row
+
+
+def job_statistics(store: ReadStore, gateway_id: str, job_id: str) -> dict[str, Any]:
+    """Execution counts of one job, e.g. for the answer to its deletion (zeros if unknown)."""
+    row = store.one("SELECT total_executions FROM jobs WHERE gateway_id = %s AND job_id = %s", (gateway_id, job_id))
+    return row or {"total_executions": 0}

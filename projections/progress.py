@@ -20,6 +20,12 @@ class Progress:
             self._topics[name] = frozenset(topics)
             self._positions[name] = max(position or 0, self._positions.get(name, 0))
 
+    def unregister(self, name: str) -> None:
+        with self._condition:
+            self._topics.pop(name, None)
+            self._positions.pop(name, None)
+            self._condition.notify_all()
+
     def advance(self, name: str, position: int) -> None:
         with self._condition:
             if position > self._positions.get(name, 0):
@@ -45,7 +51,7 @@ class Progress:
         deadline = time.monotonic() + timeout
         with self._condition:
             targets = self._targets(recorded)
-            while any(self._positions[name] < position for name, position in targets.items()):
+            while any(self._positions.get(name, position) < position for name, position in targets.items()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -143,3 +143,6 @@ def job_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+from tests.application.conftest import mqtt_url  # noqa: E402,F401 - a real broker for every layer's tests

@@ -19,12 +19,15 @@ from interfaces.runtime import Runtime
 from projections import execution_queries as queries
 from projections.execution_queries import Window
 
-TIME_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+TIME_RANGES = {
+    "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90),
+}
 _PROCESS = psutil.Process()
 
 Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL refuses NUL in text: refuse it at the edge
 DateText = Annotated[str | None, Parameter(max_length=64)]
-IdText = Annotated[str | None, Parameter(max_length=128)]
+IdText = Annotated[str | None, Parameter(max_length=128, pattern=NO_NUL)]
 TargetGateway = Annotated[str | None, Parameter(query="gateway_id", max_length=64)]
 
 
@@ -109,7 +112,8 @@ class ExecutionQueries(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50, offset: Offset = 0,
     ) -> dict[str, Any]:
         """A job's executions, newest first, by start date (ISO date or instant) and status."""
-        data = queries.job_history(runtime.reads, gateway_id, job_id, window(start_date, end_date), status, limit, offset)
+        selected = window(start_date, end_date)
+        data = queries.job_history(runtime.reads, gateway_id, job_id, selected, status, limit, offset)
         return ok(data, "Job execution history retrieved successfully")
 
     @get("/jobs/{job_id:str}/logs", sync_to_thread=True)

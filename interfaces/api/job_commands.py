@@ -12,6 +12,7 @@ from interfaces.api.schemas import CreateJobRequest, ToggleJobRequest, UpdateJob
 from interfaces.auth import Principal, requires, same_gateway
 from interfaces.envelope import ok
 from interfaces.runtime import Runtime
+from projections import job_queries
 
 
 class JobCommands(Controller):
@@ -50,9 +51,10 @@ class JobCommands(Controller):
         self, job_id: str, runtime: Runtime, principal: Principal, gateway_id: str, expected_version: int | None
     ) -> dict[str, Any]:
         """Delete a job permanently (its events stay in the log)."""
+        statistics = job_queries.job_statistics(runtime.reads, gateway_id, job_id)
         saved = runtime.app.delete_job(gateway_id, job_id, actor=principal.subject, expected_version=expected_version)
         runtime.wait(saved.recorded)
-        body = {"deleted_job": job_id, "statistics": {"total_executions": saved.job.total_executions}}
+        body = {"deleted_job": job_id, "statistics": statistics}
         return ok(body, "Job deleted successfully")
 
     @post("/{job_id:str}/toggle", status_code=HTTP_200_OK, sync_to_thread=True)

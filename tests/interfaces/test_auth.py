@@ -109,7 +109,8 @@ def test_a_token_for_gateway_a_is_forbidden_in_gateway_b(http, api, other_api, e
 def test_a_scoped_token_lists_only_its_gateways(http, api, other_api):
     create_job(api)
     create_job(other_api)
-    headers = {"Authorization": f"Bearer {token('viewer', [other_api.gateway_id])}", "X-Gateway-ID": other_api.gateway_id}
+    bearer = token("viewer", [other_api.gateway_id])
+    headers = {"Authorization": f"Bearer {bearer}", "X-Gateway-ID": other_api.gateway_id}
     data = ok_data(call(http, "GET", "/gateways", None, headers), 200, "Gateways retrieved successfully")
     assert [g["id"] for g in data["gateways"]] == [other_api.gateway_id]
 
@@ -118,7 +119,8 @@ def test_a_scoped_token_lists_only_its_gateways(http, api, other_api):
                                                       ("GET", "/status", None)])
 def test_a_request_without_x_gateway_id_is_a_validation_error(http, event_log, method, path, body):
     head = event_log.head()
-    error = assert_error(call(http, method, path, body, {"Authorization": f"Bearer {token()}"}), 400, "VALIDATION_ERROR")
+    response = call(http, method, path, body, {"Authorization": f"Bearer {token()}"})
+    error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["details"]["field"] == "X-Gateway-ID"
     assert event_log.head() == head
 

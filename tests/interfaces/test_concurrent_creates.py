@@ -33,10 +33,6 @@ def listed(api: Api) -> list[str]:
     return [job["id"] for job in data["jobs"]]
 
 
-@pytest.mark.xfail(
-    reason="BUG: concurrent creates in one gateway exhaust the 5 retries on the Gateway aggregate and answer "
-    "409 VERSION_CONFLICT", strict=True,
-)
 def test_ten_concurrent_creates_in_one_gateway_all_succeed(http):
     for _ in range(BURSTS):
         api = Api(http, f"gw-{uuid.uuid4().hex[:10]}")

@@ -99,7 +99,6 @@ def test_update_answers_job_id_and_next_execution(api):
     assert_utc_instant(data["next_execution"])
 
 
-@pytest.mark.xfail(reason="BUG: DELETE /jobs/{id} answers 500 (AttributeError: Job has no total_executions)", strict=True)
 def test_delete_answers_deleted_job_and_its_statistics(api):
     job_id = create_job(api)
     data = ok_data(api.delete(f"/jobs/{job_id}"), 200, "Job deleted successfully")

@@ -67,7 +67,8 @@ def test_monitor_shows_running_and_retrying_executions_with_progress(api, runtim
     assert (data["total_active"], data["peak_today"]) == (2, 2)
     first, second = data["active_executions"]
     assert (first["execution_id"], first["status"], first["progress"]) == (retrying.execution_id, "retrying", 99)
-    assert (second["execution_id"], second["job_id"], second["job_name"]) == (running.execution_id, job_id, "Modbus Poll")
+    assert (second["execution_id"], second["job_id"]) == (running.execution_id, job_id)
+    assert second["job_name"] == "Modbus Poll"
     assert second["status"] == "running" and 50 <= second["progress"] <= 55
     assert 30_000 <= second["duration_ms"] < 35_000 and first["duration_ms"] >= 120_000
     assert second["start_time"].endswith("Z")
@@ -115,3 +116,14 @@ def test_bad_time_range_is_a_validation_error(api):
 def test_execution_routes_need_a_token(http, api):
     r = http.get("/api/v1/scheduler/monitor/active", headers={"X-Gateway-ID": api.gateway_id})
     assert r.status_code == 401
+
+
+def test_nul_bytes_in_ids_are_not_found_or_refused(api, job_id):
+    r = api.get("/executions/exec%00x")
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "EXECUTION_NOT_FOUND")
+    r = api.get("/jobs/job%00x/history")
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "JOB_NOT_FOUND")
+    r = api.get(f"/jobs/{job_id}/logs", params={"execution_id": "a\x00b"})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
+    r = api.get(f"/jobs/{job_id}/history", params={"start_date": "2025-03-12\x00"})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "VALIDATION_ERROR")

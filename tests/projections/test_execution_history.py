@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from eventsourcing.persistence import Tracking
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.conftest import job_body
 from tests.projections.execution_events import (
@@ -15,16 +19,42 @@ from tests.projections.execution_events import (
 )
 
 
-@pytest.fixture
-def job(runtime: Any) -> tuple[str, str]:
+def new_job(runtime: Any) -> tuple[str, str]:
     gateway_id = f"gw-{uuid.uuid4().hex[:10]}"
     saved = runtime.app.create_job(gateway_id, job_body(), actor="tester")
     assert runtime.wait(saved.recorded)
     return gateway_id, saved.job.job_id
 
 
+@pytest.fixture
+def job(runtime: Any) -> tuple[str, str]:
+    return new_job(runtime)
+
+
+@pytest.fixture(scope="module")
+def own_runtime(server_url: str, settings: Any) -> Iterator[Any]:
+    """A runtime on a database of its own: a rebuild truncates every row of its views, and no
+    other writer (a worker of the shared runtime, say) may append while it replays."""
+    from interfaces.runtime import Runtime
+
+    name = f"gs_rebuild_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(server_url)
+    params["dbname"] = name
+    rt = Runtime(replace(settings, database_url=make_conninfo(**params))).start()
+    try:
+        yield rt
+    finally:
+        rt.close()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def execution_row(runtime: Any, gateway_id: str, execution_id: str) -> dict[str, Any]:
-    row = runtime.reads.one("SELECT * FROM executions WHERE gateway_id = %s AND execution_id = %s", (gateway_id, execution_id))
+    row = runtime.reads.one(
+        "SELECT * FROM executions WHERE gateway_id = %s AND execution_id = %s", (gateway_id, execution_id)
+    )
     assert row is not None
     return row
 
@@ -57,7 +87,10 @@ def test_succeeded_execution_is_one_success_row_with_its_logs(runtime, job):
 def test_retried_execution_counts_once_when_it_finally_succeeds(runtime, job):
     gateway_id, job_id = job
     execution = started(gateway_id, job_id, BASE, max_attempts=2)
-    assert execution.fail(now=BASE + timedelta(seconds=1), duration_ms=1000, code="ACTION_FAILED", error="broker down", logs=[])
+    will_retry = execution.fail(
+        now=BASE + timedelta(seconds=1), duration_ms=1000, code="ACTION_FAILED", error="broker down", logs=[]
+    )
+    assert will_retry
     save(runtime, execution)
     row = execution_row(runtime, gateway_id, execution.execution_id)
     assert (row["status"], row["end_time"], row["message"]) == ("retrying", None, "broker down")
@@ -127,13 +160,15 @@ def replay(runtime: Any, name: str) -> None:
         start = batch[-1].id + 1
 
 
-def test_rebuild_from_zero_gives_identical_rows(runtime, job):
-    gateway_id, job_id = job
+def test_rebuild_from_zero_gives_identical_rows(own_runtime):
+    runtime = own_runtime
+    (gateway_id, job_id), (other_gateway, other_job) = new_job(runtime), new_job(runtime)
     retried = started(gateway_id, job_id, BASE + timedelta(minutes=4), max_attempts=3)
     retried.fail(now=BASE + timedelta(minutes=4, seconds=1), duration_ms=50, code="ACTION_FAILED", error="x", logs=[])
     save(runtime, succeeded(gateway_id, job_id, BASE, 100), failed(gateway_id, job_id, BASE + timedelta(minutes=1), 30),
-         missed(gateway_id, job_id, BASE + timedelta(minutes=2)), started(gateway_id, job_id, BASE + timedelta(minutes=3)),
-         retried)
+         missed(gateway_id, job_id, BASE + timedelta(minutes=2)),
+         started(gateway_id, job_id, BASE + timedelta(minutes=3)), retried,
+         timed_out(other_gateway, other_job, BASE, 10))
     before = {table: runtime.reads.all(sql) for table, sql in SNAPSHOTS.items()}
     assert before["execution_logs"] and before["execution_jobs"]
     replay(runtime, "execution_history")
