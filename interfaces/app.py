@@ -22,7 +22,9 @@ API_PREFIX = "/api/v1/scheduler"
 MAX_BODY = 1024 * 1024
 
 
-def create_app(runtime: Runtime) -> Litestar:
+def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
+    """`owns_runtime`: close the runtime (worker, pools, embedded database) when the server shuts
+    down, inside the lifespan, before the server re-raises the signal that stopped it."""
     configure_logging(runtime.settings.log_json)
     api = Router(path=API_PREFIX, route_handlers=[
         JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status,
@@ -37,6 +39,7 @@ def create_app(runtime: Runtime) -> Litestar:
         openapi_config=OpenAPIConfig(title="gateway-scheduler", version="1.0.0", path="/schema"),
         request_max_body_size=MAX_BODY,
         debug=False,
+        on_shutdown=[runtime.close] if owns_runtime else [],
     )
     app.state.runtime = runtime
     return app

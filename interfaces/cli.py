@@ -37,7 +37,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or _free_port(args.host)
         print(f"gateway-scheduler: API on http://{args.host}:{port}/api/v1/scheduler "
               f"(gateway {settings.gateway_id}, OpenAPI at /schema)", flush=True)
-        uvicorn.run(create_app(runtime), host=args.host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(runtime, owns_runtime=True), host=args.host, port=port, log_level="warning", access_log=False)
     finally:
         runtime.close()
     return 0

