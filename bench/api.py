@@ -1,0 +1,416 @@
+"""HTTP throughput and latency of the real API against a bare Litestar app, served the same way.
+
+Run: .venv/bin/python bench/api.py [--seconds 10] [--client auto|wrk|httpx] [--samples 200]
+
+- Database: DATABASE_URL's server if set, else an embedded PostgreSQL in a fresh temp dir; a fresh
+  database is created, migrated, and dropped at the end.
+- Service: `python -m interfaces.cli serve --no-worker` in a subprocess (Runtime + create_app under
+  uvicorn, one process, as in production), with SCHEDULER_MAX_JOBS_PER_GATEWAY large.
+- Baseline: a bare Litestar app with one GET returning a small JSON dict, under uvicorn.run with the
+  same options in a subprocess of its own.
+- Load: wrk when installed (`apt-get install -y wrk`), else httpx (sync, keep-alive, threads), always
+  in a process of its own so that the client does not share the server's GIL.
+- Set-up: 1,000 jobs created in one gateway through POST /jobs.
+- Figures: GET /jobs?limit=50, the bare GET, POST /jobs with 1 and 4 concurrent clients (requests/s,
+  p50, p99), and command-to-visible latency (send POST -> first GET ?tags=<unique tag> listing it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PREFIX = "/api/v1/scheduler"
+GATEWAY = "gw-bench-list"       # the 1,000 jobs the list reads
+POST_GATEWAY = "gw-bench-post"  # jobs created by the POST load (keeps the listed gateway at 1,000)
+VISIBLE_GATEWAY = GATEWAY       # command-to-visible: creates in, and filters, the listed gateway
+SETUP_JOBS = 1000
+MAX_JOBS = 1_000_000
+GET_CONNECTIONS = 8
+
+
+def job_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Modbus Poll",
+        "description": "Poll Modbus devices for sensor data",
+        "type": "interval",
+        "enabled": True,
+        "schedule": {"interval_seconds": 10},
+        "action": {"type": "publish", "topic": "device/data/modbus", "payload_template": '{"t": "${NOW}"}'},
+        "tags": ["bench", "polling"],
+    }
+    body.update(overrides)
+    return body
+
+
+# ---- servers ------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_bare(port: int) -> None:
+    """The baseline: uvicorn.run exactly as `serve` calls it, on a one-route Litestar app."""
+    import uvicorn
+    from litestar import Litestar, get
+
+    @get("/bare", sync_to_thread=False)
+    def bare() -> dict[str, Any]:
+        return {"data": {"status": "ok"}, "success": True, "message": "bare"}
+
+    uvicorn.run(Litestar(route_handlers=[bare]), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# ---- load generators (each run in a process of its own) ----------------------------------------
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def httpx_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Sync httpx, one keep-alive client per thread; requests/s and latency percentiles (ms)."""
+    import httpx
+
+    threads, seconds, warmup = spec["connections"], spec["seconds"], spec["warmup"]
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors = [0] * threads
+    start_at = time.monotonic() + warmup
+    stop_at = start_at + seconds
+    body = json.dumps(spec["body"]).encode() if spec.get("body") is not None else None
+
+    def worker(i: int) -> None:
+        with httpx.Client(headers=spec["headers"], timeout=30.0) as client:
+            while True:
+                t0 = time.monotonic()
+                if t0 >= stop_at:
+                    return
+                response = client.request(spec["method"], spec["url"], content=body)
+                t1 = time.monotonic()
+                if t0 >= start_at:
+                    latencies[i].append(t1 - t0)
+                    if response.status_code >= 400:
+                        errors[i] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    merged = sorted(x for per in latencies for x in per)
+    return {
+        "requests": len(merged), "rps": len(merged) / seconds, "errors": sum(errors),
+        "p50_ms": _percentile(merged, 50) * 1000, "p99_ms": _percentile(merged, 99) * 1000,
+    }
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def wrk_load(spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """wrk with --latency; warm-up run first, then the measured run."""
+    lua = tmp / f"wrk-{uuid.uuid4().hex[:8]}.lua"
+    lines = [f"wrk.method = {json.dumps(spec['method'])}"]
+    for name, value in spec["headers"].items():
+        lines.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
+    if spec.get("body") is not None:
+        lines.append("wrk.headers['Content-Type'] = 'application/json'")
+        lines.append(f"wrk.body = {json.dumps(json.dumps(spec['body']))}")
+    lua.write_text("\n".join(lines) + "\n")
+    connections = spec["connections"]
+    threads = min(connections, 2)
+
+    def run(seconds: float) -> str:
+        cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+               "--timeout", "30s", "-s", str(lua), spec["url"]]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+    if spec["warmup"] > 0:
+        run(spec["warmup"])
+    out = run(spec["seconds"])
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if socket_errors:
+        errors += sum(int(x) for x in socket_errors.groups())
+    dist = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M))
+    return {"requests": requests, "rps": rps, "errors": errors, "p50_ms": _ms(dist["50"]), "p99_ms": _ms(dist["99"])}
+
+
+def visible_samples(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time from sending a POST to the first GET ?tags=<tag unique to the job> that lists it."""
+    import httpx
+
+    visible: list[float] = []
+    post_only: list[float] = []
+    extra_gets = 0
+    with httpx.Client(base_url=spec["base"], headers=spec["headers"], timeout=30.0) as client:
+        for i in range(spec["warmup"] + spec["samples"]):
+            tag = f"vis-{uuid.uuid4().hex[:16]}"
+            t0 = time.perf_counter()
+            created = client.post(f"{PREFIX}/jobs", json=job_body(name=f"visible {i}", tags=[tag]))
+            t1 = time.perf_counter()
+            if created.status_code != 201:
+                raise RuntimeError(f"POST /jobs answered {created.status_code}: {created.text[:300]}")
+            job_id = created.json()["data"]["job_id"]
+            gets = 0
+            while True:
+                gets += 1
+                listed = client.get(f"{PREFIX}/jobs", params={"tags": tag, "limit": 1})
+                if any(j["id"] == job_id for j in listed.json()["data"]["jobs"]):
+                    break
+                if time.perf_counter() - t0 > 30:
+                    raise RuntimeError(f"job {job_id} not listed after 30 s")
+            t2 = time.perf_counter()
+            if i >= spec["warmup"]:
+                visible.append((t2 - t0) * 1000)
+                post_only.append((t1 - t0) * 1000)
+                extra_gets += gets - 1
+    visible.sort()
+    post_only.sort()
+    return {
+        "samples": len(visible), "p50_ms": _percentile(visible, 50), "p99_ms": _percentile(visible, 99),
+        "post_p50_ms": _percentile(post_only, 50), "post_p99_ms": _percentile(post_only, 99),
+        "extra_gets": extra_gets,
+    }
+
+
+def in_process(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Runs a load generator in a fresh Python process; its result comes back as JSON."""
+    out = subprocess.run(
+        [sys.executable, __file__, mode, json.dumps(spec)], check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- orchestration ---------------------------------------------------------------------------
+
+def create_database(server_url: str) -> tuple[str, str]:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from interfaces.database import migrate
+
+    name = f"gs_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(server_url)
+    params["dbname"] = name
+    url = make_conninfo(**params)
+    migrate(url)
+    return name, url
+
+
+def drop_database(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_jobs(base: str, headers: dict[str, str], count: int) -> float:
+    import httpx
+
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, headers=headers, timeout=30.0) as client:
+        for i in range(count):
+            kind = i % 3
+            body = job_body(name=f"job {i:04d}", tags=["bench", f"group-{i % 10}"])
+            if kind == 1:
+                body.update(type="cron", schedule={"cron_expression": "*/5 * * * *", "timezone": "UTC"})
+            elif kind == 2:
+                body.update(type="daily", schedule={"time": "02:30", "timezone": "Europe/Berlin"})
+            response = client.post(f"{PREFIX}/jobs", json=body)
+            if response.status_code != 201:
+                raise RuntimeError(f"set-up POST /jobs answered {response.status_code}: {response.text[:300]}")
+        listed = client.get(f"{PREFIX}/jobs", params={"limit": 1}).json()["data"]["total_jobs"]
+    if listed != count:
+        raise RuntimeError(f"set-up: {listed} jobs listed, expected {count}")
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per figure")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds before each figure")
+    parser.add_argument("--samples", type=int, default=200, help="command-to-visible samples")
+    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--keep-server", action="store_true", help="print pids and wait for Enter before stopping")
+    args = parser.parse_args()
+
+    import psycopg  # noqa: F401 - fail early when the venv is not the project's
+
+    from interfaces.auth import issue_token
+
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "httpx"
+    if client == "wrk" and not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+
+    tmp = Path(tempfile.mkdtemp(prefix="gs-bench-"))
+    tmp.chmod(0o755)  # as root the embedded server runs as its own user and must reach pgdata
+    embedded = None
+    db_name = None
+    service = bare = None
+    server_url = os.environ.get("DATABASE_URL") or ""
+    try:
+        if not server_url:
+            from interfaces.database import EmbeddedPostgres
+
+            embedded = EmbeddedPostgres(tmp / "pgdata")
+            server_url = embedded.url
+        db_name, db_url = create_database(server_url)
+
+        secret = "bench-" + uuid.uuid4().hex
+        token = issue_token(secret, subject="bench", role="admin", gateways=["*"], ttl=timedelta(hours=2))
+        service_port, bare_port = free_port(), free_port()
+        env = {
+            **os.environ, "DATABASE_URL": db_url, "SCHEDULER_JWT_SECRET": secret,
+            "SCHEDULER_MAX_JOBS_PER_GATEWAY": str(MAX_JOBS), "SCHEDULER_DATA_DIR": str(tmp / "data"),
+            "SCHEDULER_GATEWAY_ID": GATEWAY, "PYTHONUNBUFFERED": "1",
+        }
+        service_log = open(tmp / "service.log", "wb")  # noqa: SIM115 - closed with the process
+        service = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "serve", "--host", "127.0.0.1", "--port", str(service_port),
+             "--no-worker"], cwd=ROOT, env=env, stdout=service_log, stderr=subprocess.STDOUT,
+        )
+        bare = subprocess.Popen([sys.executable, __file__, "bare", str(bare_port)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{service_port}"
+        wait_http(f"{base}/readyz", service)
+        wait_http(f"http://127.0.0.1:{bare_port}/bare", bare)
+        print(f"service pid {service.pid} on {base}, bare pid {bare.pid} on :{bare_port}; "
+              f"client {client}; database {db_name} ({'DATABASE_URL' if embedded is None else 'embedded'}); "
+              f"{os.cpu_count()} CPUs", flush=True)
+
+        auth = {"Authorization": f"Bearer {token}"}
+        setup_seconds = setup_jobs(base, {**auth, "X-Gateway-ID": GATEWAY}, SETUP_JOBS)
+        print(f"set-up: {SETUP_JOBS} jobs through POST /jobs in {setup_seconds:.1f} s "
+              f"({SETUP_JOBS / setup_seconds:.0f}/s sequential)", flush=True)
+        if args.keep_server:
+            input("servers up; press Enter to run the load ... ")
+
+        def load(label: str, url: str, headers: dict[str, str], connections: int, method: str = "GET",
+                 body: Any = None) -> dict[str, Any]:
+            spec = {"url": url, "headers": headers, "connections": connections, "method": method, "body": body,
+                    "seconds": args.seconds, "warmup": args.warmup}
+            result = wrk_load(spec, tmp) if client == "wrk" else in_process("httpx-load", spec)
+            print(f"  {label}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
+                  f"{result['errors']} errors", flush=True)
+            return result
+
+        rows: list[tuple[str, str, dict[str, Any]]] = []
+        list_headers = {**auth, "X-Gateway-ID": GATEWAY}
+        rows.append(("bare GET (baseline)", f"{GET_CONNECTIONS}",
+                     load("bare", f"http://127.0.0.1:{bare_port}/bare", {}, GET_CONNECTIONS)))
+        rows.append(("GET /jobs?limit=50", f"{GET_CONNECTIONS}",
+                     load("list", f"{base}{PREFIX}/jobs?limit=50", list_headers, GET_CONNECTIONS)))
+        post_headers = {**auth, "X-Gateway-ID": POST_GATEWAY, "Content-Type": "application/json"}
+        for connections in (1, 4):
+            rows.append((f"POST /jobs (new jobs)", f"{connections}",
+                         load(f"post x{connections}", f"{base}{PREFIX}/jobs", post_headers, connections, "POST",
+                              job_body(name="posted"))))
+        visible = in_process("visible", {
+            "base": base, "headers": {**auth, "X-Gateway-ID": VISIBLE_GATEWAY},
+            "samples": args.samples, "warmup": 10,
+        })
+        if args.keep_server:
+            input("done; press Enter to stop the servers ... ")
+    finally:
+        stop(service)
+        stop(bare)
+        try:
+            if db_name is not None:
+                drop_database(server_url, db_name)
+        finally:
+            if embedded is not None:
+                embedded.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    bare_rps, list_rps = rows[0][2]["rps"], rows[1][2]["rps"]
+    ratio = list_rps / bare_rps if bare_rps else float("nan")
+    print()
+    print(f"gateway-scheduler API bench: uvicorn, 1 process each, client {client}, {args.seconds:.0f} s per row, "
+          f"{SETUP_JOBS} jobs in the listed gateway")
+    print(f"{'endpoint':<24}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for label, conc, r in rows:
+        print(f"{label:<24}{conc:>5}{r['rps']:>10.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}")
+    print(f"{'command-to-visible':<24}{'1':>5}{'':>10}{visible['p50_ms']:>9.1f}{visible['p99_ms']:>9.1f}{0:>8}"
+          f"   ({visible['samples']} samples; POST alone p50 {visible['post_p50_ms']:.1f} / "
+          f"p99 {visible['post_p99_ms']:.1f} ms; extra GETs {visible['extra_gets']})")
+    print()
+    ratio_ok = ratio >= 0.5
+    visible_ok = visible["p99_ms"] < 50
+    print(f"GET /jobs rps / bare rps     = {ratio:.3f}   target >= 0.5   {'PASS' if ratio_ok else 'FAIL'}")
+    print(f"command-to-visible p99       = {visible['p99_ms']:.1f} ms   target < 50 ms  "
+          f"{'PASS' if visible_ok else 'FAIL'}")
+    return 0 if ratio_ok and visible_ok else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "bare":
+        run_bare(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "httpx-load":
+        print(json.dumps(httpx_load(json.loads(sys.argv[2]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "visible":
+        print(json.dumps(visible_samples(json.loads(sys.argv[2]))))
+    else:
+        sys.exit(main())
