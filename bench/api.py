@@ -346,6 +346,7 @@ def main() -> int:
         print(f"set-up: {SETUP_JOBS} jobs through POST /jobs in {setup_seconds:.1f} s "
               f"({SETUP_JOBS / setup_seconds:.0f}/s sequential)", flush=True)
         if args.keep_server:
+            print(f"token: {token}", flush=True)
             input("servers up; press Enter to run the load ... ")
 
         def load(label: str, url: str, headers: dict[str, str], connections: int, method: str = "GET",

@@ -6,6 +6,7 @@ import logging
 import threading
 from typing import Any
 
+from eventsourcing.persistence import Tracking
 from eventsourcing.projection import ApplicationSubscription, Projection
 
 from projections.progress import Progress
@@ -54,3 +55,16 @@ class ProjectionThread:
         if self._subscription is not None:
             self._subscription.stop()
         self._thread.join(timeout=5)
+
+
+def rebuild(app: Any, projection: Projection[TrackedView], page: int = 500) -> int:
+    """Truncate the projection's view and replay the whole log into it; returns events replayed.
+    Stop the projection's thread first (or run it where no other writer appends)."""
+    projection.view.truncate()
+    start, count = 1, 0
+    while batch := app.recorder.select_notifications(start=start, limit=page, topics=projection.topics):
+        for notification in batch:
+            projection.process_event(app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
+        count += len(batch)
+        start = batch[-1].id + 1
+    return count

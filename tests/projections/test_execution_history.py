@@ -10,8 +10,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.persistence import Tracking
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from projections.runner import rebuild
 
 from tests.conftest import job_body
 from tests.projections.execution_events import (
@@ -152,12 +153,7 @@ SNAPSHOTS = {
 def replay(runtime: Any, name: str) -> None:
     """Truncate one view and feed it the whole log again from position 0."""
     projection = next(t.projection for t in runtime.projections if t.projection.name == name)
-    projection.view.truncate()
-    app, start = runtime.app, 1
-    while batch := app.recorder.select_notifications(start=start, limit=500, topics=projection.topics):
-        for notification in batch:
-            projection.process_event(app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
-        start = batch[-1].id + 1
+    rebuild(runtime.app, projection)
 
 
 def test_rebuild_from_zero_gives_identical_rows(own_runtime):
