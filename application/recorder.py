@@ -1,22 +1,44 @@
-"""The application recorder: eventsourcing's PostgreSQL recorder plus side statements that
-commit in the same transaction as the events (dispatcher checkpoints and in-flight runs)."""
+"""Persistence for the Scheduler: eventsourcing's PostgreSQL factory with recorders that
+(1) run side statements in the same transaction as the events (dispatcher checkpoints and in-flight
+runs) and (2) retry a lost connection briefly, so a dead database fails a request in seconds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
 SideStatement = tuple[str, Sequence[Sequence[Any]]]
+# The library retries 10 times, 0.2 s apart, each waiting up to the pool timeout: ~20 s against a
+# dead server. Three attempts still ride out a connection broken by a server restart.
+_brief = retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)
+
+
+class FastFailingAggregateRecorder(PostgresAggregateRecorder):
+    """The snapshot store's recorder."""
+
+    select_events = _brief(PostgresAggregateRecorder.select_events.__wrapped__)  # type: ignore[attr-defined]
+    insert_events = _brief(PostgresAggregateRecorder.insert_events.__wrapped__)  # type: ignore[attr-defined]
 
 
 class SchedulerRecorder(PostgresApplicationRecorder):
+    select_events = _brief(PostgresAggregateRecorder.select_events.__wrapped__)  # type: ignore[attr-defined]
+    insert_events = _brief(PostgresApplicationRecorder.insert_events.__wrapped__)  # type: ignore[attr-defined]
+    select_notifications = _brief(PostgresApplicationRecorder.select_notifications.__wrapped__)  # type: ignore[attr-defined]
+    max_notification_id = _brief(PostgresApplicationRecorder.max_notification_id.__wrapped__)  # type: ignore[attr-defined]
+
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """`save(..., side_statements=[(sql, rows), ...])` runs each sql once per row, atomically with the events."""
         for sql, rows in kwargs.get("side_statements") or ():
             if rows:
                 curs.executemany(sql, rows)  # type: ignore[arg-type]
+
+
+class SchedulerFactory(PostgresFactory):
+    aggregate_recorder_class = FastFailingAggregateRecorder
+    application_recorder_class = SchedulerRecorder

@@ -52,8 +52,7 @@ def eventsourcing_env(url: str, *, pool_size: int) -> dict[str, str]:
     """The eventsourcing settings for the Scheduler application and its views."""
     params: dict[str, Any] = conninfo_to_dict(url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "APPLICATION_RECORDER_TOPIC": "application.recorder:SchedulerRecorder",
+        "PERSISTENCE_MODULE": "application.recorder:SchedulerFactory",
         "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
         "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(params.get("port", "5432")),
