@@ -48,7 +48,8 @@ from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, m
 GATEWAY = "gw-bench"
 ACTION = {"type": "system", "operation": "health_check"}
 EDGE = 2.0  # seconds left out at each end of the run
-BATCH = 500  # jobs per save during set-up
+SLICE = 5.0  # seconds per line of the lateness-over-time table
+BATCH = 200  # jobs per save during set-up (500 hangs psycopg 3.3.9 pipeline mode at times; see README)
 
 
 # ---- the job set ---------------------------------------------------------------------------------
@@ -108,8 +109,12 @@ class Result:
     recorded: int
     missed_events: int = 0
     duplicates: int = 0
-    lateness_ms: list[float] = field(default_factory=list)
+    samples: list[tuple[int, float]] = field(default_factory=list)  # (scheduled ms, lateness ms) of each fire run
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def lateness_ms(self) -> list[float]:
+        return [late for _, late in self.samples]
 
     @property
     def missed(self) -> int:
@@ -140,9 +145,23 @@ def report(results: list[Result], n: int, seconds: float, window: float) -> None
               f"{extra}{dup}")
         for note in r.notes:
             print(f"  note: {note}")
+    print()
+    print(f"lateness p99 / max (ms) and fires run, by {SLICE:g} s of scheduled time in the window:")
+    edges = [int(k * SLICE * 1000) for k in range(math.ceil(window / SLICE) + 1)]
+    print(f"{'scheduler':<18}" + "".join(f"{f'+{a / 1000:g}s':>22}" for a in edges[:-1]))
+    for r in results:
+        cells = []
+        for a, b in zip(edges, edges[1:]):
+            late = sorted(x for t, x in r.samples if a <= t < b)
+            p99 = late[min(len(late) - 1, math.ceil(0.99 * len(late)) - 1)] if late else float("nan")
+            cells.append(f"{p99:.0f}/{max(late, default=float('nan')):.0f} n={len(late)}")
+        print(f"{r.name:<18}" + "".join(f"{c:>22}" for c in cells))
+    print()
     ours, theirs = results
-    ratio = ours.pct(0.99) / theirs.pct(0.99) if theirs.pct(0.99) > 0 else float("inf")
-    print(f"p99 ratio gateway-scheduler / apscheduler: {ratio:.2f}x")
+    if ours.lateness_ms and theirs.lateness_ms and theirs.pct(0.99) > 0:
+        print(f"p99 ratio gateway-scheduler / apscheduler: {ours.pct(0.99) / theirs.pct(0.99):.2f}x")
+    else:
+        print("p99 ratio gateway-scheduler / apscheduler: n/a (no fires ran)")
 
 
 # ---- the database --------------------------------------------------------------------------------
@@ -260,7 +279,12 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
               f"first fires at +{base_ms / 1000 - ready:.1f} s", flush=True)
         sleep_until(base_ms / 1000 + seconds)
         stopped = time.time()
-        dispatcher.stop()
+        stop_error = None
+        try:
+            dispatcher.stop()
+        except Exception as error:  # noqa: BLE001 - report it; the fires recorded so far still count
+            stop_error = f"Dispatcher.stop() raised {type(error).__name__}: {error}"
+        hung = [t.name for t in dispatcher._threads if t.is_alive()]
         print(f"gateway-scheduler: stopped in {time.time() - stopped:.1f} s; {executor.calls} actions ran", flush=True)
 
         lo_ms, hi_ms = base_ms + int(EDGE * 1000), base_ms + int((seconds - EDGE) * 1000)
@@ -277,11 +301,15 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
             if start is None:
                 not_run += 1
             else:
-                result.lateness_ms.append(start * 1000 - scheduled_ms)
+                result.samples.append((scheduled_ms - lo_ms, start * 1000 - scheduled_ms))
         if not_run:
             result.notes.append(f"{not_run} recorded fires in the window never reached the executor")
         if ready > base_ms / 1000:
             result.notes.append(f"set-up overran the first fires by {ready - base_ms / 1000:.1f} s: raise --lead")
+        if stop_error:
+            result.notes.append(stop_error)
+        if hung:
+            result.notes.append(f"dispatcher threads still running after stop(): {', '.join(hung)}")
         return result
     finally:
         app.close()
@@ -320,7 +348,7 @@ def run_apscheduler(specs: list[Spec], seconds: float, workers: int, lead: float
     scheduler.shutdown(wait=True)
 
     lo_ms, hi_ms = base_ms + int(EDGE * 1000), base_ms + int((seconds - EDGE) * 1000)
-    fired: dict[tuple[int, int], float] = {}
+    fired: dict[tuple[int, int], tuple[int, float]] = {}
     duplicates = 0
     by_index = {s.index: s for s in specs}
     for index, start in starts:
@@ -332,9 +360,9 @@ def run_apscheduler(specs: list[Spec], seconds: float, workers: int, lead: float
             if (index, nominal) in fired:
                 duplicates += 1
             else:
-                fired[(index, nominal)] = start_ms - nominal
+                fired[(index, nominal)] = (nominal - lo_ms, start_ms - nominal)
     result = Result("apscheduler", expected_fires(specs, base_ms, lo_ms, hi_ms), len(fired), duplicates=duplicates)
-    result.lateness_ms = list(fired.values())
+    result.samples = list(fired.values())
     if skipped:
         result.notes.append(f"{len(skipped)} runs reported missed or skipped (max instances) by APScheduler")
     if ready > base_ms / 1000:

@@ -23,7 +23,13 @@ def _runtime(settings: Settings, *, worker: bool):
     if worker:
         from interfaces.worker import start_worker
 
+        from interfaces.database import conninfo
+        from interfaces.maintenance import Retention
+
         runtime.closers.append(start_worker(runtime).stop)
+        retention = Retention(conninfo(runtime.url), settings.execution_retention_days, runtime.clock)
+        retention.start()
+        runtime.closers.append(retention.stop)
     return runtime
 
 

@@ -12,6 +12,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from application.clock import Clock, utc_now
 from application.scheduler import Scheduler
+from interfaces.api.response_cache import ResponseCache
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate
 from interfaces.settings import Settings
 from projections.execution_history import ExecutionHistoryProjection, ExecutionHistoryView
@@ -47,6 +48,8 @@ class Runtime:
     _datastore: PostgresDatastore | None = None
     workers: dict[str, Any] = field(default_factory=dict)  # gateway id -> interfaces.worker.Worker
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Encoded GET /jobs answers, keyed by (gateway, filter) and valid at one job-list position.
+    list_cache: ResponseCache = field(default_factory=ResponseCache)
 
     @property
     def offline_after(self) -> timedelta:

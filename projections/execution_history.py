@@ -17,15 +17,12 @@ from domain.execution import TIMEOUT, Execution
 from projections.view import Statement, TrackedView
 
 
+LINES_PER_EVENT = 1000  # executors keep at most 200 lines per execution
+
+
 class ExecutionHistoryView(TrackedView):
     tracking_table = "execution_history_tracking"
     tables = ("executions", "execution_logs")
-
-    def truncate(self) -> None:
-        """Also restart the log ids, so a replay rebuilds the rows exactly as they were."""
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute("TRUNCATE executions, execution_logs RESTART IDENTITY")
-            curs.execute(f"DELETE FROM {self.tracking_table} WHERE application_name <> '__migration__'")  # noqa: S608
 
 
 def _clean(value: Any) -> Any:
@@ -52,18 +49,20 @@ def _instant(raw: Any, fallback: datetime) -> datetime:
     return value if value.tzinfo is not None else fallback
 
 
-def _log_lines(event: Any) -> Statement:
-    """All of an outcome's log lines in one statement, in their order, keyed by the execution row."""
-    lines = [line for line in event.logs if isinstance(line, dict)]
+def _log_lines(event: Any, tracking: Tracking) -> Statement:
+    """All of an outcome's log lines in one statement, in their order, keyed by the execution row.
+    Line ids derive from the event's position, so a replay of a pruned log gives the same ids."""
+    lines = [line for line in event.logs if isinstance(line, dict)][: LINES_PER_EVENT - 1]
     sql = (
-        "INSERT INTO execution_logs (gateway_id, job_id, execution_id, timestamp, level, message)"
-        " SELECT e.gateway_id, e.job_id, e.execution_id, u.at, u.level, u.message"
+        "INSERT INTO execution_logs (id, gateway_id, job_id, execution_id, timestamp, level, message)"
+        " SELECT %(base)s + u.n, e.gateway_id, e.job_id, e.execution_id, u.at, u.level, u.message"
         " FROM executions e, unnest(%(at)s::timestamptz[], %(level)s::text[], %(message)s::text[])"
         "  WITH ORDINALITY AS u(at, level, message, n)"
         " WHERE e.aggregate_id = %(id)s ORDER BY u.n"
     )
     params = {
         "id": event.originator_id,
+        "base": tracking.notification_id * LINES_PER_EVENT,
         "at": [_instant(line.get("timestamp"), event.timestamp) for line in lines],
         "level": [_clean(str(line.get("level") or "info")).lower() for line in lines],
         "message": [_clean(str(line.get("message", ""))) for line in lines],
@@ -130,7 +129,7 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
             "id": event.originator_id, "at": event.timestamp, "duration_ms": event.duration_ms,
             "message": _clean(event.message), "details": _json(event.details),
         }
-        self.view.record(tracking, [(sql, params), _log_lines(event)])
+        self.view.record(tracking, [(sql, params), _log_lines(event, tracking)])
 
     @process_event.register
     def _failed(self, event: Execution.Failed, tracking: Tracking) -> None:
@@ -148,4 +147,4 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
             "duration_ms": event.duration_ms, "code": _clean(event.code), "message": _clean(event.error),
             "retry_count": event.retry_count, "details": _json(event.details),
         }
-        self.view.record(tracking, [(sql, params), _log_lines(event)])
+        self.view.record(tracking, [(sql, params), _log_lines(event, tracking)])

@@ -44,20 +44,19 @@ def list_jobs(store: ReadStore, gateway_id: str, f: JobFilter) -> dict[str, Any]
         where.append("enabled = %(enabled)s")
         params["enabled"] = f.enabled
     clause = " AND ".join(where)
+    # Counts over the whole selection, the page alone with the columns the answer shows.
     rows = store.all(
-        "SELECT *, count(*) OVER () AS total, count(*) FILTER (WHERE status = 'active') OVER () AS active"
-        f" FROM jobs WHERE {clause} ORDER BY created_at, job_id LIMIT %(limit)s OFFSET %(offset)s",  # noqa: S608
+        f"WITH counts AS (SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active"
+        f" FROM jobs WHERE {clause})"  # noqa: S608 - clause is built from constants
+        " SELECT c.total, c.active, p.* FROM counts c LEFT JOIN LATERAL ("
+        "  SELECT job_id, name, description, type, enabled, status, schedule, next_execution, action, tags,"
+        "   created_at, last_execution, total_executions, finished_executions, total_duration_ms"
+        f"  FROM jobs WHERE {clause} ORDER BY created_at, job_id LIMIT %(limit)s OFFSET %(offset)s"  # noqa: S608
+        " ) p ON true",
         params,
     )
-    if rows:
-        total, active = rows[0]["total"], rows[0]["active"]
-    else:
-        counts = store.one(
-            "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active"
-            f" FROM jobs WHERE {clause}",  # noqa: S608
-            params,
-        )
-        total, active = (counts or {}).get("total", 0), (counts or {}).get("active", 0)
+    total, active = rows[0]["total"], rows[0]["active"]
+    rows = [r for r in rows if r["job_id"] is not None]
     return {
         "total_jobs": total,
         "active_jobs": active,

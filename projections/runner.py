@@ -39,6 +39,8 @@ class ProjectionThread:
         while not self._stopping.is_set():
             try:
                 gt = self.view.max_tracking_id(self.app.name)
+                if gt:  # another process may have committed this view further (shared tables)
+                    self.progress.advance(self.view.tracking_table, gt)
                 self._subscription = ApplicationSubscription(self.app, gt=gt, topics=self.projection.topics)
                 with self._subscription:
                     for event, tracking in self._subscription:

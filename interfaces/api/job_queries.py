@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get
+import msgspec
+from litestar import Controller, MediaType, Response, get
+from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
 
 from domain.errors import ValidationFailed
@@ -13,7 +15,10 @@ from interfaces.auth import requires
 from interfaces.envelope import ok
 from interfaces.runtime import Runtime
 from projections import job_queries
+from projections.job_list import JobListView
 from projections.job_queries import JobFilter
+
+ENCODER = msgspec.json.Encoder()
 
 
 def job_filter(
@@ -34,8 +39,8 @@ class JobQueries(Controller):
     path = "/jobs"
     guards = [requires("viewer")]
 
-    @get("/", sync_to_thread=True)
-    def list_jobs(
+    @get("/")
+    async def list_jobs(
         self,
         runtime: Runtime,
         gateway_id: str,
@@ -45,10 +50,17 @@ class JobQueries(Controller):
         enabled: bool | None = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
-    ) -> dict[str, Any]:
+    ) -> Response[bytes]:
         """List the gateway's jobs, filtered by status, type, tags (any of, comma-separated) and enabled."""
         selection = job_filter(status, job_type, tags, enabled, limit, offset)
-        return ok(job_queries.list_jobs(runtime.reads, gateway_id, selection), "Jobs retrieved successfully")
+        key = (gateway_id, selection)
+        position = runtime.progress.position(JobListView.tracking_table)
+        body = runtime.list_cache.get(key, position)
+        if body is None:
+            data = await sync_to_thread(job_queries.list_jobs, runtime.reads, gateway_id, selection)
+            body = ENCODER.encode(ok(data, "Jobs retrieved successfully"))
+            runtime.list_cache.put(key, position, body)
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/{job_id:str}", sync_to_thread=True)
     def job_detail(self, job_id: str, runtime: Runtime, gateway_id: str) -> Response[dict[str, Any]]:
