@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -134,7 +135,10 @@ def httpx_load(spec: dict[str, Any]) -> dict[str, Any]:
                 t0 = time.monotonic()
                 if t0 >= stop_at:
                     return
-                response = client.request(spec["method"], spec["url"], content=body)
+                url = spec["url"]
+                if spec.get("vary_offset"):
+                    url = url.split("?")[0] + f"?limit=50&offset={random.randint(0, 950)}"
+                response = client.request(spec["method"], url, content=body)
                 t1 = time.monotonic()
                 if t0 >= start_at:
                     latencies[i].append(t1 - t0)
@@ -170,6 +174,12 @@ def wrk_load(spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
     if spec.get("body") is not None:
         lines.append("wrk.headers['Content-Type'] = 'application/json'")
         lines.append(f"wrk.body = {json.dumps(json.dumps(spec['body']))}")
+    if spec.get("vary_offset"):
+        # Every request a different page: the answer cache cannot help, the query runs each time.
+        from urllib.parse import urlsplit
+
+        path = urlsplit(spec["url"]).path + "?limit=50&offset="
+        lines.append("request = function() return wrk.format(nil, %s .. math.random(0, 950)) end" % json.dumps(path))
     lua.write_text("\n".join(lines) + "\n")
     connections = spec["connections"]
     threads = min(connections, 2)
@@ -350,9 +360,9 @@ def main() -> int:
             input("servers up; press Enter to run the load ... ")
 
         def load(label: str, url: str, headers: dict[str, str], connections: int, method: str = "GET",
-                 body: Any = None) -> dict[str, Any]:
+                 body: Any = None, vary_offset: bool = False) -> dict[str, Any]:
             spec = {"url": url, "headers": headers, "connections": connections, "method": method, "body": body,
-                    "seconds": args.seconds, "warmup": args.warmup}
+                    "seconds": args.seconds, "warmup": args.warmup, "vary_offset": vary_offset}
             result = wrk_load(spec, tmp) if client == "wrk" else in_process("httpx-load", spec)
             print(f"  {label}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
                   f"{result['errors']} errors", flush=True)
@@ -364,6 +374,9 @@ def main() -> int:
                      load("bare", f"http://127.0.0.1:{bare_port}/bare", {}, GET_CONNECTIONS)))
         rows.append(("GET /jobs?limit=50", f"{GET_CONNECTIONS}",
                      load("list", f"{base}{PREFIX}/jobs?limit=50", list_headers, GET_CONNECTIONS)))
+        rows.append(("GET /jobs random page", f"{GET_CONNECTIONS}",
+                     load("list, random offsets", f"{base}{PREFIX}/jobs?limit=50", list_headers, GET_CONNECTIONS,
+                          vary_offset=True)))
         post_headers = {**auth, "X-Gateway-ID": POST_GATEWAY, "Content-Type": "application/json"}
         for connections in (1, 4):
             rows.append((f"POST /jobs (new jobs)", f"{connections}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
@@ -128,3 +129,21 @@ def test_a_failing_action_is_retried_with_backoff_and_carries_its_retry_count(ru
     assert run.attempt == 3 and run.status == "success"
     attempts = [ts for ts, ctx in fake.calls if ctx.execution_id == run.execution_id]
     assert len(attempts) == 3 and attempts[1] - attempts[0] >= 0.2 and attempts[2] - attempts[1] >= 0.4
+
+
+def test_a_job_updated_mid_flight_fires_on_its_new_schedule_from_then_on(runtime):
+    gw = _gateway()
+    fake = FakeExecutor()
+    d = dispatcher(runtime, gw, fake)
+    d.start()
+    try:
+        job = _job(runtime, gw)
+        assert wait_until(lambda: len(fake.calls) >= 2, timeout=5)
+        saved = runtime.app.update_job(gw, job.job_id, {"schedule": {"interval_seconds": 2}}, actor="t")
+        changed_at = saved.job.configured_at
+        assert wait_until(lambda: sum(1 for ts, _ in fake.calls if ts > changed_at.timestamp()) >= 2, timeout=8)
+    finally:
+        d.stop()
+    after = sorted(e.scheduled_for for e in executions(runtime, gw) if e.scheduled_for and e.scheduled_for > changed_at)
+    assert after and after[0] == changed_at + timedelta(seconds=2)
+    assert all((b - a).total_seconds() == 2 for a, b in zip(after, after[1:]))
