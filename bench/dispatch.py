@@ -49,7 +49,7 @@ GATEWAY = "gw-bench"
 ACTION = {"type": "system", "operation": "health_check"}
 EDGE = 2.0  # seconds left out at each end of the run
 SLICE = 5.0  # seconds per line of the lateness-over-time table
-BATCH = 200  # jobs per save during set-up (500 hangs psycopg 3.3.9 pipeline mode at times; see README)
+BATCH = 200  # jobs per save during set-up (bigger batches once hung in pipeline mode; see README)
 
 
 # ---- the job set ---------------------------------------------------------------------------------

@@ -3,10 +3,12 @@ gateway scoping; the gateway context every API request names with X-Gateway-ID."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -43,7 +45,30 @@ def issue_token(secret: str, *, subject: str, role: str, gateways: list[str], tt
     return token.encode(secret, ALGORITHM)
 
 
-def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+class VerifiedToken(Token):
+    """Litestar's Token, remembering tokens it has verified: a client sends the same token with
+    every request, and verifying the HMAC and claims each time costs more than the rest of a
+    cached read. The expiry is still checked on every use."""
+
+    _verified: ClassVar[OrderedDict[tuple[Any, ...], Token]] = OrderedDict()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def decode(cls, encoded_token: str, secret: str, algorithm: str, *args: Any, **kwargs: Any) -> Self:
+        key = (encoded_token, secret, algorithm, args, tuple(sorted(kwargs.items())))
+        with cls._lock:
+            token = cls._verified.get(key)
+        if token is not None and token.exp > datetime.now(timezone.utc):
+            return token  # type: ignore[return-value]
+        token = super().decode(encoded_token, secret, algorithm, *args, **kwargs)
+        with cls._lock:
+            cls._verified[key] = token
+            while len(cls._verified) > 4096:
+                cls._verified.popitem(last=False)
+        return token
+
+
+async def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     role = token.extras.get("role")
     gateways = token.extras.get("gateways")
     if role not in ROLES or not isinstance(gateways, list) or not all(isinstance(g, str) for g in gateways):
@@ -57,16 +82,17 @@ def jwt_auth(secret: str, exclude: list[str]) -> JWTCookieAuth[Principal]:
         token_secret=secret,
         algorithm=ALGORITHM,
         key="session_token",
+        token_cls=VerifiedToken,
         exclude=exclude,
         samesite="strict",
     )
 
 
-def requires(role: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+def requires(role: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
     """A guard: the caller's role must be at least `role` (viewer < operator < admin)."""
     needed = ROLES.index(role)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.user
         if not isinstance(user, Principal):
             raise NotAuthorizedException("A valid bearer token is required")

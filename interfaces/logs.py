@@ -8,10 +8,16 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _configured = False
+_ENCODER = msgspec.json.Encoder(enc_hook=str)
+
+
+def _json(event: Any, **_: Any) -> str:
+    return _ENCODER.encode(event).decode()
 
 
 def configure_logging(json: bool | None = None, level: int = logging.INFO) -> None:
@@ -20,7 +26,9 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
         return
     _configured = True
     render_json = (not sys.stderr.isatty()) if json is None else json
-    renderer: Any = structlog.processors.JSONRenderer() if render_json else structlog.dev.ConsoleRenderer()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_json) if render_json else structlog.dev.ConsoleRenderer()
+    )
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
