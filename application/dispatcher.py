@@ -32,10 +32,12 @@ from domain.misfires import misfire_plan
 
 _log = logging.getLogger(__name__)
 JOB_TOPICS = tuple(get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted, Job.RunRequested))
-_INFLIGHT_ADD = "INSERT INTO dispatch_inflight VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
-_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = %s"
+# One statement per batch, whatever its size (arrays, not one row per statement).
+_INFLIGHT_ADD = "INSERT INTO dispatch_inflight SELECT unnest(%s::uuid[]), %s, %s ON CONFLICT DO NOTHING"
+_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
 _CHECKPOINT = (
-    "INSERT INTO dispatch_checkpoints VALUES (%s, %s, %s) ON CONFLICT (gateway_id, job_id)"
+    "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%s::text[]), unnest(%s::timestamptz[])"
+    " ON CONFLICT (gateway_id, job_id)"
     " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
 )
 
@@ -219,7 +221,7 @@ class Dispatcher:
                 self.index.push(Due(now, 0, entry.job_id, instant, 0.0, entry.generation, "misfire"))
             self.index.schedule_after(entry, plan.resume_after)
         if missed:
-            self._save(missed, [(_CHECKPOINT, [(self.gateway_id, m.job_id, m.scheduled_for) for m in missed])])
+            self._save(missed)
         for execution_id, due in list(self.pending_runs.items()):
             if not self._exists(execution_id):
                 self.index.push(due)
@@ -257,7 +259,7 @@ class Dispatcher:
             if not execution.finished:
                 execution.interrupt(now=self.clock())
                 closed.append(execution)
-        self.app.save(*closed, side_statements=[(_INFLIGHT_DEL, [(i,) for i in ids])])
+        self.app.save(*closed, side_statements=[(_INFLIGHT_DEL, [(ids,)])])
         if closed:
             _log.warning("closed %d interrupted executions of %s", len(closed), self.gateway_id)
 
@@ -266,7 +268,6 @@ class Dispatcher:
     def _fire(self, dues: Iterable[Due]) -> None:
         starts: list[tuple[Execution, JobEntry]] = []
         missed: list[Execution] = []
-        checkpoints: list[tuple[str, str, datetime]] = []
         retries: list[tuple[Execution, JobEntry]] = []
         now = self.clock()
         for due in dues:
@@ -278,11 +279,11 @@ class Dispatcher:
                 retries.append((due.execution, entry))
                 continue
             if due.kind in ("scheduled", "misfire", "queued") and due.nominal is not None:
-                checkpoints.append((self.gateway_id, entry.job_id, due.nominal))
                 entry.last_due = max(entry.last_due or due.nominal, due.nominal)
                 if due.kind == "scheduled":
                     self.index.schedule_after(entry, due.nominal)
-                if entry.running and entry.options.overlap_policy != "allow":
+                busy = entry.running or (entry.queued and due.kind != "queued")  # keep queued runs in order
+                if busy and entry.options.overlap_policy != "allow":
                     if entry.options.overlap_policy == "queue":
                         entry.queued.append(due)
                     else:
@@ -292,8 +293,7 @@ class Dispatcher:
         executions = [e for e, _ in starts] + [e for e, _ in retries]
         if not executions and not missed:
             return
-        inflight = [(e.id, self.gateway_id, now) for e, _ in starts]
-        saved = self._save(executions + missed, [(_INFLIGHT_ADD, inflight), (_CHECKPOINT, checkpoints)])
+        saved = self._save(executions + missed)
         for execution, entry in starts + retries:
             if execution.id in saved:
                 entry.running.add(execution.execution_id)
@@ -308,18 +308,33 @@ class Dispatcher:
             parameters=due.parameters, max_attempts=entry.options.max_attempts,
         )
 
-    def _save(self, executions: list[Execution], side: list[Any]) -> set[UUID]:
+    def _side(self, executions: list[Execution]) -> list[Any]:
+        """What commits with these executions: new runs are in flight; each job's checkpoint moves
+        to the latest instant fired or recorded missed."""
+        new = [e for e in executions if e.version == 1]
+        inflight = [e.id for e in new if e.status == "running"]
+        due: dict[str, datetime] = {}
+        for e in new:
+            if e.scheduled_for is not None and (e.status == "missed" or e.trigger in ("scheduled", "misfire")):
+                due[e.job_id] = max(due.get(e.job_id, e.scheduled_for), e.scheduled_for)
+        side: list[Any] = []
+        if inflight:
+            side.append((_INFLIGHT_ADD, [(inflight, self.gateway_id, self.clock())]))
+        if due:
+            side.append((_CHECKPOINT, [(self.gateway_id, list(due), list(due.values()))]))
+        return side
+
+    def _save(self, executions: list[Execution]) -> set[UUID]:
         """Save in one transaction; if another writer got there first (a duplicate fire), save
         one by one so only the duplicates are dropped. Returns the ids saved."""
         try:
-            self.app.save(*executions, side_statements=side)
+            self.app.save(*executions, side_statements=self._side(executions))
             return {e.id for e in executions}
         except IntegrityError:
             saved: set[UUID] = set()
             for execution in executions:
-                mine = [(sql, [r for r in rows if execution.id in r or execution.job_id in r]) for sql, rows in side]
                 try:
-                    self.app.save(execution, side_statements=mine)
+                    self.app.save(execution, side_statements=self._side([execution]))
                     saved.add(execution.id)
                 except IntegrityError:
                     _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
@@ -330,6 +345,10 @@ class Dispatcher:
             self.executor, execution, entry.action, entry.options, clock=self.clock, device_id=self.device_id,
             started_at=self.clock(),
         )
+        if not outcome.will_retry:
+            # Free the job at once: the next instant must not look like an overlap while this
+            # outcome waits to be recorded.
+            entry.running.discard(execution.execution_id)
         self._outcomes.put(outcome)
         self._wake.set()
 
@@ -344,8 +363,8 @@ class Dispatcher:
                 break
         if not batch:
             return
-        finished = [(o.execution.id,) for o in batch if not o.will_retry]
-        self.app.save(*(o.execution for o in batch), side_statements=[(_INFLIGHT_DEL, finished)])
+        finished = [o.execution.id for o in batch if not o.will_retry]
+        self.app.save(*(o.execution for o in batch), side_statements=[(_INFLIGHT_DEL, [(finished,)])])
         if not drain:
             for outcome in batch:
                 self._settle(outcome)

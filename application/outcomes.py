@@ -45,7 +45,7 @@ def run_action(
         gateway_id=execution.gateway_id, device_id=device_id, now=started_at,
         parameters=execution.parameters, timeout_seconds=options.timeout_seconds,
     )
-    cpu_before = _PROCESS.cpu_times()
+    cpu_before = time.thread_time()  # the CPU this run's thread used: meaningful under concurrency
     began = time.perf_counter()
     try:
         result = executor.execute(action, ctx)
@@ -53,8 +53,7 @@ def run_action(
         _log.exception("executor raised for %s", execution.execution_id)
         result = ExecutionResult(status="failed", message=f"internal error: {error}", logs=[])
     elapsed = time.perf_counter() - began
-    cpu_after = _PROCESS.cpu_times()
-    cpu_seconds = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    cpu_seconds = time.thread_time() - cpu_before
     details = {
         **result.details,
         "resources": {
