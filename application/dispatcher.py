@@ -4,9 +4,12 @@ timeout, retry and concurrency policies."""
 
 from __future__ import annotations
 
+import gc
+import heapq
 import logging
 import queue
 import random
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +35,9 @@ from domain.misfires import misfire_plan
 
 _log = logging.getLogger(__name__)
 JOB_TOPICS = tuple(get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted, Job.RunRequested))
+# Fires are recorded up to LEAD ahead of their instant and their actions start on time from a
+# timer, so the commit is not in front of the action.
+LEAD = timedelta(milliseconds=100)
 # One statement per batch, whatever its size (arrays, not one row per statement).
 _INFLIGHT_ADD = "INSERT INTO dispatch_inflight SELECT unnest(%s::uuid[]), %s, %s ON CONFLICT DO NOTHING"
 _INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
@@ -60,14 +66,21 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{gateway_id}")
         self._position = 0
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._armed: list[tuple[datetime, int, Execution, JobEntry, int]] = []
+        self._armed_cv = threading.Condition()
+        self._arm_seq = 0
         self._threads: list[threading.Thread] = []
         self._subscription: ApplicationSubscription[Any] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
+        # The launcher must wake on time while other threads encode and save: a shorter GIL switch
+        # interval (default 5 ms) bounds how long it waits for the interpreter.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         self._catch_up()
-        for target, name in ((self._follow, "follow"), (self._loop, "dispatch")):
+        gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
+        for target, name in ((self._follow, "follow"), (self._loop, "dispatch"), (self._launch, "launch")):
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -75,6 +88,8 @@ class Dispatcher:
     def stop(self, drain_seconds: float = 5.0) -> None:
         self._stopping.set()
         self._wake.set()
+        with self._armed_cv:
+            self._armed_cv.notify_all()
         if self._subscription is not None:
             self._subscription.stop()
         for thread in self._threads:
@@ -168,7 +183,7 @@ class Dispatcher:
                         self.index.clear()
                         continue
                 self._drain_inbox()
-                self._fire(self.index.pop_due(self.clock()))
+                self._fire(self.index.pop_due(self.clock() + LEAD))
                 self._record_outcomes()
                 self._sleep()
             except Exception:  # noqa: BLE001 - a failed tick (e.g. database down) is retried
@@ -177,7 +192,7 @@ class Dispatcher:
 
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
-        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - self.clock()).total_seconds()))
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
         if timeout > 0:
             self._wake.wait(timeout)
         self._wake.clear()
@@ -266,17 +281,17 @@ class Dispatcher:
     # ---- firing --------------------------------------------------------------------------------
 
     def _fire(self, dues: Iterable[Due]) -> None:
-        starts: list[tuple[Execution, JobEntry]] = []
+        starts: list[tuple[Execution, JobEntry, datetime]] = []
         missed: list[Execution] = []
-        retries: list[tuple[Execution, JobEntry]] = []
+        retries: list[tuple[Execution, JobEntry, datetime]] = []
         now = self.clock()
         for due in dues:
             entry = self.index.entries.get(due.job_id)
             if entry is None:
                 continue
             if due.kind == "retry":
-                due.execution.retry(now=now)
-                retries.append((due.execution, entry))
+                due.execution.retry(now=max(now, due.fire_at))
+                retries.append((due.execution, entry, due.fire_at))
                 continue
             if due.kind in ("scheduled", "misfire", "queued") and due.nominal is not None:
                 entry.last_due = max(entry.last_due or due.nominal, due.nominal)
@@ -289,15 +304,43 @@ class Dispatcher:
                     else:
                         missed.append(self._missed(entry, due.nominal, "skipped: the previous run was still running"))
                     continue
-            starts.append((self._start(entry, due, now), entry))
-        executions = [e for e, _ in starts] + [e for e, _ in retries]
+            starts.append((self._start(entry, due, max(now, due.fire_at)), entry, due.fire_at))
+        executions = [e for e, _, _ in starts] + [e for e, _, _ in retries]
         if not executions and not missed:
             return
         saved = self._save(executions + missed)
-        for execution, entry in starts + retries:
-            if execution.id in saved:
-                entry.running.add(execution.execution_id)
-                self._pool.submit(self._run, execution, entry)
+        with self._armed_cv:
+            for execution, entry, fire_at in starts + retries:
+                if execution.id in saved:
+                    entry.running.add(execution.execution_id)
+                    self._arm_seq += 1
+                    heapq.heappush(self._armed, (fire_at, self._arm_seq, execution, entry, entry.generation))
+            self._armed_cv.notify()
+
+    def _launch(self) -> None:
+        """Starts each recorded run at its instant. A run whose job was disabled, deleted or
+        changed since it was recorded does not start; it is closed as cancelled."""
+        while not self._stopping.is_set():
+            with self._armed_cv:
+                while not self._stopping.is_set():
+                    wait = (self._armed[0][0] - self.clock()).total_seconds() if self._armed else 1.0
+                    if self._armed and wait <= 0:
+                        break
+                    self._armed_cv.wait(wait)
+                if self._stopping.is_set():
+                    return
+                ready = []
+                now = self.clock()
+                while self._armed and self._armed[0][0] <= now:
+                    ready.append(heapq.heappop(self._armed))
+            for _, _, execution, entry, generation in ready:
+                current = self.index.entries.get(entry.job_id)
+                if execution.trigger != "manual" and (current is None or current.generation != generation):
+                    execution.cancel(now=self.clock())
+                    entry.running.discard(execution.execution_id)
+                    self._outcomes.put(Outcome(execution, False, entry.options, entry.job_id))
+                else:
+                    self._pool.submit(self._run, execution, entry)
 
     def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
         trigger = {"scheduled": "scheduled", "queued": "scheduled", "misfire": "misfire"}.get(due.kind, "manual")
@@ -349,8 +392,9 @@ class Dispatcher:
             # Free the job at once: the next instant must not look like an overlap while this
             # outcome waits to be recorded.
             entry.running.discard(execution.execution_id)
+        # Recorded at the loop's next tick (at most `tick` later). Waking the loop from every run
+        # made the pool threads convoy on the wake-up lock under load.
         self._outcomes.put(outcome)
-        self._wake.set()
 
     # ---- outcomes ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ TRIGGERS = ("scheduled", "manual", "misfire", "bulk")
 # Outcome codes of a failed execution (the contract's EXECUTION_TIMEOUT among them).
 TIMEOUT = "EXECUTION_TIMEOUT"
 INTERRUPTED = "INTERRUPTED"
+CANCELLED = "CANCELLED"
 ACTION_FAILED = "ACTION_FAILED"
 
 
@@ -154,6 +155,13 @@ class Execution(Aggregate):
         if self.status in ("running", "retrying"):
             self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=INTERRUPTED,
                                error="interrupted: the worker stopped while this execution ran",
+                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
+
+    def cancel(self, *, now: datetime) -> None:
+        """Close a recorded run that must not start: its job was disabled or changed meanwhile."""
+        if self.status == "running":
+            self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=CANCELLED,
+                               error="cancelled: the job was disabled or changed before this run began",
                                retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
 
     def retry(self, *, now: datetime) -> None:
