@@ -371,13 +371,13 @@ class Dispatcher:
         """Save in one transaction; if another writer got there first (a duplicate fire), save
         one by one so only the duplicates are dropped. Returns the ids saved."""
         try:
-            self.app.save(*executions, side_statements=self._side(executions))
+            self.app.record(executions, side_statements=self._side(executions))
             return {e.id for e in executions}
         except IntegrityError:
             saved: set[UUID] = set()
             for execution in executions:
                 try:
-                    self.app.save(execution, side_statements=self._side([execution]))
+                    self.app.record([execution], side_statements=self._side([execution]))
                     saved.add(execution.id)
                 except IntegrityError:
                     _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
@@ -408,7 +408,7 @@ class Dispatcher:
         if not batch:
             return
         finished = [o.execution.id for o in batch if not o.will_retry]
-        self.app.save(*(o.execution for o in batch), side_statements=[(_INFLIGHT_DEL, [(finished,)])])
+        self.app.record([o.execution for o in batch], side_statements=[(_INFLIGHT_DEL, [(finished,)])])
         if not drain:
             for outcome in batch:
                 self._settle(outcome)

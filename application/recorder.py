@@ -28,6 +28,7 @@ class FastFailingAggregateRecorder(PostgresAggregateRecorder):
 
 
 class SchedulerRecorder(PostgresApplicationRecorder):
+    _insert_columns: Any = None
     select_events = _brief(PostgresAggregateRecorder.select_events.__wrapped__)  # type: ignore[attr-defined]
     select_notifications = _brief(PostgresApplicationRecorder.select_notifications.__wrapped__)  # type: ignore[attr-defined]
     max_notification_id = _brief(PostgresApplicationRecorder.max_notification_id.__wrapped__)  # type: ignore[attr-defined]
@@ -51,28 +52,30 @@ class SchedulerRecorder(PostgresApplicationRecorder):
         self._lock_table(curs)
         self._notify_channel(curs)
         curs.execute(
-            self._insert_columns,
+            self._insert_columns_sql(),
             (
                 [e.originator_id for e in stored_events],
                 [e.originator_version for e in stored_events],
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
             ),
+            prepare=True,
         )
 
-    @property
-    def _insert_columns(self) -> Any:
-        return SQL(
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
-            " SELECT i, v, t, s FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
-            " WITH ORDINALITY AS u(i, v, t, s, n) ORDER BY n RETURNING notification_id"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+    def _insert_columns_sql(self) -> Any:
+        if self._insert_columns is None:
+            self._insert_columns = SQL(
+                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+                " SELECT i, v, t, s FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
+                " WITH ORDINALITY AS u(i, v, t, s, n) ORDER BY n RETURNING notification_id"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        return self._insert_columns
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """`save(..., side_statements=[(sql, rows), ...])` runs each sql once per row, atomically with the events."""
         for sql, rows in kwargs.get("side_statements") or ():
-            if rows:
-                curs.executemany(sql, rows)  # type: ignore[arg-type]
+            for row in rows:  # callers pass arrays: a row or two per statement, no executemany pipeline
+                curs.execute(sql, row, prepare=True)  # type: ignore[arg-type]
 
 
 class SchedulerFactory(PostgresFactory):

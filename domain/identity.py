@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets
 from datetime import datetime
@@ -50,8 +51,9 @@ def gateway_uuid(gateway_id: str) -> UUID:
 def execution_id(job_id: str, trigger: str, instant: datetime, nonce: str = "") -> str:
     """Execution ids of scheduled fires are derived from the job and the due instant,
     so two replicas that fire the same instant produce the same id and collide."""
-    stamp = instant.strftime("%Y%m%d%H%M%S") + f"{instant.microsecond // 1000:03d}"
-    suffix = nonce or uuid5(_NAMESPACE, f"exec/{job_id}/{trigger}/{instant.isoformat()}").hex[:8]
+    i = instant
+    stamp = f"{i.year:04d}{i.month:02d}{i.day:02d}{i.hour:02d}{i.minute:02d}{i.second:02d}{i.microsecond // 1000:03d}"
+    suffix = nonce or hashlib.blake2b(f"{job_id}/{trigger}/{i.isoformat()}".encode(), digest_size=4).hexdigest()
     return f"exec_{stamp}_{suffix}"
 
 
