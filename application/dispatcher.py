@@ -5,7 +5,6 @@ timeout, retry and concurrency policies."""
 from __future__ import annotations
 
 import gc
-import heapq
 import logging
 import queue
 import random
@@ -26,6 +25,8 @@ from application.clock import Clock, utc_now
 from application.due_index import GRACE, Due, DueIndex, JobEntry
 from application.executors.ports import Executor
 from application.leadership import Leadership
+from application.launcher import Launcher
+from application.outcome_writer import INFLIGHT_DEL, OutcomeWriter
 from application.outcomes import Outcome, run_action
 from application.scheduler import Scheduler
 from domain.execution import Execution
@@ -40,7 +41,6 @@ JOB_TOPICS = tuple(get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled,
 LEAD = timedelta(milliseconds=100)
 # One statement per batch, whatever its size (arrays, not one row per statement).
 _INFLIGHT_ADD = "INSERT INTO dispatch_inflight SELECT unnest(%s::uuid[]), %s, %s ON CONFLICT DO NOTHING"
-_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
 _CHECKPOINT = (
     "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%s::text[]), unnest(%s::timestamptz[])"
     " ON CONFLICT (gateway_id, job_id)"
@@ -65,10 +65,8 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{gateway_id}")
         self._position = 0
-        self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        self._armed: list[tuple[datetime, int, Execution, JobEntry, int]] = []
-        self._armed_cv = threading.Condition()
-        self._arm_seq = 0
+        self._launcher = Launcher(clock, self._launch, gateway_id)
+        self._writer = OutcomeWriter(app)
         self._threads: list[threading.Thread] = []
         self._subscription: ApplicationSubscription[Any] | None = None
 
@@ -80,7 +78,8 @@ class Dispatcher:
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         self._catch_up()
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
-        for target, name in ((self._follow, "follow"), (self._loop, "dispatch"), (self._launch, "launch")):
+        self._launcher.start()
+        for target, name in ((self._follow, "follow"), (self._loop, "dispatch")):
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -88,14 +87,13 @@ class Dispatcher:
     def stop(self, drain_seconds: float = 5.0) -> None:
         self._stopping.set()
         self._wake.set()
-        with self._armed_cv:
-            self._armed_cv.notify_all()
+        self._launcher.stop()
         if self._subscription is not None:
             self._subscription.stop()
         for thread in self._threads:
             thread.join(timeout=drain_seconds)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._record_outcomes(drain=True)
+        self._writer.flush()
         self.leadership.release()
 
     def running_count(self) -> int:
@@ -184,7 +182,8 @@ class Dispatcher:
                         continue
                 self._drain_inbox()
                 self._fire(self.index.pop_due(self.clock() + LEAD))
-                self._record_outcomes()
+                for outcome in self._writer.flush():
+                    self._settle(outcome)
                 self._sleep()
             except Exception:  # noqa: BLE001 - a failed tick (e.g. database down) is retried
                 _log.exception("dispatcher %s tick failed", self.gateway_id)
@@ -209,6 +208,7 @@ class Dispatcher:
                 self._position = position
                 if self.on_applied:
                     self.on_applied(position)
+
 
     # ---- becoming leader: recover, then plan misfires -------------------------------------------
 
@@ -274,7 +274,7 @@ class Dispatcher:
             if not execution.finished:
                 execution.interrupt(now=self.clock())
                 closed.append(execution)
-        self.app.save(*closed, side_statements=[(_INFLIGHT_DEL, [(ids,)])])
+        self.app.save(*closed, side_statements=[(INFLIGHT_DEL, [(ids,)])])
         if closed:
             _log.warning("closed %d interrupted executions of %s", len(closed), self.gateway_id)
 
@@ -309,38 +309,24 @@ class Dispatcher:
         if not executions and not missed:
             return
         saved = self._save(executions + missed)
-        with self._armed_cv:
-            for execution, entry, fire_at in starts + retries:
-                if execution.id in saved:
-                    entry.running.add(execution.execution_id)
-                    self._arm_seq += 1
-                    heapq.heappush(self._armed, (fire_at, self._arm_seq, execution, entry, entry.generation))
-            self._armed_cv.notify()
+        armed = []
+        for execution, entry, fire_at in starts + retries:
+            if execution.id in saved:
+                entry.running.add(execution.execution_id)
+                armed.append((fire_at, (execution, entry, entry.generation)))
+        self._launcher.arm(armed)
 
-    def _launch(self) -> None:
-        """Starts each recorded run at its instant. A run whose job was disabled, deleted or
-        changed since it was recorded does not start; it is closed as cancelled."""
-        while not self._stopping.is_set():
-            with self._armed_cv:
-                while not self._stopping.is_set():
-                    wait = (self._armed[0][0] - self.clock()).total_seconds() if self._armed else 1.0
-                    if self._armed and wait <= 0:
-                        break
-                    self._armed_cv.wait(wait)
-                if self._stopping.is_set():
-                    return
-                ready = []
-                now = self.clock()
-                while self._armed and self._armed[0][0] <= now:
-                    ready.append(heapq.heappop(self._armed))
-            for _, _, execution, entry, generation in ready:
-                current = self.index.entries.get(entry.job_id)
-                if execution.trigger != "manual" and (current is None or current.generation != generation):
-                    execution.cancel(now=self.clock())
-                    entry.running.discard(execution.execution_id)
-                    self._outcomes.put(Outcome(execution, False, entry.options, entry.job_id))
-                else:
-                    self._pool.submit(self._run, execution, entry)
+    def _launch(self, run: tuple[Execution, JobEntry, int]) -> None:
+        """At the run's instant (launcher thread). A run whose job was disabled, deleted or changed
+        since it was recorded does not start; it is closed as cancelled."""
+        execution, entry, generation = run
+        current = self.index.entries.get(entry.job_id)
+        if execution.trigger != "manual" and (current is None or current.generation != generation):
+            execution.cancel(now=self.clock())
+            entry.running.discard(execution.execution_id)
+            self._writer.put(Outcome(execution, False, entry.options, entry.job_id))
+        else:
+            self._pool.submit(self._run, execution, entry)
 
     def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
         trigger = {"scheduled": "scheduled", "queued": "scheduled", "misfire": "misfire"}.get(due.kind, "manual")
@@ -392,26 +378,9 @@ class Dispatcher:
             # Free the job at once: the next instant must not look like an overlap while this
             # outcome waits to be recorded.
             entry.running.discard(execution.execution_id)
-        # Recorded at the loop's next tick (at most `tick` later). Waking the loop from every run
-        # made the pool threads convoy on the wake-up lock under load.
-        self._outcomes.put(outcome)
+        self._writer.put(outcome)
 
     # ---- outcomes ------------------------------------------------------------------------------
-
-    def _record_outcomes(self, drain: bool = False) -> None:
-        batch: list[Outcome] = []
-        while True:
-            try:
-                batch.append(self._outcomes.get_nowait())
-            except queue.Empty:
-                break
-        if not batch:
-            return
-        finished = [o.execution.id for o in batch if not o.will_retry]
-        self.app.record([o.execution for o in batch], side_statements=[(_INFLIGHT_DEL, [(finished,)])])
-        if not drain:
-            for outcome in batch:
-                self._settle(outcome)
 
     def _settle(self, outcome: Outcome) -> None:
         entry = self.index.entries.get(outcome.job_id)

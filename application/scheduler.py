@@ -90,8 +90,11 @@ class Scheduler(Application[UUID]):
     def record(self, aggregates: Sequence[Any], **kwargs: Any) -> list[Recording[Any]]:
         """Save aggregates that need no snapshots (executions) on the dispatcher's hot path:
         `save()` spends more on runtime protocol checks per object than on encoding."""
-        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        return self.events.put(events, **kwargs)
+        events = [event for aggregate in aggregates for event in aggregate.pending_events]
+        recordings = self.events.put(events, **kwargs)
+        for aggregate in aggregates:  # only once saved: a failed save can be retried as it was
+            aggregate.collect_events()
+        return recordings
 
     # ---- commands -----------------------------------------------------------------------
 

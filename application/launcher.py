@@ -1,0 +1,58 @@
+"""Starts recorded runs at their instants: the dispatcher records fires a little ahead (so the
+commit is not in front of the action) and hands them here; a thread starts each on time."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from application.clock import Clock
+
+
+class Launcher:
+    def __init__(self, clock: Clock, launch: Callable[[Any], None], name: str) -> None:
+        self.clock = clock
+        self._launch = launch
+        self._armed: list[tuple[datetime, int, Any]] = []
+        self._cv = threading.Condition()
+        self._seq = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"launch-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+        self._thread.join(timeout=5)
+
+    def arm(self, items: list[tuple[datetime, Any]]) -> None:
+        """Each item is (instant, run); `launch(run)` is called at the instant (at once if past)."""
+        with self._cv:
+            for at, run in items:
+                self._seq += 1
+                heapq.heappush(self._armed, (at, self._seq, run))
+            self._cv.notify()
+
+    def _next_ready(self) -> list[Any]:
+        with self._cv:
+            while not self._stopping:
+                wait = (self._armed[0][0] - self.clock()).total_seconds() if self._armed else 1.0
+                if self._armed and wait <= 0:
+                    break
+                self._cv.wait(wait)
+            now = self.clock()
+            ready = []
+            while self._armed and self._armed[0][0] <= now and not self._stopping:
+                ready.append(heapq.heappop(self._armed)[2])
+            return ready
+
+    def _run(self) -> None:
+        while not self._stopping:
+            for run in self._next_ready():
+                self._launch(run)
