@@ -16,26 +16,25 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.projection import ApplicationSubscription
-from eventsourcing.utils import get_topic
 
 from application.clock import Clock, utc_now
-from application.due_index import GRACE, Due, DueIndex, JobEntry
+from application.due_index import Due, DueIndex, JobEntry
 from application.executors.ports import Executor
-from application.leadership import Leadership
+from application.job_feed import JobFeed
 from application.launcher import Launcher
-from application.outcome_writer import INFLIGHT_DEL, OutcomeWriter
+from application.leadership import Leadership
+from application.outcome_writer import OutcomeWriter
 from application.outcomes import Outcome, run_action
 from application.scheduler import Scheduler
+from application.takeover import Takeover
 from domain.execution import Execution
 from domain.identity import execution_id as derive_execution_id
 from domain.job import Job
-from domain.misfires import misfire_plan
 
 _log = logging.getLogger(__name__)
-JOB_TOPICS = tuple(get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted, Job.RunRequested))
+
 # Fires are recorded up to LEAD ahead of their instant and their actions start on time from a
 # timer, so the commit is not in front of the action.
 LEAD = timedelta(milliseconds=100)
@@ -48,7 +47,7 @@ _CHECKPOINT = (
 )
 
 
-class Dispatcher:
+class Dispatcher(JobFeed, Takeover):
     def __init__(
         self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
         clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
@@ -99,67 +98,6 @@ class Dispatcher:
     def running_count(self) -> int:
         return self.index.running_count()
 
-    # ---- following the job events ------------------------------------------------------------
-
-    def _catch_up(self) -> None:
-        """Read every job event so far (job events are few: executions are their own aggregates)."""
-        self._position = self.app.recorder.max_notification_id() or 0
-        start = 1
-        while True:
-            page = self.app.recorder.select_notifications(start, 1000, stop=self._position, topics=JOB_TOPICS)
-            for notification in page:
-                self._apply(self.app.mapper.to_domain_event(notification), live=False)
-            if len(page) < 1000:
-                break
-            start = page[-1].id + 1
-        if self.on_applied:
-            self.on_applied(self._position)
-
-    def _follow(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._subscription = ApplicationSubscription(self.app, gt=self._position, topics=JOB_TOPICS)
-                with self._subscription:
-                    for event, tracking in self._subscription:
-                        self._inbox.put(("event", (event, tracking.notification_id)))
-                        self._wake.set()
-            except Exception:  # noqa: BLE001 - keep following; the loop resumes from the last position
-                if not self._stopping.is_set():
-                    _log.exception("dispatcher subscription failed; resubscribing")
-                    self._stopping.wait(1.0)
-
-    def _apply(self, event: Any, *, live: bool) -> None:
-        """Keep this gateway's Job aggregates and, while leading, the due index in step."""
-        if isinstance(event, Job.Created):
-            if event.gateway_id != self.gateway_id:
-                return
-            job = event.mutate(None)
-            self.jobs[event.originator_id] = job
-        else:
-            job = self.jobs.get(event.originator_id)
-            if job is None:
-                return
-            event.mutate(job)
-            if isinstance(event, Job.RunRequested):
-                self._run_requested(job, event, live=live)
-                return
-        if job.deleted:
-            self.jobs.pop(event.originator_id, None)
-            self.index.remove(job.job_id)
-        elif self.leadership.held:
-            self.index.replace(JobEntry.of(job, self._location()), event.timestamp)
-
-    def _run_requested(self, job: Job, event: Job.RunRequested, *, live: bool) -> None:
-        due = Due(event.timestamp, 0, job.job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters))
-        if self.leadership.held and live:
-            self.index.push(due)
-        elif self.clock() - event.timestamp < timedelta(hours=1):
-            self.pending_runs[event.execution_id] = due  # checked when this worker leads
-
-    def _location(self) -> tuple[float, float] | None:
-        gateway = self.app.gateway(self.gateway_id)
-        return gateway.location_point if gateway else None
-
     # ---- the loop ------------------------------------------------------------------------------
 
     def _loop(self) -> None:
@@ -209,74 +147,6 @@ class Dispatcher:
                 if self.on_applied:
                     self.on_applied(position)
 
-
-    # ---- becoming leader: recover, then plan misfires -------------------------------------------
-
-    def _lead(self) -> None:
-        _log.info("dispatcher %s leads", self.gateway_id)
-        self._drain_inbox()
-        self._recover_interrupted()
-        now = self.clock()
-        checkpoints = self._checkpoints()
-        location = self._location()
-        self.index.clear()
-        missed: list[Execution] = []
-        for job in self.jobs.values():
-            entry = JobEntry.of(job, location)
-            self.index.entries[job.job_id] = entry
-            configured = job.configured_at or job.created_on
-            after = max(configured, checkpoints.get(job.job_id, configured))
-            entry.last_due = after
-            if not entry.enabled:
-                continue
-            plan = misfire_plan(entry.schedule, entry.options, after, now - GRACE)
-            for instant in plan.missed:
-                missed.append(self._missed(entry, instant, plan.reason))
-            for instant in plan.run:
-                self.index.push(Due(now, 0, entry.job_id, instant, 0.0, entry.generation, "misfire"))
-            self.index.schedule_after(entry, plan.resume_after)
-        if missed:
-            self._save(missed)
-        for execution_id, due in list(self.pending_runs.items()):
-            if not self._exists(execution_id):
-                self.index.push(due)
-        self.pending_runs.clear()
-
-    def _missed(self, entry: JobEntry, instant: datetime, reason: str) -> Execution:
-        return Execution.missed(
-            gateway_id=self.gateway_id, job_id=entry.job_id, job_name=entry.name, scheduled_for=instant,
-            execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=self.clock(),
-        )
-
-    def _exists(self, execution_id: str) -> bool:
-        try:
-            self.app.repository.get(Execution.id_for(self.gateway_id, execution_id))
-            return True
-        except AggregateNotFoundError:
-            return False
-
-    def _checkpoints(self) -> dict[str, datetime]:
-        with self.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
-            curs.execute("SELECT job_id, last_due FROM dispatch_checkpoints WHERE gateway_id = %s", (self.gateway_id,))
-            return {row["job_id"]: row["last_due"] for row in curs.fetchall()}
-
-    def _recover_interrupted(self) -> None:
-        """Executions left running by a worker that died are closed as failed (interrupted)."""
-        with self.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
-            curs.execute("SELECT execution_aggregate_id FROM dispatch_inflight WHERE gateway_id = %s", (self.gateway_id,))
-            ids = [row["execution_aggregate_id"] for row in curs.fetchall()]
-        closed: list[Execution] = []
-        for aggregate_id in ids:
-            try:
-                execution: Execution = self.app.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                continue
-            if not execution.finished:
-                execution.interrupt(now=self.clock())
-                closed.append(execution)
-        self.app.save(*closed, side_statements=[(INFLIGHT_DEL, [(ids,)])])
-        if closed:
-            _log.warning("closed %d interrupted executions of %s", len(closed), self.gateway_id)
 
     # ---- firing --------------------------------------------------------------------------------
 

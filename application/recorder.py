@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+)
 from eventsourcing.utils import retry
 from psycopg import Cursor
-from psycopg.sql import SQL, Identifier
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 SideStatement = tuple[str, Sequence[Sequence[Any]]]
 # The library retries 10 times, 0.2 s apart, each waiting up to the pool timeout: ~20 s against a

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import random
 import secrets
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -16,7 +16,14 @@ from eventsourcing.persistence import IntegrityError, Recording
 from application.clock import Clock, utc_now
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
-from domain.identity import check_gateway_id, check_job_id, execution_id, gateway_uuid, job_uuid, new_job_id
+from domain.identity import (
+    check_gateway_id,
+    check_job_id,
+    execution_id,
+    gateway_uuid,
+    job_uuid,
+    new_job_id,
+)
 from domain.job import Job
 
 T = TypeVar("T")

@@ -14,6 +14,7 @@ from domain.job_config import JobConfig
 from domain.options import JobOptions
 from domain.schedules import Location, Schedule
 
+
 class Job(Aggregate):
     """State changes only in `apply`; public methods check rules and compute first."""
 

@@ -21,10 +21,9 @@ def _runtime(settings: Settings, *, worker: bool):
 
     runtime = Runtime(settings).start()
     if worker:
-        from interfaces.worker import start_worker
-
         from interfaces.database import conninfo
         from interfaces.maintenance import Retention
+        from interfaces.worker import start_worker
 
         runtime.closers.append(start_worker(runtime).stop)
         retention = Retention(conninfo(runtime.url), settings.execution_retention_days, runtime.clock)
@@ -66,7 +65,8 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from interfaces.database import EmbeddedPostgres, migrate as apply
+    from interfaces.database import EmbeddedPostgres
+    from interfaces.database import migrate as apply
 
     embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir / "pgdata")
     try:

@@ -11,7 +11,11 @@ import structlog
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import SchedulerError

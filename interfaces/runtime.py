@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -15,7 +15,10 @@ from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate
 from interfaces.settings import Settings
-from projections.execution_history import ExecutionHistoryProjection, ExecutionHistoryView
+from projections.execution_history import (
+    ExecutionHistoryProjection,
+    ExecutionHistoryView,
+)
 from projections.gateways import GatewaysProjection, GatewaysView
 from projections.job_list import JobListProjection, JobListView
 from projections.progress import Progress

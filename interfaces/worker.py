@@ -7,15 +7,17 @@ from functools import partial
 
 import psycopg
 
-from application.dispatcher import JOB_TOPICS, Dispatcher
+from application.dispatcher import Dispatcher
 from application.executors import ActionRunner
 from application.executors.files import FileExecutor
 from application.executors.mqtt import MqttPublisher
 from application.executors.system import SystemExecutor, disk_check, memory_check
 from application.heartbeat import Heartbeat
+from application.job_feed import JOB_TOPICS
 from application.leadership import Leadership
 from interfaces.database import conninfo
 from interfaces.runtime import Runtime
+
 
 def _database_check(dsn: str) -> tuple[bool, str]:
     try:

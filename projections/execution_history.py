@@ -16,7 +16,6 @@ from psycopg.types.json import Jsonb
 from domain.execution import TIMEOUT, Execution
 from projections.view import Statement, TrackedView
 
-
 LINES_PER_EVENT = 1000  # executors keep at most 200 lines per execution
 
 

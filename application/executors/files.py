@@ -11,8 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from application.executors.log import ExecutionLog
-from application.executors.ports import EXECUTION_TIMEOUT, ExecutionContext, ExecutionResult
-from domain.actions import DEFAULT_ARCHIVE_DESTINATION, Action, FileAction, check_relative_path
+from application.executors.ports import (
+    EXECUTION_TIMEOUT,
+    ExecutionContext,
+    ExecutionResult,
+)
+from domain.actions import (
+    DEFAULT_ARCHIVE_DESTINATION,
+    Action,
+    FileAction,
+    check_relative_path,
+)
 from domain.errors import ValidationFailed
 
 _GLOB_MAGIC = re.compile(r"[*?\[]")

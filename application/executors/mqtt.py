@@ -13,7 +13,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from application.executors.log import ExecutionLog
-from application.executors.ports import EXECUTION_TIMEOUT, ExecutionContext, ExecutionResult
+from application.executors.ports import (
+    EXECUTION_TIMEOUT,
+    ExecutionContext,
+    ExecutionResult,
+)
 from domain.actions import Action, PublishAction
 from domain.templates import render_template
 

@@ -10,7 +10,11 @@ from pathlib import Path
 import psutil
 
 from application.executors.log import ExecutionLog
-from application.executors.ports import EXECUTION_TIMEOUT, ExecutionContext, ExecutionResult
+from application.executors.ports import (
+    EXECUTION_TIMEOUT,
+    ExecutionContext,
+    ExecutionResult,
+)
 from domain.actions import Action, SystemAction
 
 Check = Callable[[], tuple[bool, str]]

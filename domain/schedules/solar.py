@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from astral import Observer
-from astral import sun
+from astral import Observer, sun
 
 from .bounds import BOUND_KEYS, Bounded, Bounds
 from .describe import minutes_phrase

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Annotated, Any, Literal
 
 import psutil

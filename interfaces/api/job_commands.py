@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, post, put
-from litestar.params import Body
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from interfaces.api.schemas import CreateJobRequest, ToggleJobRequest, UpdateJobRequest, fields_of
+from interfaces.api.schemas import (
+    CreateJobRequest,
+    ToggleJobRequest,
+    UpdateJobRequest,
+    fields_of,
+)
 from interfaces.auth import Principal, requires, same_gateway
 from interfaces.envelope import ok
 from interfaces.runtime import Runtime
