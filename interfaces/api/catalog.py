@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -40,13 +41,13 @@ class Catalog(Controller):
 
     @get("/tags", sync_to_thread=True)
     def list_tags(
-        self, runtime: Runtime, gateway_id: str, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100
+        self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], limit: Annotated[int, Parameter(ge=1, le=1000)] = 100
     ) -> dict[str, Any]:
         """Tags used by the gateway's jobs, most used first."""
         return ok({"tags": job_queries.tags(runtime.reads, gateway_id, limit)}, "Tags retrieved successfully")
 
     @post("/schedules/validate", status_code=HTTP_200_OK)
-    async def validate_schedule(self, request: Request[Any, Any, Any], runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+    async def validate_schedule(self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
         """Validate a schedule (type plus its parameters at the top level) and preview its next
         fire instants: `count` (default 5, at most 100) from `start` (default now)."""
         body = await request.json()

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 
 import psutil
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from domain.errors import ValidationFailed
 from interfaces.auth import requires, same_gateway
@@ -29,7 +30,7 @@ Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL refuses NUL in text: refuse it at the edge
 DateText = Annotated[str | None, Parameter(max_length=64)]
 IdText = Annotated[str | None, Parameter(max_length=128, pattern=NO_NUL)]
-TargetGateway = Annotated[str | None, Parameter(query="gateway_id", max_length=64)]
+TargetGateway = Annotated[str | None, QueryParameter(name="gateway_id", max_length=64)]
 
 
 def _bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
@@ -101,15 +102,15 @@ class ExecutionQueries(Controller):
     guards = [requires("viewer")]
 
     @get("/executions/{execution_id:str}", sync_to_thread=True)
-    def execution_status(self, execution_id: str, runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+    def execution_status(self, execution_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
         """One execution: its status (`completed` once it succeeded), timing and result."""
         found = queries.execution(runtime.reads, gateway_id, execution_id)
         return ok({"execution": found}, "Execution status retrieved successfully")
 
     @get("/jobs/{job_id:str}/history", sync_to_thread=True)
     def job_history(
-        self, job_id: str, runtime: Runtime, gateway_id: str, start_date: DateText = None, end_date: DateText = None,
-        status: Literal["success", "failed", "timeout", "missed", "running"] | None = None,
+        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], start_date: DateText = None, end_date: DateText = None,
+        status: FromQuery[Literal["success", "failed", "timeout", "missed", "running"] | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50, offset: Offset = 0,
     ) -> dict[str, Any]:
         """A job's executions, newest first, by start date (ISO date or instant) and status."""
@@ -119,8 +120,8 @@ class ExecutionQueries(Controller):
 
     @get("/jobs/{job_id:str}/logs", sync_to_thread=True)
     def job_logs(
-        self, job_id: str, runtime: Runtime, gateway_id: str, execution_id: IdText = None,
-        level: Literal["info", "warning", "error", "debug"] | None = None,
+        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], execution_id: IdText = None,
+        level: FromQuery[Literal["info", "warning", "error", "debug"] | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100, offset: Offset = 0,
     ) -> dict[str, Any]:
         """A job's log lines: one execution's in order, else the job's newest first."""
@@ -129,8 +130,8 @@ class ExecutionQueries(Controller):
 
     @get("/jobs/{job_id:str}/metrics", sync_to_thread=True)
     def job_metrics(
-        self, job_id: str, runtime: Runtime, gateway_id: str,
-        granularity: Literal["hourly", "daily", "weekly"] = "daily", start_date: DateText = None,
+        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str],
+        granularity: FromQuery[Literal["hourly", "daily", "weekly"]] = "daily", start_date: DateText = None,
         end_date: DateText = None,
     ) -> dict[str, Any]:
         """Execution times (average, min, max, p95), success rate, resource use and a series per period."""
@@ -143,8 +144,8 @@ class Analytics(Controller):
 
     @get("/statistics", sync_to_thread=True)
     def statistics(
-        self, runtime: Runtime, gateway_id: str, target: TargetGateway = None,
-        time_range: Literal["24h", "7d", "30d", "90d"] = "24h",
+        self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], target: TargetGateway = None,
+        time_range: FromQuery[Literal["24h", "7d", "30d", "90d"]] = "24h",
     ) -> dict[str, Any]:
         """Executions of the gateway over the time range; `gateway_id`, if given, must be the context."""
         same_gateway(gateway_id, target)
@@ -153,14 +154,14 @@ class Analytics(Controller):
         return ok({"statistics": data}, "Scheduler statistics retrieved successfully")
 
     @get("/monitor/active", sync_to_thread=True)
-    def active_executions(self, runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+    def active_executions(self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
         """Executions running (or between attempts) now, with progress against their timeout."""
         now = runtime.clock()
         data = queries.active_executions(runtime.reads, gateway_id, now, _midnight(now))
         return ok(data, "Active executions retrieved successfully")
 
     @get("/resources/usage", sync_to_thread=True)
-    def resource_usage(self, runtime: Runtime, gateway_id: str, target: TargetGateway = None) -> dict[str, Any]:
+    def resource_usage(self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], target: TargetGateway = None) -> dict[str, Any]:
         """This process's CPU and memory, the database's size, network throughput and job slots."""
         same_gateway(gateway_id, target)
         return ok({"resource_usage": resource_usage(runtime, gateway_id)}, "Resource usage retrieved successfully")

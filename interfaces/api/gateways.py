@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from interfaces.auth import Principal, requires, same_gateway
 from interfaces.envelope import ok
@@ -18,8 +20,8 @@ class Gateways(Controller):
 
     @get("/", sync_to_thread=True)
     def list_gateways(
-        self, runtime: Runtime, principal: Principal, gateway_id: str,
-        status: Literal["online", "offline"] | None = None, online: bool | None = None,
+        self, runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str],
+        status: FromQuery[Literal["online", "offline"] | None] = None, online: FromQuery[bool | None] = None,
     ) -> dict[str, Any]:
         """Gateways the token grants, with liveness from worker heartbeats and job counts."""
         rows = gateway_queries.list_gateways(runtime.reads, principal.allowed, runtime.clock(), runtime.offline_after)
@@ -30,7 +32,7 @@ class Gateways(Controller):
         return ok({"gateways": rows}, "Gateways retrieved successfully")
 
     @get("/{target:str}/jobs", sync_to_thread=True)
-    def gateway_jobs(self, target: str, runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+    def gateway_jobs(self, target: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
         """All jobs of a gateway; it must be the X-Gateway-ID context."""
         same_gateway(gateway_id, target, "gateway")
         gateway = gateway_queries.gateway(runtime.reads, target, runtime.clock(), runtime.offline_after)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from interfaces.api.schemas import (
@@ -25,7 +27,7 @@ class JobCommands(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def create_job(
-        self, data: CreateJobRequest, runtime: Runtime, principal: Principal, gateway_id: str
+        self, data: JSONBody[CreateJobRequest], runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str]
     ) -> dict[str, Any]:
         """Create a scheduled job in the current gateway; answers once the job is listed."""
         same_gateway(gateway_id, data.gateway_id)
@@ -37,8 +39,8 @@ class JobCommands(Controller):
 
     @put("/{job_id:str}", sync_to_thread=True)
     def update_job(
-        self, job_id: str, data: UpdateJobRequest, runtime: Runtime, principal: Principal, gateway_id: str,
-        expected_version: int | None,
+        self, job_id: FromPath[str], data: JSONBody[UpdateJobRequest], runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str],
+        expected_version: NamedDependency[int | None],
     ) -> Response[dict[str, Any]]:
         """Update a job; fields not given keep their values. `If-Match: "<version>"` (or `version`
         in the body) makes the write conditional: a stale one is VERSION_CONFLICT."""
@@ -52,7 +54,7 @@ class JobCommands(Controller):
 
     @delete("/{job_id:str}", status_code=HTTP_200_OK, sync_to_thread=True)
     def delete_job(
-        self, job_id: str, runtime: Runtime, principal: Principal, gateway_id: str, expected_version: int | None
+        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str], expected_version: NamedDependency[int | None]
     ) -> dict[str, Any]:
         """Delete a job permanently (its events stay in the log)."""
         statistics = job_queries.job_statistics(runtime.reads, gateway_id, job_id)
@@ -63,8 +65,8 @@ class JobCommands(Controller):
 
     @post("/{job_id:str}/toggle", status_code=HTTP_200_OK, sync_to_thread=True)
     def toggle_job(
-        self, job_id: str, data: ToggleJobRequest, runtime: Runtime, principal: Principal, gateway_id: str,
-        expected_version: int | None,
+        self, job_id: FromPath[str], data: JSONBody[ToggleJobRequest], runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str],
+        expected_version: NamedDependency[int | None],
     ) -> dict[str, Any]:
         """Enable or disable a job, with a reason kept in its history."""
         saved = runtime.app.toggle_job(

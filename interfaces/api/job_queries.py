@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.concurrency import sync_to_thread
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from domain.errors import ValidationFailed
 from domain.schedules import SCHEDULE_TYPES
@@ -42,12 +43,12 @@ class JobQueries(Controller):
     @get("/")
     async def list_jobs(
         self,
-        runtime: Runtime,
-        gateway_id: str,
-        status: Literal["active", "inactive", "error"] | None = None,
-        job_type: Annotated[str | None, Parameter(query="type")] = None,
-        tags: str | None = None,
-        enabled: bool | None = None,
+        runtime: NamedDependency[Runtime],
+        gateway_id: NamedDependency[str],
+        status: FromQuery[Literal["active", "inactive", "error"] | None] = None,
+        job_type: Annotated[str | None, QueryParameter(name="type")] = None,
+        tags: FromQuery[str | None] = None,
+        enabled: FromQuery[bool | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> Response[bytes]:
@@ -63,7 +64,7 @@ class JobQueries(Controller):
         return Response(body, media_type=MediaType.JSON)
 
     @get("/{job_id:str}", sync_to_thread=True)
-    def job_detail(self, job_id: str, runtime: Runtime, gateway_id: str) -> Response[dict[str, Any]]:
+    def job_detail(self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> Response[dict[str, Any]]:
         """One job: configuration, statistics, metadata and its next 10 fire instants. ETag is its version."""
         job = job_queries.job_detail(runtime.reads, gateway_id, job_id, runtime.clock())
         return Response(ok({"job": job}, "Job details retrieved successfully"), headers={"ETag": f'"{job["version"]}"'})

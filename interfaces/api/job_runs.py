@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import GatewayOffline, ResourceLimitExceeded
@@ -26,7 +28,7 @@ class JobRuns(Controller):
 
     @post("/{job_id:str}/run", status_code=HTTP_200_OK, sync_to_thread=True)
     def run_job(
-        self, job_id: str, runtime: Runtime, principal: Principal, gateway_id: str, data: RunJobRequest | None = None
+        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str], data: JSONBody[RunJobRequest | None] = None
     ) -> dict[str, Any]:
         """Run a job now. Refused with GATEWAY_OFFLINE when the gateway's worker is not heartbeating,
         and with RESOURCE_LIMIT_EXCEEDED at its concurrency limit unless `force` is true."""

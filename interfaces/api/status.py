@@ -6,6 +6,7 @@ from typing import Any
 
 import psutil
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from interfaces.auth import requires
 from interfaces.envelope import ok
@@ -23,7 +24,7 @@ def _memory() -> str:
 
 class Status(Controller):
     @get("/status", guards=[requires("viewer")], sync_to_thread=True)
-    def get_status(self, runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+    def get_status(self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
         """Scheduler health and job statistics of the current gateway."""
         counts = job_queries.job_counts(runtime.reads, gateway_id)
         gateways = gateway_queries.list_gateways(runtime.reads, [gateway_id], runtime.clock(), runtime.offline_after)
@@ -46,7 +47,7 @@ class Health(Controller):
         return ok({"status": "ok"}, "alive")
 
     @get("/readyz", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
-    def readyz(self, runtime: Runtime) -> Response[Any]:
+    def readyz(self, runtime: NamedDependency[Runtime]) -> Response[Any]:
         try:
             runtime.reads.one("SELECT 1 AS one")
         except Exception:  # noqa: BLE001 - any failure means not ready
