@@ -110,7 +110,11 @@ class Dispatcher(JobFeed, Takeover):
                         self._wake.wait(1.0)
                         self._wake.clear()
                         continue
-                    self._lead()
+                    try:
+                        self._lead()
+                    except Exception:
+                        self.leadership.release()  # lead again, from scratch, once the cause is gone
+                        raise
                 now = self.clock()
                 if now - last_check > timedelta(seconds=2):
                     last_check = now
@@ -155,6 +159,7 @@ class Dispatcher(JobFeed, Takeover):
         missed: list[Execution] = []
         retries: list[tuple[Execution, JobEntry, datetime]] = []
         now = self.clock()
+        taken: list[Due] = []  # the dues this batch records (queued ones wait in their job's queue)
         for due in dues:
             entry = self.index.entries.get(due.job_id)
             if entry is None:
@@ -162,10 +167,11 @@ class Dispatcher(JobFeed, Takeover):
             if due.kind == "retry":
                 due.execution.retry(now=max(now, due.fire_at))
                 retries.append((due.execution, entry, due.fire_at))
+                taken.append(due)
                 continue
             if due.kind in ("scheduled", "misfire", "queued") and due.nominal is not None:
                 entry.last_due = max(entry.last_due or due.nominal, due.nominal)
-                if due.kind == "scheduled":
+                if due.kind == "scheduled" and not due.requeued:
                     self.index.schedule_after(entry, due.nominal)
                 busy = entry.running or (entry.queued and due.kind != "queued")  # keep queued runs in order
                 if busy and entry.options.overlap_policy != "allow":
@@ -173,12 +179,22 @@ class Dispatcher(JobFeed, Takeover):
                         entry.queued.append(due)
                     else:
                         missed.append(self._missed(entry, due.nominal, "skipped: the previous run was still running"))
+                        taken.append(due)
                     continue
             starts.append((self._start(entry, due, max(now, due.fire_at)), entry, due.fire_at))
+            taken.append(due)
         executions = [e for e, _, _ in starts] + [e for e, _, _ in retries]
         if not executions and not missed:
             return
-        saved = self._save(executions + missed)
+        try:
+            saved = self._save(executions + missed)
+        except Exception:
+            # Nothing was recorded (e.g. the database is away): these fires are due again, late,
+            # at the next tick that can record them, rather than lost.
+            for due in taken:
+                due.requeued = True
+                self.index.push(due)
+            raise
         armed = []
         for execution, entry, fire_at in starts + retries:
             if execution.id in saved:

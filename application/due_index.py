@@ -27,6 +27,7 @@ class Due:
     execution_id: str = field(compare=False, default="")
     parameters: dict[str, Any] = field(compare=False, default_factory=dict)
     execution: Any = field(compare=False, default=None)  # the Execution aggregate of a retry
+    requeued: bool = field(compare=False, default=False)  # pushed back after a failed save
 
 
 @dataclass
