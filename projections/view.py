@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 
 Statement = tuple[str, Sequence[Any] | dict[str, Any]]
@@ -22,11 +22,17 @@ class TrackedView(PostgresTrackingRecorder):
         self.on_commit = on_commit
 
     def record(self, tracking: Tracking, statements: Sequence[Statement] = ()) -> None:
-        """Apply `statements` and advance tracking atomically, then wake waiters."""
-        with self.datastore.transaction(commit=True) as curs:
-            for sql, params in statements:
-                curs.execute(sql, params)  # type: ignore[arg-type]
-            self._insert_tracking(curs, tracking)
+        """Apply `statements` and advance tracking atomically, then wake waiters. When another
+        process running the same projection on the same tables has already recorded this event,
+        the tracking write refuses and the whole transaction rolls back: nothing is applied twice."""
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                for sql, params in statements:
+                    curs.execute(sql, params)  # type: ignore[arg-type]
+                self._insert_tracking(curs, tracking)
+        except IntegrityError:
+            if not self.has_tracking_id(tracking.application_name, tracking.notification_id):
+                raise
         if self.on_commit is not None:
             self.on_commit(self.tracking_table, tracking.notification_id)
 
