@@ -6,12 +6,12 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.clock import Clock, utc_now
 from domain.errors import JobNotFound, VersionConflict
@@ -25,6 +25,7 @@ from domain.identity import (
     new_job_id,
 )
 from domain.job import Job
+from domain.job_config import JobConfig
 
 T = TypeVar("T")
 # Creates in one gateway all touch its Gateway aggregate (for the job limit), so bursts collide;
@@ -45,9 +46,25 @@ def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ..
     return tuple((r.notification.topic, r.notification.id) for r in recordings)
 
 
+class JobConfigAsDict(Transcoding):
+    type = JobConfig
+    name = "job_config"
+
+    def encode(self, obj: JobConfig) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in fields(JobConfig)}
+
+    def decode(self, data: dict[str, Any]) -> JobConfig:
+        return JobConfig(**data)
+
+
 class Scheduler(Application[UUID]):
     name = "Scheduler"
     snapshotting_intervals = {Job: 100, Gateway: 100}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Snapshots of a Job carry its JobConfig value object."""
+        super().register_transcodings(transcoder)
+        transcoder.register(JobConfigAsDict())
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utc_now, max_jobs: int = 1000) -> None:
         super().__init__(env)

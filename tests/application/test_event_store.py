@@ -61,3 +61,15 @@ def test_a_stale_conditional_write_is_a_version_conflict_and_records_nothing(run
         runtime.app.update_job(gateway_id, job.job_id, {"name": "stale"}, actor="b", expected_version=1)
     assert runtime.app.job(gateway_id, job.job_id).config.name == "first"
     assert runtime.app.recorder.max_notification_id() == head
+
+
+def test_a_job_with_a_long_history_loads_from_its_snapshot(runtime):
+    gateway_id = f"gw-{uuid.uuid4().hex[:10]}"
+    job = runtime.app.create_job(gateway_id, dict(JOB), actor="a").job
+    for i in range(120):
+        runtime.app.toggle_job(gateway_id, job.job_id, enabled=i % 2 == 1, reason=f"r{i}", actor="a")
+    snapshots = list(runtime.app.snapshots.get(job.id))
+    assert snapshots, "no snapshot was taken"
+    loaded = runtime.app.job(gateway_id, job.job_id)
+    assert loaded.version == 121 and loaded.enabled is True and loaded.config.name == "w"
+    assert loaded.config.schedule_anchor == job.config.schedule_anchor
