@@ -19,13 +19,10 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -45,86 +42,14 @@ from domain.gateway import Gateway  # noqa: E402
 from domain.job import Job  # noqa: E402
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dispatch_apscheduler import run_apscheduler  # noqa: E402
+from dispatch_jobs import EDGE, Result, Spec, expected_fires, first_ms, instant, job_specs, ms_of, sleep_until  # noqa: E402,F401
+
 GATEWAY = "gw-bench"
 ACTION = {"type": "system", "operation": "health_check"}
-EDGE = 2.0  # seconds left out at each end of the run
 SLICE = 5.0  # seconds per line of the lateness-over-time table
 BATCH = 200  # jobs per save during set-up (bigger batches once hung in pipeline mode; see README)
-
-
-# ---- the job set ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Spec:
-    index: int
-    period: int  # seconds
-    phase_ms: int  # first fire = T + phase_ms
-
-    @property
-    def job_id(self) -> str:
-        return f"job_{self.index:05d}"
-
-
-def job_specs(n: int) -> list[Spec]:
-    """Periods 1..10 s in turn; within each period the jobs' phases are spread evenly over it."""
-    per_period = [len(range(p - 1, n, 10)) for p in range(1, 11)]
-    specs = []
-    for i in range(n):
-        period, k = 1 + i % 10, i // 10
-        specs.append(Spec(i, period, (period * 1000 * k) // per_period[period - 1]))
-    return specs
-
-
-def first_ms(spec: Spec, base_ms: int) -> int:
-    return base_ms + spec.phase_ms
-
-
-def expected_fires(specs: list[Spec], base_ms: int, lo_ms: int, hi_ms: int) -> int:
-    """Instants first + k * period (k >= 0) in [lo, hi), summed over the jobs."""
-    total = 0
-    for s in specs:
-        first, step = first_ms(s, base_ms), s.period * 1000
-        k_lo = max(0, -((first - lo_ms) // step))  # ceil((lo - first) / step), at least 0
-        k_hi = (hi_ms - 1 - first) // step  # last k with first + k * step < hi
-        total += max(0, k_hi - k_lo + 1)
-    return total
-
-
-def instant(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def ms_of(dt: datetime) -> int:
-    return round(dt.timestamp() * 1000)
-
-
-# ---- results -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    name: str
-    expected: int
-    recorded: int
-    missed_events: int = 0
-    duplicates: int = 0
-    samples: list[tuple[int, float]] = field(default_factory=list)  # (scheduled ms, lateness ms) of each fire run
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def lateness_ms(self) -> list[float]:
-        return [late for _, late in self.samples]
-
-    @property
-    def missed(self) -> int:
-        return self.expected - self.recorded
-
-    def pct(self, q: float) -> float:
-        data = sorted(self.lateness_ms)
-        if not data:
-            return float("nan")
-        return data[min(len(data) - 1, max(0, math.ceil(q * len(data)) - 1))]
 
 
 def report(results: list[Result], n: int, seconds: float, window: float) -> None:
@@ -256,11 +181,6 @@ def recorded_executions(app: Scheduler) -> tuple[dict[tuple[str, int], list[str]
         position = page[-1].id
 
 
-def sleep_until(t: float) -> None:
-    while (left := t - time.time()) > 0:
-        time.sleep(min(left, 0.5))
-
-
 def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead: float) -> Result:
     app = Scheduler(eventsourcing_env(db.url, pool_size=8), max_jobs=len(specs) + 10)
     try:
@@ -316,61 +236,6 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
 
 
 # ---- APScheduler ---------------------------------------------------------------------------------
-
-
-def run_apscheduler(specs: list[Spec], seconds: float, workers: int, lead: float) -> Result:
-    from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    base_ms = math.ceil(time.time() + lead) * 1000
-    starts: list[tuple[int, float]] = []  # (job index, wall time); list.append is atomic
-
-    def action(index: int) -> None:
-        starts.append((index, time.time()))
-
-    skipped = []
-    scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=workers)},
-        job_defaults={"misfire_grace_time": 3600, "coalesce": False},
-        timezone=UTC,
-    )
-    scheduler.add_listener(lambda event: skipped.append(event), EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-    for s in specs:
-        trigger = IntervalTrigger(seconds=s.period, start_date=instant(first_ms(s, base_ms)), timezone=UTC)
-        scheduler.add_job(action, trigger, args=(s.index,), id=s.job_id)
-    scheduler.start()
-    ready = time.time()
-    print(f"apscheduler: {len(specs)} jobs added and started; first fires at +{base_ms / 1000 - ready:.1f} s",
-          flush=True)
-    sleep_until(base_ms / 1000 + seconds)
-    scheduler.shutdown(wait=True)
-
-    lo_ms, hi_ms = base_ms + int(EDGE * 1000), base_ms + int((seconds - EDGE) * 1000)
-    fired: dict[tuple[int, int], tuple[int, float]] = {}
-    duplicates = 0
-    by_index = {s.index: s for s in specs}
-    for index, start in starts:
-        s = by_index[index]
-        first, step = first_ms(s, base_ms), s.period * 1000
-        start_ms = start * 1000
-        nominal = first + max(0, math.floor((start_ms - first) / step)) * step  # latest instant <= start
-        if lo_ms <= nominal < hi_ms:
-            if (index, nominal) in fired:
-                duplicates += 1
-            else:
-                fired[(index, nominal)] = (nominal - lo_ms, start_ms - nominal)
-    result = Result("apscheduler", expected_fires(specs, base_ms, lo_ms, hi_ms), len(fired), duplicates=duplicates)
-    result.samples = list(fired.values())
-    if skipped:
-        result.notes.append(f"{len(skipped)} runs reported missed or skipped (max instances) by APScheduler")
-    if ready > base_ms / 1000:
-        result.notes.append(f"set-up overran the first fires by {ready - base_ms / 1000:.1f} s: raise --lead")
-    return result
-
-
-# ---- main ----------------------------------------------------------------------------------------
 
 
 def main() -> None:

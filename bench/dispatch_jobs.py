@@ -1,0 +1,91 @@
+"""The dispatch bench's job set, result record and timing helpers (shared by both schedulers)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+EDGE = 2.0  # seconds left out at each end of the run
+
+# ---- the job set ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    index: int
+    period: int  # seconds
+    phase_ms: int  # first fire = T + phase_ms
+
+    @property
+    def job_id(self) -> str:
+        return f"job_{self.index:05d}"
+
+
+def job_specs(n: int) -> list[Spec]:
+    """Periods 1..10 s in turn; within each period the jobs' phases are spread evenly over it."""
+    per_period = [len(range(p - 1, n, 10)) for p in range(1, 11)]
+    specs = []
+    for i in range(n):
+        period, k = 1 + i % 10, i // 10
+        specs.append(Spec(i, period, (period * 1000 * k) // per_period[period - 1]))
+    return specs
+
+
+def first_ms(spec: Spec, base_ms: int) -> int:
+    return base_ms + spec.phase_ms
+
+
+def expected_fires(specs: list[Spec], base_ms: int, lo_ms: int, hi_ms: int) -> int:
+    """Instants first + k * period (k >= 0) in [lo, hi), summed over the jobs."""
+    total = 0
+    for s in specs:
+        first, step = first_ms(s, base_ms), s.period * 1000
+        k_lo = max(0, -((first - lo_ms) // step))  # ceil((lo - first) / step), at least 0
+        k_hi = (hi_ms - 1 - first) // step  # last k with first + k * step < hi
+        total += max(0, k_hi - k_lo + 1)
+    return total
+
+
+def instant(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def ms_of(dt: datetime) -> int:
+    return round(dt.timestamp() * 1000)
+
+
+# ---- results -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    expected: int
+    recorded: int
+    missed_events: int = 0
+    duplicates: int = 0
+    samples: list[tuple[int, float]] = field(default_factory=list)  # (scheduled ms, lateness ms) of each fire run
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lateness_ms(self) -> list[float]:
+        return [late for _, late in self.samples]
+
+    @property
+    def missed(self) -> int:
+        return self.expected - self.recorded
+
+    def pct(self, q: float) -> float:
+        data = sorted(self.lateness_ms)
+        if not data:
+            return float("nan")
+        return data[min(len(data) - 1, max(0, math.ceil(q * len(data)) - 1))]
+
+
+def sleep_until(t: float) -> None:
+    while (left := t - time.time()) > 0:
+        time.sleep(min(left, 0.5))
+
+
