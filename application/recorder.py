@@ -18,7 +18,6 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-SideStatement = tuple[str, Sequence[Sequence[Any]]]
 # The library retries 10 times, 0.2 s apart, each waiting up to the pool timeout: ~20 s against a
 # dead server. Three attempts still ride out a connection broken by a server restart.
 _brief = retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)

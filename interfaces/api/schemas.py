@@ -40,12 +40,6 @@ class ToggleJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
-class ValidateScheduleRequest(msgspec.Struct, kw_only=True):
-    """`type` plus the schedule's own parameters at the top level, as in the contract."""
-
-    type: Text
-
-
 def fields_of(request: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields a client actually sent (None means not given)."""
     return {
