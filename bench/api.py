@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import PREFIX, httpx_load, job_body, visible_samples, wrk_load  # noqa: E402
 sys.path.insert(0, str(ROOT))
+from psycopg.conninfo import conninfo_to_dict  # noqa: E402
+
+from interfaces.database import EmbeddedPostgres, create_database, drop_database  # noqa: E402
 
 GATEWAY = "gw-bench-list"       # the 1,000 jobs the list reads
 POST_GATEWAY = "gw-bench-post"  # jobs created by the POST load (keeps the listed gateway at 1,000)
@@ -102,29 +105,6 @@ def in_process(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 # ---- orchestration ---------------------------------------------------------------------------
 
-def create_database(server_url: str) -> tuple[str, str]:
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    from interfaces.database import migrate
-
-    name = f"gs_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    url = make_conninfo(**params)
-    migrate(url)
-    return name, url
-
-
-def drop_database(server_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def setup_jobs(base: str, headers: dict[str, str], count: int) -> float:
     import httpx
 
@@ -169,16 +149,14 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="gs-bench-"))
     tmp.chmod(0o755)  # as root the embedded server runs as its own user and must reach pgdata
     embedded = None
-    db_name = None
+    db_url: str | None = None
     service = bare = None
     server_url = os.environ.get("DATABASE_URL") or ""
     try:
         if not server_url:
-            from interfaces.database import EmbeddedPostgres
-
             embedded = EmbeddedPostgres(tmp / "pgdata")
             server_url = embedded.url
-        db_name, db_url = create_database(server_url)
+        db_url = create_database(server_url, "gs_bench")
 
         secret = "bench-" + uuid.uuid4().hex
         token = issue_token(secret, subject="bench", role="admin", gateways=["*"], ttl=timedelta(hours=2))
@@ -199,7 +177,7 @@ def main() -> int:
         wait_http(f"{base}/readyz", service)
         wait_http(f"http://127.0.0.1:{bare_port}/bare", bare)
         print(f"service pid {service.pid} on {base}, bare pid {bare.pid} on :{bare_port}; "
-              f"client {client}; database {db_name} ({'DATABASE_URL' if embedded is None else 'embedded'}); "
+              f"client {client}; database {conninfo_to_dict(db_url)['dbname']} ({'DATABASE_URL' if embedded is None else 'embedded'}); "
               f"{os.cpu_count()} CPUs", flush=True)
 
         auth = {"Authorization": f"Bearer {token}"}
@@ -243,8 +221,8 @@ def main() -> int:
         stop(service)
         stop(bare)
         try:
-            if db_name is not None:
-                drop_database(server_url, db_name)
+            if db_url is not None:
+                drop_database(server_url, db_url)
         finally:
             if embedded is not None:
                 embedded.stop()

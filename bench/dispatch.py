@@ -20,12 +20,9 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,7 +37,7 @@ from domain.actions import Action  # noqa: E402
 from domain.execution import Execution  # noqa: E402
 from domain.gateway import Gateway  # noqa: E402
 from domain.job import Job  # noqa: E402
-from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate  # noqa: E402
+from interfaces.database import EmbeddedPostgres, conninfo, create_database, drop_database, eventsourcing_env  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dispatch_apscheduler import run_apscheduler  # noqa: E402
@@ -105,18 +102,11 @@ class Database:
             self.embedded = EmbeddedPostgres(self.base / "pgdata")
             server = self.embedded.url
         self.server = server
-        self.name = f"gs_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(conninfo(server), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        params = conninfo_to_dict(server)
-        params["dbname"] = self.name
-        self.url = make_conninfo(**params)
-        migrate(self.url)
+        self.url = create_database(server, "gs_bench")
 
     def close(self) -> None:
         try:
-            with psycopg.connect(conninfo(self.server), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            drop_database(self.server, self.url)
         finally:
             if self.embedded is not None:
                 self.embedded.stop()

@@ -14,18 +14,16 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.execution import Execution  # noqa: E402
-from interfaces.database import EmbeddedPostgres, conninfo  # noqa: E402
+from interfaces.database import EmbeddedPostgres, conninfo, create_database, drop_database  # noqa: E402
 from interfaces.runtime import Runtime  # noqa: E402
 from interfaces.settings import Settings  # noqa: E402
 from projections.retention import prune_executions  # noqa: E402
@@ -51,10 +49,7 @@ def main() -> None:
         base.chmod(0o755)
         embedded = EmbeddedPostgres(base / "pgdata")
         server_url = embedded.url
-    name = f"gs_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(**{**conninfo_to_dict(server_url), "dbname": name})
+    url = create_database(server_url, "gs_bench")
     runtime = Runtime(replace(Settings(), database_url=url, jwt_secret="bench")).start()
     try:
         gateway = "gw-storage"
@@ -103,8 +98,7 @@ def main() -> None:
             print(f"steady state for one 10 s job at retention {days:>2} d: {8640 * days * per / 2**20:8.0f} MB")
     finally:
         runtime.close()
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(server_url, url)
         if embedded is not None:
             embedded.stop()
             shutil.rmtree(base, ignore_errors=True)  # type: ignore[arg-type]

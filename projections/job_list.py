@@ -26,6 +26,16 @@ def _key(event: Any) -> dict[str, Any]:
 
 
 _WHERE = " WHERE aggregate_id = %(id)s"
+
+
+def _configuration(event: Any) -> dict[str, Any]:
+    """The row values of a job's whole configuration, as Created and Updated both carry it."""
+    return {
+        **_key(event), "name": event.name, "description": event.description, "type": event.schedule_type,
+        "enabled": event.enabled, "schedule": Jsonb(event.schedule), "anchor": event.schedule_anchor,
+        "action": Jsonb(event.action), "options": Jsonb(event.options), "tags": list(event.tags),
+        "next": event.next_execution, "actor": event.actor,
+    }
 # Outcome events do not name their job: execution_jobs, written on Started, does.
 _OF_EXECUTION = (
     " FROM execution_jobs e WHERE e.aggregate_id = %(id)s AND jobs.gateway_id = e.gateway_id"
@@ -57,13 +67,7 @@ class JobListProjection(Projection[JobListView]):
             " %(type)s, %(enabled)s, %(schedule)s, %(anchor)s, %(action)s, %(options)s, %(tags)s, %(next)s,"
             " %(at)s, %(at)s, %(actor)s, %(actor)s, %(version)s)"
         )
-        params = {
-            **_key(event), "gateway_id": event.gateway_id, "job_id": event.job_id, "name": event.name,
-            "description": event.description, "type": event.schedule_type, "enabled": event.enabled,
-            "schedule": Jsonb(event.schedule), "anchor": event.schedule_anchor, "action": Jsonb(event.action),
-            "options": Jsonb(event.options), "tags": list(event.tags), "next": event.next_execution,
-            "actor": event.actor,
-        }
+        params = {**_configuration(event), "gateway_id": event.gateway_id, "job_id": event.job_id}
         self.view.record(tracking, [(sql, params)])
 
     @process_event.register
@@ -74,12 +78,7 @@ class JobListProjection(Projection[JobListView]):
             " options = %(options)s, tags = %(tags)s, next_execution = %(next)s, updated_at = %(at)s,"
             " updated_by = %(actor)s, version = %(version)s" + _WHERE
         )
-        params = {
-            **_key(event), "name": event.name, "description": event.description,
-            "type": event.schedule_type, "enabled": event.enabled, "schedule": Jsonb(event.schedule),
-            "anchor": event.schedule_anchor, "action": Jsonb(event.action), "options": Jsonb(event.options),
-            "tags": list(event.tags), "next": event.next_execution, "actor": event.actor,
-        }
+        params = _configuration(event)
         self.view.record(tracking, [(sql, params)])
 
     @process_event.register

@@ -13,11 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from interfaces.database import EmbeddedPostgres, migrate
+from interfaces.database import EmbeddedPostgres, create_database, drop_database
 
 JWT_SECRET = "test-secret-" + uuid.uuid4().hex
 
@@ -43,16 +41,9 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A database of its own for this session, migrated, dropped at the end."""
-    name = f"gs_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    url = make_conninfo(**params)
-    migrate(url)
+    url = create_database(server_url, "gs_test")
     yield url
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(server_url, url)
 
 
 @pytest.fixture(scope="session")

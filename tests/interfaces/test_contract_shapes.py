@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from tests.conftest import job_body
 from tests.interfaces.contract import (

@@ -8,10 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from interfaces.database import create_database, drop_database
 from projections.runner import rebuild
 
 from tests.conftest import job_body
@@ -38,18 +37,13 @@ def own_runtime(server_url: str, settings: Any) -> Iterator[Any]:
     other writer (a worker of the shared runtime, say) may append while it replays."""
     from interfaces.runtime import Runtime
 
-    name = f"gs_rebuild_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(server_url)
-    params["dbname"] = name
-    rt = Runtime(replace(settings, database_url=make_conninfo(**params))).start()
+    url = create_database(server_url, "gs_rebuild")
+    rt = Runtime(replace(settings, database_url=url)).start()
     try:
         yield rt
     finally:
         rt.close()
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(server_url, url)
 
 
 def execution_row(runtime: Any, gateway_id: str, execution_id: str) -> dict[str, Any]:
