@@ -13,7 +13,7 @@ from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
 from interfaces.api.status import Health, Status
-from interfaces.auth import jwt_auth
+from interfaces.auth import ROLES, jwt_auth
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, request_log_middleware
 from interfaces.runtime import Runtime
@@ -42,4 +42,18 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
         on_shutdown=[runtime.close] if owns_runtime else [],
     )
     app.state.runtime = runtime
+    check_authorized(app)
     return app
+
+
+def check_authorized(app: Litestar) -> None:
+    """Every API route declares the role it needs and takes `ctx`, whose resolution authorizes the
+    request (role and gateway): a route that would skip that check stops the service at start."""
+    for route in app.routes:
+        if not route.path.startswith(API_PREFIX):
+            continue
+        for handler in getattr(route, "route_handlers", ()):
+            if handler.http_methods == {"OPTIONS"}:
+                continue  # Litestar's own answer to OPTIONS: no data
+            if handler.opt.get("role") not in ROLES or "ctx" not in handler.parsed_fn_signature.parameters:
+                raise RuntimeError(f"API route {route.path} ({handler.handler_name}) must declare opt role and take ctx")

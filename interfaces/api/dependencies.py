@@ -1,14 +1,20 @@
-"""Dependencies every controller takes: the runtime, the caller and the gateway context."""
+"""The dependencies of the API routes: `ctx` (runtime, caller and gateway context; resolving it
+authorizes the request) for every API route, `runtime` alone for the probes, `expected_version`
+for conditional writes.
+
+One dependency per route on purpose: Litestar resolves independent dependencies of one handler
+concurrently in an anyio task group, which costs more than a cached read does (docs/decisions.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.di import Provide
 
 from domain.errors import ValidationFailed
-from interfaces.auth import Principal, gateway_context
+from interfaces.auth import Principal, authorize
 from interfaces.runtime import Runtime
 
 
@@ -16,12 +22,18 @@ def _runtime(request: Request[Any, Any, Any]) -> Runtime:
     return request.app.state.runtime
 
 
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    return request.user
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who calls, in which gateway (X-Gateway-ID, checked against the token), with which runtime."""
+
+    runtime: Runtime
+    principal: Principal
+    gateway_id: str
 
 
-def _gateway(request: Request[Any, Any, Any]) -> str:
-    return gateway_context(request)
+def _context(request: Request[Any, Any, Any]) -> Context:
+    principal, gateway_id = authorize(request)  # 401/403 for the caller, 400/403 for the gateway
+    return Context(request.app.state.runtime, principal, gateway_id)
 
 
 def _if_match(request: Request[Any, Any, Any]) -> int | None:
@@ -37,7 +49,6 @@ def _if_match(request: Request[Any, Any, Any]) -> int | None:
 
 DEPENDENCIES = {
     "runtime": Provide(_runtime, sync_to_thread=False),
-    "principal": Provide(_principal, sync_to_thread=False),
-    "gateway_id": Provide(_gateway, sync_to_thread=False),
+    "ctx": Provide(_context, sync_to_thread=False),
     "expected_version": Provide(_if_match, sync_to_thread=False),
 }

@@ -15,7 +15,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from domain.errors import ValidationFailed
-from interfaces.auth import requires, same_gateway
+from interfaces.api.dependencies import Context
+from interfaces.auth import same_gateway
 from interfaces.envelope import ok
 from interfaces.runtime import Runtime
 from projections import execution_queries as queries
@@ -99,69 +100,69 @@ def _midnight(now: datetime) -> datetime:
 
 
 class ExecutionQueries(Controller):
-    guards = [requires("viewer")]
+    opt = {"role": "viewer"}
 
     @get("/executions/{execution_id:str}", sync_to_thread=True)
-    def execution_status(self, execution_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
+    def execution_status(self, execution_id: FromPath[str], ctx: NamedDependency[Context]) -> dict[str, Any]:
         """One execution: its status (`completed` once it succeeded), timing and result."""
-        found = queries.execution(runtime.reads, gateway_id, execution_id)
+        found = queries.execution(ctx.runtime.reads, ctx.gateway_id, execution_id)
         return ok({"execution": found}, "Execution status retrieved successfully")
 
     @get("/jobs/{job_id:str}/history", sync_to_thread=True)
     def job_history(
-        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], start_date: DateText = None, end_date: DateText = None,
+        self, job_id: FromPath[str], ctx: NamedDependency[Context], start_date: DateText = None, end_date: DateText = None,
         status: FromQuery[Literal["success", "failed", "timeout", "missed", "running"] | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50, offset: Offset = 0,
     ) -> dict[str, Any]:
         """A job's executions, newest first, by start date (ISO date or instant) and status."""
         selected = window(start_date, end_date)
-        data = queries.job_history(runtime.reads, gateway_id, job_id, selected, status, limit, offset)
+        data = queries.job_history(ctx.runtime.reads, ctx.gateway_id, job_id, selected, status, limit, offset)
         return ok(data, "Job execution history retrieved successfully")
 
     @get("/jobs/{job_id:str}/logs", sync_to_thread=True)
     def job_logs(
-        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], execution_id: IdText = None,
+        self, job_id: FromPath[str], ctx: NamedDependency[Context], execution_id: IdText = None,
         level: FromQuery[Literal["info", "warning", "error", "debug"] | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100, offset: Offset = 0,
     ) -> dict[str, Any]:
         """A job's log lines: one execution's in order, else the job's newest first."""
-        data = queries.job_logs(runtime.reads, gateway_id, job_id, execution_id, level, limit, offset)
+        data = queries.job_logs(ctx.runtime.reads, ctx.gateway_id, job_id, execution_id, level, limit, offset)
         return ok(data, "Job logs retrieved successfully")
 
     @get("/jobs/{job_id:str}/metrics", sync_to_thread=True)
     def job_metrics(
-        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str],
+        self, job_id: FromPath[str], ctx: NamedDependency[Context],
         granularity: FromQuery[Literal["hourly", "daily", "weekly"]] = "daily", start_date: DateText = None,
         end_date: DateText = None,
     ) -> dict[str, Any]:
         """Execution times (average, min, max, p95), success rate, resource use and a series per period."""
-        data = queries.job_metrics(runtime.reads, gateway_id, job_id, granularity, window(start_date, end_date))
+        data = queries.job_metrics(ctx.runtime.reads, ctx.gateway_id, job_id, granularity, window(start_date, end_date))
         return ok(data, "Job metrics retrieved successfully")
 
 
 class Analytics(Controller):
-    guards = [requires("viewer")]
+    opt = {"role": "viewer"}
 
     @get("/statistics", sync_to_thread=True)
     def statistics(
-        self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], target: TargetGateway = None,
+        self, ctx: NamedDependency[Context], target: TargetGateway = None,
         time_range: FromQuery[Literal["24h", "7d", "30d", "90d"]] = "24h",
     ) -> dict[str, Any]:
         """Executions of the gateway over the time range; `gateway_id`, if given, must be the context."""
-        same_gateway(gateway_id, target)
-        now = runtime.clock()
-        data = queries.statistics(runtime.reads, gateway_id, time_range, now - TIME_RANGES[time_range], now)
+        same_gateway(ctx.gateway_id, target)
+        now = ctx.runtime.clock()
+        data = queries.statistics(ctx.runtime.reads, ctx.gateway_id, time_range, now - TIME_RANGES[time_range], now)
         return ok({"statistics": data}, "Scheduler statistics retrieved successfully")
 
     @get("/monitor/active", sync_to_thread=True)
-    def active_executions(self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
+    def active_executions(self, ctx: NamedDependency[Context]) -> dict[str, Any]:
         """Executions running (or between attempts) now, with progress against their timeout."""
-        now = runtime.clock()
-        data = queries.active_executions(runtime.reads, gateway_id, now, _midnight(now))
+        now = ctx.runtime.clock()
+        data = queries.active_executions(ctx.runtime.reads, ctx.gateway_id, now, _midnight(now))
         return ok(data, "Active executions retrieved successfully")
 
     @get("/resources/usage", sync_to_thread=True)
-    def resource_usage(self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str], target: TargetGateway = None) -> dict[str, Any]:
+    def resource_usage(self, ctx: NamedDependency[Context], target: TargetGateway = None) -> dict[str, Any]:
         """This process's CPU and memory, the database's size, network throughput and job slots."""
-        same_gateway(gateway_id, target)
-        return ok({"resource_usage": resource_usage(runtime, gateway_id)}, "Resource usage retrieved successfully")
+        same_gateway(ctx.gateway_id, target)
+        return ok({"resource_usage": resource_usage(ctx.runtime, ctx.gateway_id)}, "Resource usage retrieved successfully")

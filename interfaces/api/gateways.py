@@ -8,23 +8,23 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from interfaces.auth import Principal, requires, same_gateway
+from interfaces.api.dependencies import Context
+from interfaces.auth import same_gateway
 from interfaces.envelope import ok
-from interfaces.runtime import Runtime
 from projections import gateway_queries, job_queries
 
 
 class Gateways(Controller):
     path = "/gateways"
-    guards = [requires("viewer")]
+    opt = {"role": "viewer"}
 
     @get("/", sync_to_thread=True)
     def list_gateways(
-        self, runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str],
+        self, ctx: NamedDependency[Context],
         status: FromQuery[Literal["online", "offline"] | None] = None, online: FromQuery[bool | None] = None,
     ) -> dict[str, Any]:
         """Gateways the token grants, with liveness from worker heartbeats and job counts."""
-        rows = gateway_queries.list_gateways(runtime.reads, principal.allowed, runtime.clock(), runtime.offline_after)
+        rows = gateway_queries.list_gateways(ctx.runtime.reads, ctx.principal.allowed, ctx.runtime.clock(), ctx.runtime.offline_after)
         if status is not None:
             rows = [g for g in rows if g["status"] == status]
         if online is not None:
@@ -32,11 +32,11 @@ class Gateways(Controller):
         return ok({"gateways": rows}, "Gateways retrieved successfully")
 
     @get("/{target:str}/jobs", sync_to_thread=True)
-    def gateway_jobs(self, target: FromPath[str], runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
+    def gateway_jobs(self, target: FromPath[str], ctx: NamedDependency[Context]) -> dict[str, Any]:
         """All jobs of a gateway; it must be the X-Gateway-ID context."""
-        same_gateway(gateway_id, target, "gateway")
-        gateway = gateway_queries.gateway(runtime.reads, target, runtime.clock(), runtime.offline_after)
-        jobs = job_queries.gateway_jobs(runtime.reads, target)
+        same_gateway(ctx.gateway_id, target, "gateway")
+        gateway = gateway_queries.gateway(ctx.runtime.reads, target, ctx.runtime.clock(), ctx.runtime.offline_after)
+        jobs = job_queries.gateway_jobs(ctx.runtime.reads, target)
         data = {
             "gateway_id": target, "gateway_name": gateway["name"], "total_jobs": len(jobs),
             "active_jobs": sum(1 for j in jobs if j["status"] == "active"), "jobs": jobs,

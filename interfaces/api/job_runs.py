@@ -11,9 +11,8 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import GatewayOffline, ResourceLimitExceeded
-from interfaces.auth import Principal, requires
+from interfaces.api.dependencies import Context
 from interfaces.envelope import ok
-from interfaces.runtime import Runtime
 from projections import execution_queries, gateway_queries
 
 
@@ -24,29 +23,29 @@ class RunJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class JobRuns(Controller):
     path = "/jobs"
-    guards = [requires("operator")]
+    opt = {"role": "operator"}
 
     @post("/{job_id:str}/run", status_code=HTTP_200_OK, sync_to_thread=True)
     def run_job(
-        self, job_id: FromPath[str], runtime: NamedDependency[Runtime], principal: NamedDependency[Principal], gateway_id: NamedDependency[str], data: JSONBody[RunJobRequest | None] = None
+        self, job_id: FromPath[str], ctx: NamedDependency[Context], data: JSONBody[RunJobRequest | None] = None
     ) -> dict[str, Any]:
         """Run a job now. Refused with GATEWAY_OFFLINE when the gateway's worker is not heartbeating,
         and with RESOURCE_LIMIT_EXCEEDED at its concurrency limit unless `force` is true."""
         request = data or RunJobRequest()
-        runtime.app.job(gateway_id, job_id)  # JOB_NOT_FOUND before anything else
-        gateway = gateway_queries.gateway(runtime.reads, gateway_id, runtime.clock(), runtime.offline_after)
+        ctx.runtime.app.job(ctx.gateway_id, job_id)  # JOB_NOT_FOUND before anything else
+        gateway = gateway_queries.gateway(ctx.runtime.reads, ctx.gateway_id, ctx.runtime.clock(), ctx.runtime.offline_after)
         if gateway["status"] != "online":
-            raise GatewayOffline(f"Gateway {gateway_id} is offline (last seen {gateway['last_seen']})", None)
-        running = execution_queries.running_count(runtime.reads, gateway_id)
-        if not request.force and running >= runtime.settings.max_concurrent_jobs:
+            raise GatewayOffline(f"Gateway {ctx.gateway_id} is offline (last seen {gateway['last_seen']})", None)
+        running = execution_queries.running_count(ctx.runtime.reads, ctx.gateway_id)
+        if not request.force and running >= ctx.runtime.settings.max_concurrent_jobs:
             raise ResourceLimitExceeded(
-                f"{running} executions are running (limit {runtime.settings.max_concurrent_jobs}); pass force to queue anyway",
-                {"running": running, "max_concurrent_jobs": runtime.settings.max_concurrent_jobs},
+                f"{running} executions are running (limit {ctx.runtime.settings.max_concurrent_jobs}); pass force to queue anyway",
+                {"running": running, "max_concurrent_jobs": ctx.runtime.settings.max_concurrent_jobs},
             )
-        run_id, saved = runtime.app.request_run(
-            gateway_id, job_id, parameters=request.parameters, force=request.force, actor=principal.subject
+        run_id, saved = ctx.runtime.app.request_run(
+            ctx.gateway_id, job_id, parameters=request.parameters, force=request.force, actor=ctx.principal.subject
         )
-        runtime.wait(saved.recorded)
+        ctx.runtime.wait(saved.recorded)
         data_out = {"execution_id": run_id, "job_id": job_id, "status": "started", "trigger": "manual",
                     "start_time": saved.job.modified_on}
         return ok(data_out, "Job execution started")

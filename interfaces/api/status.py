@@ -8,7 +8,7 @@ import psutil
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
-from interfaces.auth import requires
+from interfaces.api.dependencies import Context
 from interfaces.envelope import ok
 from interfaces.errors import error_response
 from interfaces.runtime import Runtime
@@ -23,11 +23,11 @@ def _memory() -> str:
 
 
 class Status(Controller):
-    @get("/status", guards=[requires("viewer")], sync_to_thread=True)
-    def get_status(self, runtime: NamedDependency[Runtime], gateway_id: NamedDependency[str]) -> dict[str, Any]:
+    @get("/status", opt={"role": "viewer"}, sync_to_thread=True)
+    def get_status(self, ctx: NamedDependency[Context]) -> dict[str, Any]:
         """Scheduler health and job statistics of the current gateway."""
-        counts = job_queries.job_counts(runtime.reads, gateway_id)
-        gateways = gateway_queries.list_gateways(runtime.reads, [gateway_id], runtime.clock(), runtime.offline_after)
+        counts = job_queries.job_counts(ctx.runtime.reads, ctx.gateway_id)
+        gateways = gateway_queries.list_gateways(ctx.runtime.reads, [ctx.gateway_id], ctx.runtime.clock(), ctx.runtime.offline_after)
         online = bool(gateways) and gateways[0]["status"] == "online"
         data = {
             "system_status": "healthy" if online else "degraded",
@@ -35,7 +35,7 @@ class Status(Controller):
             "resource_usage": {
                 "cpu": psutil.cpu_percent(interval=None),
                 "memory": _memory(),
-                "concurrent_jobs": runtime.running_count(gateway_id),
+                "concurrent_jobs": ctx.runtime.running_count(ctx.gateway_id),
             },
         }
         return ok(data, "Scheduler status retrieved successfully")

@@ -128,3 +128,33 @@ def test_a_request_without_x_gateway_id_is_a_validation_error(http, event_log, m
 def test_a_malformed_x_gateway_id_is_a_validation_error(http):
     headers = {"Authorization": f"Bearer {token()}", "X-Gateway-ID": "gw a/../b"}
     assert_error(call(http, "GET", "/jobs", None, headers), 400, "VALIDATION_ERROR")
+
+
+def test_a_cached_page_is_authorized_like_any_read(http, api, other_api):
+    """The job list answers a page read before from its cache, in front of the handler: the caller
+    must still hold a valid token that grants the gateway, and gets the handler's exact answer."""
+    create_job(api)
+    first = api.get("/jobs", params={"limit": 5})
+    again = api.get("/jobs", params={"limit": 5})
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"]
+    foreign = {"Authorization": f"Bearer {token('admin', [other_api.gateway_id])}", "X-Gateway-ID": api.gateway_id}
+    assert_error(http.get(API + "/jobs", params={"limit": 5}, headers=foreign), 403, "FORBIDDEN")
+    expired = {"Authorization": f"Bearer {forged(-10)}", "X-Gateway-ID": api.gateway_id}
+    assert_error(http.get(API + "/jobs", params={"limit": 5}, headers=expired), 401, "UNAUTHORIZED")
+    no_context = {"Authorization": f"Bearer {token()}"}
+    assert_error(http.get(API + "/jobs", params={"limit": 5}, headers=no_context), 400, "VALIDATION_ERROR")
+
+
+def test_an_api_route_that_skips_authorization_stops_the_service():
+    from litestar import Litestar, get
+
+    from interfaces.app import API_PREFIX, check_authorized
+
+    @get(f"{API_PREFIX}/open", opt={"role": "viewer"}, sync_to_thread=False)
+    def open_route() -> dict:
+        return {}
+
+    with pytest.raises(RuntimeError, match="must declare opt role and take ctx"):
+        check_authorized(Litestar(route_handlers=[open_route]))
