@@ -35,6 +35,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers={Exception: handle_exception},
         middleware=[request_log_middleware],
+        logging_config=None,  # ours (configure_logging): Litestar's default re-formats the root logger
         on_app_init=[auth.on_app_init],
         openapi_config=OpenAPIConfig(title="gateway-scheduler", version="1.0.0", path="/schema"),
         request_max_body_size=MAX_BODY,

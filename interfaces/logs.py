@@ -29,8 +29,8 @@ def _bound_request_line(event: dict[str, Any]) -> None:
 _request_line: Callable[[dict[str, Any]], None] = _bound_request_line
 
 
-def _json(event: Any, **_: Any) -> bytes:
-    return _ENCODER.encode(event)
+def _json(event: Any, **_: Any) -> str:
+    return _ENCODER.encode(event).decode()
 
 
 class LineSink:
@@ -105,7 +105,7 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
     )
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
     shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, stamp]
-    sink = LineSink(sys.stderr.fileno())
+    sink = LineSink(2)  # standard error itself, whatever sys.stderr was replaced with
 
     def request_line(event: dict[str, Any]) -> None:
         sink.msg(renderer(None, "info", stamp(None, "info", event)))

@@ -1,0 +1,45 @@
+"""Logging: every line is one JSON object (structlog's and the standard library's alike), one
+canonical line per request carrying its X-Request-ID, info lines buffered briefly, errors at once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from interfaces.logs import LineSink
+
+
+def test_every_line_is_json_and_a_request_has_one_canonical_line(api, capfd):
+    capfd.readouterr()
+    response = api.get("/jobs", params={"limit": 3})
+    assert response.status_code == 200
+    logging.getLogger("gateway_scheduler.tests").warning("a %s warning", "stdlib")  # flushes the buffer
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.strip()]  # all JSON
+    mine = [line for line in lines if line.get("request_id") == response.headers["x-request-id"]]
+    assert len(mine) == 1
+    assert mine[0] | {"duration_ms": 0, "timestamp": ""} == {
+        "event": "request_completed", "method": "GET", "path": "/api/v1/scheduler/jobs", "status": 200,
+        "gateway_id": api.gateway_id, "request_id": response.headers["x-request-id"], "level": "info",
+        "duration_ms": 0, "timestamp": "",
+    }
+    assert mine[0]["timestamp"].endswith("Z")
+    assert {"event": "a stdlib warning", "level": "warning"}.items() <= lines[-1].items()
+
+
+def test_info_lines_wait_in_the_buffer_and_an_error_flushes_them():
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    try:
+        sink = LineSink(write_end)
+        sink.info("first")
+        try:
+            early = os.read(read_end, 1024)
+        except BlockingIOError:
+            early = b""
+        assert early == b""  # still buffered (the flusher thread writes it within 0.1 s)
+        sink.error("second")
+        assert os.read(read_end, 1024) == b"first\nsecond\n"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
