@@ -17,7 +17,10 @@ def _free_port(host: str) -> int:
 
 
 def _runtime(settings: Settings, *, worker: bool):
+    from interfaces.logs import configure_logging
     from interfaces.runtime import Runtime
+
+    configure_logging(settings.log_json)  # before anything logs: the worker has no app to do it
 
     runtime = Runtime(settings).start()
     if worker:

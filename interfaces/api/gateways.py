@@ -31,14 +31,14 @@ class Gateways(Controller):
             rows = [g for g in rows if (g["status"] == "online") == online]
         return ok({"gateways": rows}, "Gateways retrieved successfully")
 
-    @get("/{target:str}/jobs", sync_to_thread=True)
-    def gateway_jobs(self, target: FromPath[str], ctx: NamedDependency[Context]) -> dict[str, Any]:
+    @get("/{gateway_id:str}/jobs", sync_to_thread=True)
+    def gateway_jobs(self, gateway_id: FromPath[str], ctx: NamedDependency[Context]) -> dict[str, Any]:
         """All jobs of a gateway; it must be the X-Gateway-ID context."""
-        same_gateway(ctx.gateway_id, target, "gateway")
-        gateway = gateway_queries.gateway(ctx.runtime.reads, target, ctx.runtime.clock(), ctx.runtime.offline_after)
-        jobs = job_queries.gateway_jobs(ctx.runtime.reads, target)
+        same_gateway(ctx.gateway_id, gateway_id, "gateway")
+        gateway = gateway_queries.gateway(ctx.runtime.reads, gateway_id, ctx.runtime.clock(), ctx.runtime.offline_after)
+        jobs = job_queries.gateway_jobs(ctx.runtime.reads, gateway_id)
         data = {
-            "gateway_id": target, "gateway_name": gateway["name"], "total_jobs": len(jobs),
+            "gateway_id": gateway_id, "gateway_name": gateway["name"], "total_jobs": len(jobs),
             "active_jobs": sum(1 for j in jobs if j["status"] == "active"), "jobs": jobs,
         }
         return ok(data, "Gateway jobs retrieved successfully")
