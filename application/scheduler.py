@@ -73,6 +73,13 @@ class Scheduler(Application[UUID]):
 
     # ---- loading ----------------------------------------------------------------------
 
+    def job_events(self, gateway_id: str, job_id: str) -> list[Any]:
+        """Every event of a job, deleted or not, oldest first (snapshots do not hide any)."""
+        events = list(self.events.get(job_uuid(gateway_id, job_id)))
+        if not events:
+            raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
+        return events
+
     def job(self, gateway_id: str, job_id: str) -> Job:
         try:
             job: Job = self.repository.get(job_uuid(gateway_id, job_id))

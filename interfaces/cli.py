@@ -1,4 +1,5 @@
-"""The `gateway-scheduler` command: serve, worker, migrate, token issue. Exit 0 ok, 1 failure, 2 usage."""
+"""The `gateway-scheduler` command: serve, worker, migrate, events, projections rebuild, token issue.
+Exit 0 ok, 1 failure (one-line reason), 2 usage."""
 
 from __future__ import annotations
 
@@ -90,6 +91,48 @@ def token_issue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def events(args: argparse.Namespace, settings: Settings) -> int:
+    """A job's event history, one JSON object per line, oldest first."""
+    import msgspec
+
+    from interfaces.runtime import Runtime
+
+    encode = msgspec.json.Encoder(enc_hook=str).encode
+    runtime = Runtime(settings).start(follow=False)
+    try:
+        for event in runtime.app.job_events(settings.gateway_id, args.job_id):
+            fields = {k: v for k, v in vars(event).items() if k not in ("originator_id", "originator_version")}
+            line = {"version": event.originator_version, "type": type(event).__qualname__, **fields}
+            sys.stdout.write(encode(line).decode() + "\n")
+    finally:
+        runtime.close()
+    return 0
+
+
+def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """Truncates read models and replays the event log into them. Stop the service first: a
+    running API or worker process keeps projecting into the same tables."""
+    from projections.runner import rebuild
+    from interfaces.runtime import Runtime
+
+    runtime = Runtime(settings).start(follow=False)
+    try:
+        last = runtime.app.recorder.max_notification_id() or 0
+        for thread in runtime.projections:
+            name = thread.projection.name
+            if args.name not in ("all", name):
+                continue
+
+            def progress(count: int, position: int, name: str = name) -> None:
+                print(f"\r{name}: {count:,} events, position {position:,} of {last:,}", end="", file=sys.stderr, flush=True)
+
+            count = rebuild(runtime.app, thread.projection, on_progress=progress)
+            print(f"\r{name}: rebuilt from {count:,} events" + " " * 30, file=sys.stderr, flush=True)
+    finally:
+        runtime.close()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gateway-scheduler", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -104,6 +147,15 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=worker)
     p = commands.add_parser("migrate", help="apply database migrations")
     p.set_defaults(run=migrate)
+    p = commands.add_parser("events", help="a job's event history (JSON lines)")
+    p.add_argument("job_id")
+    p.add_argument("--gateway-id", help="the job's gateway")
+    p.set_defaults(run=events)
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        dest="projections_command", required=True)
+    p = projections.add_parser("rebuild", help="replay the event log into the read models (service stopped)")
+    p.add_argument("--name", default="all", choices=["all", "job_list", "gateways", "execution_history"])
+    p.set_defaults(run=projections_rebuild)
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("issue", help="print a JWT")
     p.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])

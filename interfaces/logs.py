@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 import structlog
@@ -37,38 +37,41 @@ class LineSink:
     """Standard error written in blocks: a line waits at most FLUSH_EVERY seconds in a buffer (a
     daemon thread flushes it) instead of costing a write per line, which on a busy API was a
     tenth of a cached request. Warnings and errors, and exit, flush at once. It is the logger
-    structlog writes to and the handler of the standard library's logs, so lines keep one order."""
+    structlog writes to and the handler of the standard library's logs, so lines keep one order.
+    The stream is looked up at each flush (`sys.stderr` unless given), so a replaced standard
+    error (a test's capture, say) receives the lines written while it is in place."""
 
-    def __init__(self, fd: int = 2) -> None:
-        self._fd = fd
-        self._pending: list[bytes] = []
+    def __init__(self, stream: Callable[[], TextIO] = lambda: sys.stderr, every: float = FLUSH_EVERY) -> None:
+        self._stream = stream
+        self._every = every
+        self._pending: list[str] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._flush_forever, name="log-flusher", daemon=True).start()
         atexit.register(self.flush)
 
     def _add(self, line: str | bytes, urgent: bool) -> None:
-        data = (line.encode() if isinstance(line, str) else line) + b"\n"
+        text = line.decode() if isinstance(line, bytes) else line
         with self._lock:
-            self._pending.append(data)
+            self._pending.append(text + "\n")
         if urgent:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
-            data, self._pending = b"".join(self._pending), []
-        while data:
+            if not self._pending:
+                return
+            text, self._pending = "".join(self._pending), []
             try:
-                data = data[os.write(self._fd, data):]
-            except InterruptedError:
-                continue
-            except OSError:
-                return  # nowhere to write (closed stderr): drop, never fail the caller
+                stream = self._stream()
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # nowhere to write (closed standard error): drop, never fail the caller
 
     def _flush_forever(self) -> None:
         while True:
-            time.sleep(FLUSH_EVERY)
-            if self._pending:
-                self.flush()
+            time.sleep(self._every)
+            self.flush()
 
     def msg(self, line: str | bytes) -> None:
         self._add(line, urgent=False)
@@ -105,7 +108,7 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
     )
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
     shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, stamp]
-    sink = LineSink(2)  # standard error itself, whatever sys.stderr was replaced with
+    sink = LineSink()
 
     def request_line(event: dict[str, Any]) -> None:
         sink.msg(renderer(None, "info", stamp(None, "info", event)))

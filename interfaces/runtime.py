@@ -58,7 +58,8 @@ class Runtime:
     def offline_after(self) -> timedelta:
         return timedelta(seconds=self.settings.offline_after_seconds)
 
-    def start(self) -> Runtime:
+    def start(self, *, follow: bool = True) -> Runtime:
+        """`follow=False` builds the projections without running them (a rebuild runs them itself)."""
         if self.settings.database_url:
             self.url = self.settings.database_url
         else:
@@ -77,7 +78,8 @@ class Runtime:
             ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
         ):
             thread = ProjectionThread(self.app, projection, self.progress)
-            thread.start()
+            if follow:
+                thread.start()
             self.projections.append(thread)
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -56,12 +57,17 @@ class ProjectionThread:
         self._stopping.set()
         if self._subscription is not None:
             self._subscription.stop()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
 
 
-def rebuild(app: Any, projection: Projection[TrackedView], page: int = 500) -> int:
+def rebuild(
+    app: Any, projection: Projection[TrackedView], page: int = 500,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Truncate the projection's view and replay the whole log into it; returns events replayed.
-    Stop the projection's thread first (or run it where no other writer appends)."""
+    Stop the projection's thread first (or run it where no other writer appends). `on_progress`
+    gets (events replayed, last notification id) after each page."""
     projection.view.truncate()
     start, count = 1, 0
     while batch := app.recorder.select_notifications(start=start, limit=page, topics=projection.topics):
@@ -69,4 +75,6 @@ def rebuild(app: Any, projection: Projection[TrackedView], page: int = 500) -> i
             projection.process_event(app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
         count += len(batch)
         start = batch[-1].id + 1
+        if on_progress is not None:
+            on_progress(count, batch[-1].id)
     return count

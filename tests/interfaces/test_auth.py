@@ -157,4 +157,4 @@ def test_an_api_route_that_skips_authorization_stops_the_service():
         return {}
 
     with pytest.raises(RuntimeError, match="must declare opt role and take ctx"):
-        check_authorized(Litestar(route_handlers=[open_route]))
+        check_authorized(Litestar(route_handlers=[open_route], logging_config=None))

@@ -3,9 +3,10 @@ canonical line per request carrying its X-Request-ID, info lines buffered briefl
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import os
+import time
 
 from interfaces.logs import LineSink
 
@@ -28,18 +29,19 @@ def test_every_line_is_json_and_a_request_has_one_canonical_line(api, capfd):
 
 
 def test_info_lines_wait_in_the_buffer_and_an_error_flushes_them():
-    read_end, write_end = os.pipe()
-    os.set_blocking(read_end, False)
-    try:
-        sink = LineSink(write_end)
-        sink.info("first")
-        try:
-            early = os.read(read_end, 1024)
-        except BlockingIOError:
-            early = b""
-        assert early == b""  # still buffered (the flusher thread writes it within 0.1 s)
-        sink.error("second")
-        assert os.read(read_end, 1024) == b"first\nsecond\n"
-    finally:
-        os.close(read_end)
-        os.close(write_end)
+    stream = io.StringIO()
+    sink = LineSink(lambda: stream, every=3600)
+    sink.info("first")
+    assert stream.getvalue() == ""  # still buffered
+    sink.error("second")
+    assert stream.getvalue() == "first\nsecond\n"
+
+
+def test_the_flusher_thread_writes_buffered_lines_soon():
+    stream = io.StringIO()
+    sink = LineSink(lambda: stream, every=0.05)
+    sink.info(b"third")
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.getvalue() == "third\n"
