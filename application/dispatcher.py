@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.projection import ApplicationSubscription
 
 from application.clock import Clock, utc_now
+from application.dispatch_stats import DispatchStats
 from application.due_index import Due, DueIndex, JobEntry
 from application.executors.ports import Executor
 from application.job_feed import JobFeed
@@ -68,6 +69,7 @@ class Dispatcher(JobFeed, Takeover):
         self._writer = OutcomeWriter(app)
         self._threads: list[threading.Thread] = []
         self._subscription: ApplicationSubscription[Any] | None = None
+        self.stats = DispatchStats()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -199,19 +201,24 @@ class Dispatcher(JobFeed, Takeover):
         for execution, entry, fire_at in starts + retries:
             if execution.id in saved:
                 entry.running.add(execution.execution_id)
-                armed.append((fire_at, (execution, entry, entry.generation)))
+                armed.append((fire_at, (execution, entry, entry.generation, fire_at)))
+        self.stats.fired += sum(1 for e, _, _ in starts if e.id in saved)
+        self.stats.missed += sum(1 for e in missed if e.id in saved)
         self._launcher.arm(armed)
 
-    def _launch(self, run: tuple[Execution, JobEntry, int]) -> None:
+    def _launch(self, run: tuple[Execution, JobEntry, int, datetime]) -> None:
         """At the run's instant (launcher thread). A run whose job was disabled, deleted or changed
         since it was recorded does not start; it is closed as cancelled."""
-        execution, entry, generation = run
+        execution, entry, generation, fire_at = run
         current = self.index.entries.get(entry.job_id)
+        now = self.clock()
         if execution.trigger != "manual" and (current is None or current.generation != generation):
-            execution.cancel(now=self.clock())
+            execution.cancel(now=now)
             entry.running.discard(execution.execution_id)
+            self.stats.cancelled += 1
             self._writer.put(Outcome(execution, False, entry.options, entry.job_id))
         else:
+            self.stats.launched(max(0.0, (now - fire_at).total_seconds()))
             self._pool.submit(self._run, execution, entry)
 
     def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
@@ -269,6 +276,8 @@ class Dispatcher(JobFeed, Takeover):
     # ---- outcomes ------------------------------------------------------------------------------
 
     def _settle(self, outcome: Outcome) -> None:
+        if not outcome.will_retry:
+            self.stats.finished[outcome.execution.status] += 1
         entry = self.index.entries.get(outcome.job_id)
         if entry is None:
             return

@@ -29,7 +29,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     api = Router(path=API_PREFIX, route_handlers=[
         JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status,
     ])
-    auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/schema"])
+    auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"])
     app = Litestar(
         route_handlers=[api, Health],
         dependencies=DEPENDENCIES,

@@ -15,6 +15,8 @@ import msgspec
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from interfaces.metrics import count_request
+
 _configured = False
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 FLUSH_EVERY = 0.1  # seconds an info line may wait in the buffer
@@ -131,7 +133,8 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
 
 
 def request_log_middleware(app: ASGIApp) -> ASGIApp:
-    """Binds a request id (echoed as X-Request-ID) and logs one line when the response ends."""
+    """Binds a request id (echoed as X-Request-ID), logs one line when the response ends and
+    counts the request for /metrics by route template."""
     bind, reset = structlog.contextvars.bind_contextvars, structlog.contextvars.reset_contextvars
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -156,9 +159,11 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             gateway = next((value for name, value in scope["headers"] if name == b"x-gateway-id"), None)
+            seconds = time.perf_counter() - started
+            count_request(scope["method"], scope.get("path_template", "unmatched"), status, seconds)
             _request_line({
                 "event": "request_completed", "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
                 "gateway_id": gateway.decode("latin-1") if gateway else None, "request_id": request_id,
                 "level": "info",
             })

@@ -7,10 +7,12 @@ from typing import Any
 import psutil
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from interfaces.api.dependencies import Context
 from interfaces.envelope import ok
 from interfaces.errors import error_response
+from interfaces.metrics import exposition, registry_for
 from interfaces.runtime import Runtime
 from projections import gateway_queries, job_queries
 
@@ -45,6 +47,11 @@ class Health(Controller):
     @get("/healthz", exclude_from_auth=True, include_in_schema=False)
     async def healthz(self) -> dict[str, Any]:
         return ok({"status": "ok"}, "alive")
+
+    @get("/metrics", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
+    def metrics(self, runtime: NamedDependency[Runtime]) -> Response[bytes]:
+        """Prometheus text exposition (docs/operations.md lists the metrics)."""
+        return Response(exposition(registry_for(runtime)), media_type=CONTENT_TYPE_LATEST)
 
     @get("/readyz", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
     def readyz(self, runtime: NamedDependency[Runtime]) -> Response[Any]:
