@@ -13,9 +13,9 @@ from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
 from interfaces.api.status import Health, Status
-from interfaces.auth import ROLES, jwt_auth
+from interfaces.auth import ROLES, authorize_request, jwt_auth
 from interfaces.errors import handle_exception
-from interfaces.logs import configure_logging, request_log_middleware
+from interfaces.logs import configure_logging, flush_logs, request_log_middleware
 from interfaces.runtime import Runtime
 
 API_PREFIX = "/api/v1/scheduler"
@@ -26,7 +26,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     """`owns_runtime`: close the runtime (worker, pools, embedded database) when the server shuts
     down, inside the lifespan, before the server re-raises the signal that stopped it."""
     configure_logging(runtime.settings.log_json)
-    api = Router(path=API_PREFIX, route_handlers=[
+    api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=[
         JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status,
     ])
     auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"])
@@ -34,27 +34,35 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
         route_handlers=[api, Health],
         dependencies=DEPENDENCIES,
         exception_handlers={Exception: handle_exception},
-        middleware=[request_log_middleware],
         logging_config=None,  # ours (configure_logging): Litestar's default re-formats the root logger
         on_app_init=[auth.on_app_init],
         openapi_config=OpenAPIConfig(title="gateway-scheduler", version="1.0.0", path="/schema"),
         request_max_body_size=MAX_BODY,
         debug=False,
-        on_shutdown=[runtime.close] if owns_runtime else [],
+        on_shutdown=[runtime.close, flush_logs] if owns_runtime else [flush_logs],
     )
     app.state.runtime = runtime
     check_authorized(app)
+    # Around everything, the exception handler and the router included: every request gets its id,
+    # its line and its count, also a 401 from the auth middleware or a path no route matches.
+    app.asgi_handler = request_log_middleware(app.asgi_handler)
     return app
 
 
 def check_authorized(app: Litestar) -> None:
-    """Every API route declares the role it needs and takes `ctx`, whose resolution authorizes the
-    request (role and gateway): a route that would skip that check stops the service at start."""
+    """Every API route declares the role it needs and is authorized by `authorize_request` (no
+    route overrides the router's hook), and `ctx` is the one the hook feeds: a route that would
+    skip the check stops the service at start."""
     for route in app.routes:
         if not route.path.startswith(API_PREFIX):
             continue
         for handler in getattr(route, "route_handlers", ()):
-            if handler.http_methods == {"OPTIONS"}:
-                continue  # Litestar's own answer to OPTIONS: no data
-            if handler.opt.get("role") not in ROLES or "ctx" not in handler.parsed_fn_signature.parameters:
-                raise RuntimeError(f"API route {route.path} ({handler.handler_name}) must declare opt role and take ctx")
+            if handler.fn.__module__ == "litestar.routes.http" and handler.http_methods == {"OPTIONS"}:
+                continue  # Litestar's own answer to OPTIONS: the Allow header, no data
+            ctx = handler.resolve_dependencies().get("ctx")
+            if (handler.opt.get("role") not in ROLES or handler.resolve_before_request() is not authorize_request
+                    or ctx is None or ctx.dependency is not DEPENDENCIES["ctx"].dependency):
+                raise RuntimeError(
+                    f"API route {route.path} ({handler.handler_name}) must declare opt role, keep the router's"
+                    " authorize_request hook and take the ctx dependency"
+                )

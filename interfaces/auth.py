@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Self
 
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.security.jwt import JWTCookieAuth, Token
 
@@ -83,6 +83,7 @@ def jwt_auth(secret: str, exclude: list[str]) -> JWTCookieAuth[Principal]:
         key="session_token",
         token_cls=VerifiedToken,
         exclude=exclude,
+        exclude_http_methods=["OPTIONS"],  # HEAD too must carry a token (Litestar exempts it by default)
         samesite="strict",
     )
 
@@ -113,3 +114,10 @@ def same_gateway(context: str, named: str | None, field: str = "gateway_id") -> 
         raise PermissionDeniedException(
             f"{field} {named!r} differs from the X-Gateway-ID context {context!r}"
         )
+
+
+async def authorize_request(request: Request[Any, Any, Any]) -> None:
+    """The API router's `before_request` hook: it runs before parameters and body are parsed, so
+    a caller without the role or the gateway learns nothing of what the route would accept. Its
+    verdict is what the `ctx` dependency hands to the handler."""
+    request.state.caller = authorize(request)

@@ -110,12 +110,17 @@ def events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    """Truncates read models and replays the event log into them. Stop the service first: a
-    running API or worker process keeps projecting into the same tables."""
-    from projections.runner import rebuild
+    """Truncates read models and replays the event log into them; refused while any serve or
+    worker process (they project into the same tables) runs on the database."""
+    from interfaces.database import hold_read_models
     from interfaces.runtime import Runtime
+    from projections.runner import rebuild
 
     runtime = Runtime(settings).start(follow=False)
+    lock = hold_read_models(runtime.url, exclusive=True)
+    if lock is None:
+        runtime.close()
+        raise RuntimeError("the read models are in use: stop every serve and worker process on this database first")
     try:
         last = runtime.app.recorder.max_notification_id() or 0
         for thread in runtime.projections:
@@ -129,6 +134,7 @@ def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             count = rebuild(runtime.app, thread.projection, on_progress=progress)
             print(f"\r{name}: rebuilt from {count:,} events" + " " * 30, file=sys.stderr, flush=True)
     finally:
+        lock.close()
         runtime.close()
     return 0
 

@@ -14,6 +14,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _LOCK_KEY = 7_342_001  # advisory lock serialising concurrent migrators
+READ_MODELS_LOCK = 7_342_003  # shared by every process that projects; taken alone by a rebuild
+# (7_342_002 is the retention pruner's: projections/retention.py)
 
 
 class EmbeddedPostgres:
@@ -110,3 +112,18 @@ def drop_database(server_url: str, url: str) -> None:
     name = conninfo_to_dict(url)["dbname"]
     with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def hold_read_models(url: str, *, exclusive: bool = False) -> psycopg.Connection[Any] | None:
+    """A connection holding the read-models lock (the server drops it with the connection):
+    shared by each process whose projections write the read models, exclusive for a rebuild,
+    which gets None while any such process runs."""
+    conn = psycopg.connect(conninfo(url), autocommit=True)
+    if not exclusive:
+        conn.execute("SELECT pg_advisory_lock_shared(%s)", (READ_MODELS_LOCK,))
+        return conn
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (READ_MODELS_LOCK,)).fetchone()
+    if row is None or not row[0]:
+        conn.close()
+        return None
+    return conn

@@ -29,6 +29,14 @@ def _bound_request_line(event: dict[str, Any]) -> None:
 # The canonical request line: the configured renderer and timestamp, without the bound-logger
 # machinery (context merge, processor loop), which cost more than a cached read (decisions.md).
 _request_line: Callable[[dict[str, Any]], None] = _bound_request_line
+_sink: LineSink | None = None
+
+
+def flush_logs() -> None:
+    """Write out buffered lines now (at shutdown: a server killed by the signal it re-raises after
+    a graceful stop runs no atexit hooks)."""
+    if _sink is not None:
+        _sink.flush()
 
 
 def _json(event: Any, **_: Any) -> str:
@@ -73,7 +81,10 @@ class LineSink:
     def _flush_forever(self) -> None:
         while True:
             time.sleep(self._every)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the flusher must outlive any one bad write
+                pass
 
     def msg(self, line: str | bytes) -> None:
         self._add(line, urgent=False)
@@ -115,8 +126,9 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
     def request_line(event: dict[str, Any]) -> None:
         sink.msg(renderer(None, "info", stamp(None, "info", event)))
 
-    global _request_line
-    _request_line = request_line
+    global _request_line, _sink
+    _request_line = request_line if level <= logging.INFO else lambda _: None
+    _sink = sink
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),

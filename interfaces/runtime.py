@@ -13,7 +13,7 @@ from eventsourcing.postgres import PostgresDatastore
 from application.clock import Clock, utc_now
 from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
-from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate
+from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, hold_read_models, migrate
 from interfaces.settings import Settings
 from projections.execution_history import (
     ExecutionHistoryProjection,
@@ -49,6 +49,7 @@ class Runtime:
     progress: Progress = field(default_factory=Progress)
     projections: list[ProjectionThread] = field(default_factory=list)
     _datastore: PostgresDatastore | None = None
+    _read_models_lock: Any = None  # psycopg connection holding the shared read-models lock
     workers: dict[str, Any] = field(default_factory=dict)  # gateway id -> interfaces.worker.Worker
     closers: list[Callable[[], None]] = field(default_factory=list)
     # Encoded GET /jobs answers, keyed by (gateway, filter) and valid at one job-list position.
@@ -78,9 +79,11 @@ class Runtime:
             ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
         ):
             thread = ProjectionThread(self.app, projection, self.progress)
-            if follow:
-                thread.start()
             self.projections.append(thread)
+        if follow:
+            self._read_models_lock = hold_read_models(self.url)  # a rebuild waits until this process stops
+            for thread in self.projections:
+                thread.start()
         return self
 
     def running_count(self, gateway_id: str) -> int:
@@ -101,6 +104,9 @@ class Runtime:
         for thread in self.projections:
             thread.stop()
         self.projections.clear()
+        if self._read_models_lock is not None:
+            self._read_models_lock.close()
+            self._read_models_lock = None
         for closer in (getattr(self, "reads", None), getattr(self, "app", None), self._datastore):
             if closer is not None:
                 try:

@@ -1,6 +1,6 @@
-"""The dependencies of the API routes: `ctx` (runtime, caller and gateway context; resolving it
-authorizes the request) for every API route, `runtime` alone for the probes, `expected_version`
-for conditional writes.
+"""The dependencies of the API routes: `ctx` (runtime, caller and gateway context, as the API
+router's `authorize_request` hook established them) for every API route, `runtime` alone for the
+probes, `expected_version` for conditional writes.
 
 One dependency per route on purpose: Litestar resolves independent dependencies of one handler
 concurrently in an anyio task group, which costs more than a cached read does (docs/decisions.md)."""
@@ -14,7 +14,7 @@ from litestar import Request
 from litestar.di import Provide
 
 from domain.errors import ValidationFailed
-from interfaces.auth import Principal, authorize
+from interfaces.auth import Principal
 from interfaces.runtime import Runtime
 
 
@@ -32,7 +32,7 @@ class Context:
 
 
 def _context(request: Request[Any, Any, Any]) -> Context:
-    principal, gateway_id = authorize(request)  # 401/403 for the caller, 400/403 for the gateway
+    principal, gateway_id = request.state.caller  # set by the router's authorize_request hook
     return Context(request.app.state.runtime, principal, gateway_id)
 
 

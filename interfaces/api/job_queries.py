@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
@@ -38,19 +39,33 @@ def job_filter(
     return JobFilter(status=status, type=job_type, tags=tag_list, enabled=enabled, limit=limit, offset=offset)
 
 
+LIST_PARAMETERS = frozenset({"status", "type", "tags", "enabled", "limit", "offset"})
+
+
+def page_key(gateway_id: str, query_string: bytes) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The cache key of a page: the gateway and the list's own parameters, sorted (others are
+    ignored by the route, so they must not make entries of their own)."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return gateway_id, tuple(sorted(p for p in pairs if p[0] in LIST_PARAMETERS))
+
+
 def cached_pages(app: ASGIApp) -> ASGIApp:
     """Route middleware in front of the job list, after authentication: the caller is authorized
     (role, gateway), then a page this gateway read before, while the job list has not moved since,
     is sent again as it was, without building a request, parsing parameters or resolving
     dependencies (a cached read cost four times a bare endpoint that way; docs/decisions.md).
-    Pages are keyed by the raw query string and stored only by the handler, so only for queries
-    that validated and ran."""
+    Pages are keyed by the list's parameters (`page_key`) and stored only by the handler, so only
+    for queries that validated and ran."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         runtime = scope["litestar_app"].state.runtime
-        _, gateway_id = authorize(ASGIConnection(scope))
+        try:
+            _, gateway_id = authorize(ASGIConnection(scope))
+        except Exception:  # noqa: BLE001 - the handler's own hook refuses it, with its envelope
+            await app(scope, receive, send)
+            return
         position = runtime.progress.position(JobListView.tracking_table)
-        body = runtime.list_cache.get((gateway_id, scope["query_string"]), position)
+        body = runtime.list_cache.get(page_key(gateway_id, scope["query_string"]), position)
         if body is None:
             await app(scope, receive, send)
             return
@@ -82,7 +97,7 @@ class JobQueries(Controller):
         position = ctx.runtime.progress.position(JobListView.tracking_table)  # before the query runs
         data = await sync_to_thread(job_queries.list_jobs, ctx.runtime.reads, ctx.gateway_id, selection)
         body = ENCODER.encode(ok(data, "Jobs retrieved successfully"))
-        ctx.runtime.list_cache.put((ctx.gateway_id, request.scope["query_string"]), position, body)
+        ctx.runtime.list_cache.put(page_key(ctx.gateway_id, request.scope["query_string"]), position, body)
         return Response(body, media_type=MediaType.JSON)
 
     @get("/{job_id:str}", sync_to_thread=True)

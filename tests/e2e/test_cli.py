@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from interfaces.database import create_database, drop_database
 from tests.conftest import job_body
@@ -47,9 +49,10 @@ def postmaster_running(pgdata: Path) -> bool:
 class Service:
     """`gateway-scheduler serve --port 0` in a subprocess; the API address is read off its output."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log.open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", "interfaces.cli", "serve", "--port", "0", "--no-worker"],
-                                     cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                     cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=self.log)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # printed once the runtime (and its database) is up
         found = re.search(r"API on (http://[\d.]+:\d+)", line)
@@ -68,6 +71,7 @@ class Service:
         """SIGTERM: uvicorn shuts down gracefully, then re-raises the signal (as systemd expects)."""
         self.proc.send_signal(signal.SIGTERM)
         assert self.proc.wait(timeout=60) in (0, -signal.SIGTERM)
+        self.log.close()
 
 
 @pytest.fixture
@@ -86,7 +90,7 @@ def home() -> Any:
 def test_serve_on_embedded_postgres_stops_it_on_sigterm_and_a_restart_finds_every_job(home):
     base, env = home
     pgdata = base / "var" / "pgdata"
-    service = Service(env)
+    service = Service(env, base / "first.log")
     issued = cli("token", "issue", "--role", "admin", "--gateway", "*", env=env)
     assert issued.returncode == 0, issued.stderr
     headers = {"Authorization": f"Bearer {issued.stdout.strip()}", "X-Gateway-ID": "gw-cli"}
@@ -97,8 +101,11 @@ def test_serve_on_embedded_postgres_stops_it_on_sigterm_and_a_restart_finds_ever
 
     service.stop()
     assert not postmaster_running(pgdata)
+    lines = [json.loads(line) for line in (base / "first.log").read_text().splitlines() if line.startswith("{")]
+    posted = [line for line in lines if line.get("event") == "request_completed" and line["method"] == "POST"]
+    assert [line["status"] for line in posted] == [201]  # its canonical line reached the log
 
-    again = Service(env)
+    again = Service(env, base / "second.log")
     try:
         listed = httpx.get(again.base + API + "/jobs", headers=headers).json()["data"]["jobs"]
         assert [(j["id"], j["name"]) for j in listed] == [(job_id, "survives restarts")]
@@ -109,39 +116,42 @@ def test_serve_on_embedded_postgres_stops_it_on_sigterm_and_a_restart_finds_ever
 
 
 @pytest.fixture
-def stopped_runtime(server_url: str, settings: Any) -> Any:
-    """A runtime on a database of its own whose projections are stopped, as for a rebuild."""
+def own_database(server_url: str) -> Any:
+    url = create_database(server_url, "gs_cli")
+    yield url
+    drop_database(server_url, url)
+
+
+def test_events_prints_a_jobs_history_and_projections_rebuild_restores_the_read_models(own_database, settings):
     from interfaces.runtime import Runtime
 
-    url = create_database(server_url, "gs_cli")
+    url = own_database
     runtime = Runtime(replace(settings, database_url=url)).start()
+    env = {**os.environ, "DATABASE_URL": url, "SCHEDULER_JWT_SECRET": settings.jwt_secret}
     try:
-        yield runtime, url
+        app = runtime.app
+        base = {"type": "interval", "schedule": {"interval_seconds": 60}, "action": {"type": "publish", "topic": "t/x"}}
+        job = app.create_job("gw-cli", {**base, "name": "first"}, actor="ops").job
+        app.update_job("gw-cli", job.job_id, {"name": "second"}, actor="ops")
+        runtime.wait(app.toggle_job("gw-cli", job.job_id, enabled=False, reason="maintenance", actor="ops").recorded)
+        before = runtime.reads.all("SELECT * FROM jobs ORDER BY job_id")
+
+        printed = cli("events", job.job_id, "--gateway-id", "gw-cli", env=env)
+        assert printed.returncode == 0, printed.stderr
+        lines = [json.loads(line) for line in printed.stdout.splitlines()]
+        assert [(e["version"], e["type"]) for e in lines] == [(1, "Job.Created"), (2, "Job.Updated"), (3, "Job.Toggled")]
+        assert lines[0]["name"] == "first" and lines[2]["reason"] == "maintenance" and lines[2]["actor"] == "ops"
+        assert cli("events", "job_nosuchjob", "--gateway-id", "gw-cli", env=env).returncode == 1
+
+        refused = cli("projections", "rebuild", env=env)  # this runtime still projects: refused
+        assert refused.returncode == 1 and "stop every serve and worker" in refused.stderr
     finally:
         runtime.close()
-        drop_database(server_url, url)
 
-
-def test_events_prints_a_jobs_history_and_projections_rebuild_gives_identical_rows(stopped_runtime, settings):
-    runtime, url = stopped_runtime
-    app = runtime.app
-    base = {"type": "interval", "schedule": {"interval_seconds": 60}, "action": {"type": "publish", "topic": "t/x"}}
-    job = app.create_job("gw-cli", {**base, "name": "first"}, actor="ops").job
-    app.update_job("gw-cli", job.job_id, {"name": "second"}, actor="ops")
-    runtime.wait(app.toggle_job("gw-cli", job.job_id, enabled=False, reason="maintenance", actor="ops").recorded)
-    before = runtime.reads.all("SELECT * FROM jobs ORDER BY job_id")
-    for thread in runtime.projections:
-        thread.stop()
-    env = {**os.environ, "DATABASE_URL": url, "SCHEDULER_JWT_SECRET": settings.jwt_secret}
-
-    printed = cli("events", job.job_id, "--gateway-id", "gw-cli", env=env)
-    assert printed.returncode == 0, printed.stderr
-    lines = [json.loads(line) for line in printed.stdout.splitlines()]
-    assert [(e["version"], e["type"]) for e in lines] == [(1, "Job.Created"), (2, "Job.Updated"), (3, "Job.Toggled")]
-    assert lines[0]["name"] == "first" and lines[2]["reason"] == "maintenance" and lines[2]["actor"] == "ops"
-    assert cli("events", "job_nosuchjob", "--gateway-id", "gw-cli", env=env).returncode == 1
-
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE jobs SET name = 'damaged'")
     rebuilt = cli("projections", "rebuild", env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "job_list: rebuilt from" in rebuilt.stderr and "execution_history: rebuilt from" in rebuilt.stderr
-    assert runtime.reads.all("SELECT * FROM jobs ORDER BY job_id") == before
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        assert conn.execute("SELECT * FROM jobs ORDER BY job_id").fetchall() == before

@@ -130,21 +130,44 @@ def test_a_malformed_x_gateway_id_is_a_validation_error(http):
     assert_error(call(http, "GET", "/jobs", None, headers), 400, "VALIDATION_ERROR")
 
 
-def test_a_cached_page_is_authorized_like_any_read(http, api, other_api):
+def test_a_cached_page_is_authorized_like_any_read(http, api, other_api, monkeypatch):
     """The job list answers a page read before from its cache, in front of the handler: the caller
     must still hold a valid token that grants the gateway, and gets the handler's exact answer."""
+    from projections import job_queries
+
     create_job(api)
-    first = api.get("/jobs", params={"limit": 5})
-    again = api.get("/jobs", params={"limit": 5})
+    first = api.get("/jobs", params={"limit": 5, "offset": 0})
+
+    def no_query(*_args, **_kwargs):
+        raise AssertionError("the cached page should have answered")
+
+    monkeypatch.setattr(job_queries, "list_jobs", no_query)
+    again = api.get("/jobs", params={"offset": 0, "limit": 5, "ignored": "x"})  # same page, other spelling
     assert again.status_code == 200
     assert again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"]
     foreign = {"Authorization": f"Bearer {token('admin', [other_api.gateway_id])}", "X-Gateway-ID": api.gateway_id}
-    assert_error(http.get(API + "/jobs", params={"limit": 5}, headers=foreign), 403, "FORBIDDEN")
+    refused = http.get(API + "/jobs", params={"limit": 5, "offset": 0}, headers=foreign)
+    assert_error(refused, 403, "FORBIDDEN")
+    assert refused.headers["x-request-id"]
     expired = {"Authorization": f"Bearer {forged(-10)}", "X-Gateway-ID": api.gateway_id}
     assert_error(http.get(API + "/jobs", params={"limit": 5}, headers=expired), 401, "UNAUTHORIZED")
     no_context = {"Authorization": f"Bearer {token()}"}
     assert_error(http.get(API + "/jobs", params={"limit": 5}, headers=no_context), 400, "VALIDATION_ERROR")
+
+
+def test_the_caller_is_refused_before_the_body_or_headers_are_read(http, api, other_api, job_id, event_log):
+    """Authorization comes first: a viewer's malformed command, or a bad If-Match in a gateway the
+    token does not grant, is 403, not a validation error that would tell what the route accepts."""
+    head = event_log.head()
+    viewer = {"Authorization": f"Bearer {token('viewer')}", "X-Gateway-ID": api.gateway_id,
+              "Content-Type": "application/json"}
+    assert_error(http.post(API + "/jobs", content=b"{not json", headers=viewer), 403, "FORBIDDEN")
+    assert_error(http.post(API + f"/jobs/{job_id}/run", content=b"[1,", headers=viewer), 403, "FORBIDDEN")
+    foreign = {"Authorization": f"Bearer {token('operator', [other_api.gateway_id])}",
+               "X-Gateway-ID": api.gateway_id, "If-Match": "not-a-version"}
+    assert_error(http.delete(API + f"/jobs/{job_id}", headers=foreign), 403, "FORBIDDEN")
+    assert event_log.head() == head
 
 
 def test_an_api_route_that_skips_authorization_stops_the_service():
@@ -156,5 +179,5 @@ def test_an_api_route_that_skips_authorization_stops_the_service():
     def open_route() -> dict:
         return {}
 
-    with pytest.raises(RuntimeError, match="must declare opt role and take ctx"):
+    with pytest.raises(RuntimeError, match="must declare opt role"):
         check_authorized(Litestar(route_handlers=[open_route], logging_config=None))
