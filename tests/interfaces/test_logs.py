@@ -8,7 +8,7 @@ import json
 import logging
 import time
 
-from interfaces.logs import LineSink
+from interfaces.logs import LineSink, flush_logs
 
 
 def test_every_line_is_json_and_a_request_has_one_canonical_line(api, capfd):
@@ -45,3 +45,24 @@ def test_the_flusher_thread_writes_buffered_lines_soon():
     while not stream.getvalue() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert stream.getvalue() == "third\n"
+
+
+def test_an_unexpected_error_is_a_500_envelope_whose_request_id_is_in_the_log(api, capfd, monkeypatch):
+    from projections import job_queries
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(job_queries, "job_detail", broken)
+    capfd.readouterr()
+    response = api.get("/jobs/job_abcdefghijkl")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["success"] is False and body["error"]["code"] == "INTERNAL_ERROR"
+    request_id = response.headers["x-request-id"]
+    assert body["error"]["details"]["request_id"] == request_id
+    flush_logs()
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.strip()]
+    logged = [line for line in lines if line.get("event") == "unhandled_exception"]
+    assert len(logged) == 1 and logged[0]["request_id"] == request_id and "RuntimeError: a bug" in logged[0]["exception"]
+    assert [line["status"] for line in lines if line.get("event") == "request_completed"] == [500]
