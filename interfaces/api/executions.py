@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import psutil
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from domain.errors import ValidationFailed
 from interfaces.api.dependencies import Context
@@ -31,7 +31,7 @@ Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL refuses NUL in text: refuse it at the edge
 DateText = Annotated[str | None, Parameter(max_length=64)]
 IdText = Annotated[str | None, Parameter(max_length=128, pattern=NO_NUL)]
-TargetGateway = Annotated[str | None, QueryParameter(name="gateway_id", max_length=64)]
+NamedGateway = Annotated[str | None, Parameter(max_length=64)]  # the `gateway_id` query parameter
 
 
 def _bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
@@ -145,11 +145,11 @@ class Analytics(Controller):
 
     @get("/statistics", sync_to_thread=True)
     def statistics(
-        self, ctx: NamedDependency[Context], target: TargetGateway = None,
+        self, ctx: NamedDependency[Context], gateway_id: NamedGateway = None,
         time_range: FromQuery[Literal["24h", "7d", "30d", "90d"]] = "24h",
     ) -> dict[str, Any]:
         """Executions of the gateway over the time range; `gateway_id`, if given, must be the context."""
-        same_gateway(ctx.gateway_id, target)
+        same_gateway(ctx.gateway_id, gateway_id)
         now = ctx.runtime.clock()
         data = queries.statistics(ctx.runtime.reads, ctx.gateway_id, time_range, now - TIME_RANGES[time_range], now)
         return ok({"statistics": data}, "Scheduler statistics retrieved successfully")
@@ -162,7 +162,7 @@ class Analytics(Controller):
         return ok(data, "Active executions retrieved successfully")
 
     @get("/resources/usage", sync_to_thread=True)
-    def resource_usage(self, ctx: NamedDependency[Context], target: TargetGateway = None) -> dict[str, Any]:
+    def resource_usage(self, ctx: NamedDependency[Context], gateway_id: NamedGateway = None) -> dict[str, Any]:
         """This process's CPU and memory, the database's size, network throughput and job slots."""
-        same_gateway(ctx.gateway_id, target)
+        same_gateway(ctx.gateway_id, gateway_id)
         return ok({"resource_usage": resource_usage(ctx.runtime, ctx.gateway_id)}, "Resource usage retrieved successfully")
