@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eventsourcing.utils import get_topic  # noqa: E402
 
-from application.dispatcher import Dispatcher  # noqa: E402
+from application.dispatch.dispatcher import Dispatcher  # noqa: E402
 from application.executors.log import ExecutionLog  # noqa: E402
 from application.executors.ports import ExecutionContext, ExecutionResult  # noqa: E402
-from application.leadership import Leadership  # noqa: E402
+from application.dispatch.leadership import Leadership  # noqa: E402
 from application.scheduler import Scheduler  # noqa: E402
 from domain.actions import Action  # noqa: E402
 from domain.execution import Execution  # noqa: E402

@@ -17,6 +17,10 @@ TIMEOUT = "EXECUTION_TIMEOUT"
 INTERRUPTED = "INTERRUPTED"
 CANCELLED = "CANCELLED"
 ACTION_FAILED = "ACTION_FAILED"
+# The action may or may not have taken effect (a publish sent but never acknowledged): retrying
+# could do it twice, so such a failure is final.
+DELIVERY_UNKNOWN = "DELIVERY_UNKNOWN"
+_FINAL_CODES = (INTERRUPTED, CANCELLED, DELIVERY_UNKNOWN)
 
 
 class Execution(Aggregate):
@@ -46,10 +50,12 @@ class Execution(Aggregate):
         self.job_name = job_name
         self.trigger = trigger
         self.scheduled_for = scheduled_for
+        self.jitter_seconds = jitter_seconds
         self.parameters = parameters or {}
         self.max_attempts = max_attempts
         self.attempt = 1
         self.reason = reason
+        self.code = ""  # of the last failed attempt
         self.status = "missed" if reason else "running"
         self.ended_at: datetime | None = self.created_on if reason else None
 
@@ -92,6 +98,7 @@ class Execution(Aggregate):
         details: dict[str, Any]
 
         def apply(self, execution: Execution) -> None:
+            execution.code = self.code
             if self.will_retry:
                 execution.status = "retrying"
             else:
@@ -145,23 +152,24 @@ class Execution(Aggregate):
         """Record a failed attempt; returns whether another attempt will follow."""
         if self.status != "running":
             return False
-        will_retry = code != INTERRUPTED and self.attempt < self.max_attempts
+        will_retry = code not in _FINAL_CODES and self.attempt < self.max_attempts
         self.trigger_event(self.Failed, timestamp=now, duration_ms=duration_ms, code=code, error=error,
                            retry_count=self.attempt - 1, will_retry=will_retry, logs=logs, details=details or {})
         return will_retry
 
-    def interrupt(self, *, now: datetime) -> None:
-        """Close a run whose worker died mid-flight: failed, never retried, never left running."""
+    def interrupt(self, *, now: datetime, reason: str = "the worker stopped while this execution ran") -> None:
+        """Close a run whose worker died mid-flight (its outcome is unknown): failed, never
+        retried (the action may have taken effect), never left running."""
         if self.status in ("running", "retrying"):
             self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=INTERRUPTED,
-                               error="interrupted: the worker stopped while this execution ran",
+                               error=f"interrupted: {reason}",
                                retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
 
-    def cancel(self, *, now: datetime) -> None:
-        """Close a recorded run that must not start: its job was disabled or changed meanwhile."""
+    def cancel(self, *, now: datetime, reason: str = "the job was disabled or changed before this run began") -> None:
+        """Close a recorded run that must not start (its job changed meanwhile, or it is too late)."""
         if self.status == "running":
             self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=CANCELLED,
-                               error="cancelled: the job was disabled or changed before this run began",
+                               error=f"cancelled: {reason}",
                                retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
 
     def retry(self, *, now: datetime) -> None:

@@ -19,8 +19,13 @@ class MisfirePlan:
     reason: str = ""
 
 
-def misfire_plan(schedule: Schedule, options: JobOptions, after: datetime, cutoff: datetime) -> MisfirePlan:
-    """Instants in (after, cutoff] were missed. `skip` records them missed; `run_once` runs the
+NOT_RUNNING = "while no dispatcher led this gateway"
+
+
+def misfire_plan(
+    schedule: Schedule, options: JobOptions, after: datetime, cutoff: datetime, cause: str = NOT_RUNNING
+) -> MisfirePlan:
+    """Instants in (after, cutoff] were missed (`cause` says why, in the reason). `skip` records them missed; `run_once` runs the
     latest once; `run_all` runs each, oldest first, up to `misfire_cap`. At most `misfire_cap`
     missed instants are recorded (the most recent ones); the reason counts the rest."""
     instants: list[datetime] = []
@@ -40,7 +45,7 @@ def misfire_plan(schedule: Schedule, options: JobOptions, after: datetime, cutof
     else:
         run, missed = [], instants
     uncounted = len(missed) - cap + (1 if more else 0)
-    reason = f"missed while the scheduler was not running (misfire_policy={options.misfire_policy})"
+    reason = f"missed {cause} (misfire_policy={options.misfire_policy})"
     if uncounted > 0:
         reason += f"; {len(missed) - cap}{'+' if more else ''} earlier instants not recorded"
     return MisfirePlan(missed=missed[-cap:], run=run, resume_after=resume, reason=reason)

@@ -15,7 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from application.dispatch_stats import LATENESS_BUCKETS
+from application.dispatch.stats import LATENESS_BUCKETS
 from interfaces.runtime import Runtime
 
 # (method, route template, status) -> [count, seconds]; written by the event loop's thread only.
@@ -67,6 +67,17 @@ class RuntimeCollector(Collector):
         )
         running = GaugeMetricFamily("gateway_scheduler_running_executions", "Executions running now", labels=g)
         leader = GaugeMetricFamily("gateway_scheduler_dispatcher_leader", "1 while this process leads", labels=g)
+        term = GaugeMetricFamily("gateway_scheduler_dispatcher_term", "Leadership term held (0: none)", labels=g)
+        pending = GaugeMetricFamily(
+            "gateway_scheduler_outcomes_pending", "Run outcomes waiting to be recorded", labels=g
+        )
+        write_failures = CounterMetricFamily(
+            "gateway_scheduler_outcome_write_failures", "Failed attempts to record outcomes", labels=g
+        )
+        reconciled = CounterMetricFamily(
+            "gateway_scheduler_outcomes_reconciled",
+            "Outcomes not recorded because their run had been closed meanwhile (e.g. by a takeover)", labels=g,
+        )
         for gateway_id, worker in list(self.runtime.workers.items()):
             dispatcher = worker.dispatcher
             if dispatcher is None:
@@ -84,7 +95,11 @@ class RuntimeCollector(Collector):
             lateness.add_metric([gateway_id], buckets, stats.lateness_sum)
             running.add_metric([gateway_id], dispatcher.running_count())
             leader.add_metric([gateway_id], 1 if dispatcher.leadership.held else 0)
-        yield from (fired, missed, cancelled, finished, lateness, running, leader)
+            term.add_metric([gateway_id], dispatcher.leadership.term or 0)
+            pending.add_metric([gateway_id], dispatcher.writer.pending)
+            write_failures.add_metric([gateway_id], dispatcher.writer.failures)
+            reconciled.add_metric([gateway_id], dispatcher.writer.reconciled)
+        yield from (fired, missed, cancelled, finished, lateness, running, leader, term, pending, write_failures, reconciled)
 
     def _read_side(self) -> Iterator[Metric]:
         head = GaugeMetricFamily("gateway_scheduler_event_log_position", "Notification id of the newest event")

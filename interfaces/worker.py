@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import partial
 
 import psycopg
 
-from application.dispatcher import Dispatcher
+from application.dispatch.dispatcher import Dispatcher
 from application.executors import ActionRunner
 from application.executors.files import FileExecutor
 from application.executors.mqtt import MqttPublisher
 from application.executors.system import SystemExecutor, disk_check, memory_check
-from application.heartbeat import Heartbeat
-from application.job_feed import JOB_TOPICS
-from application.leadership import Leadership
+from application.dispatch.heartbeat import Heartbeat
+from application.dispatch.job_feed import JOB_TOPICS
+from application.dispatch.leadership import Leadership
 from interfaces.database import conninfo
 from interfaces.runtime import Runtime
 
@@ -31,7 +32,8 @@ def _database_check(dsn: str) -> tuple[bool, str]:
 def action_runner(runtime: Runtime, gateway_id: str, mqtt_url: str) -> tuple[ActionRunner, MqttPublisher]:
     s = runtime.settings
     dsn = conninfo(runtime.url)
-    publisher = MqttPublisher(mqtt_url, client_id=f"gateway-scheduler-{gateway_id}")
+    # One client id per process: replicas of a gateway sharing one would knock each other off the broker.
+    publisher = MqttPublisher(mqtt_url, client_id=f"gateway-scheduler-{gateway_id}-{uuid.uuid4().hex[:8]}")
     s.files_root.mkdir(parents=True, exist_ok=True)
     checks = {
         "database": partial(_database_check, dsn),

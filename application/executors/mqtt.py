@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from application.executors.log import ExecutionLog
 from application.executors.ports import (
+    DELIVERY_UNKNOWN,
     EXECUTION_TIMEOUT,
     ExecutionContext,
     ExecutionResult,
@@ -112,25 +113,50 @@ class MqttPublisher:
                 f"MQTT broker {self._address} unreachable: {self._last_error}", log,
                 broker=str(self._address), **({"error_code": EXECUTION_TIMEOUT} if timed_out else {}))
         info = self._client.publish(action.topic, payload, qos=action.qos, retain=action.retain)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued for the reconnect
+            self._withdraw(info.mid)
             return ExecutionResult.failure(
                 f"publish to {action.topic!r} refused by the client: {mqtt.error_string(info.rc)}", log,
                 broker=str(self._address))
-        try:
-            info.wait_for_publish(timeout=max(deadline - time.monotonic(), 0.0))
-        except (RuntimeError, ValueError) as error:
-            return ExecutionResult.failure(f"publish to {action.topic!r} failed: {error}", log,
-                                           broker=str(self._address))
+        while not info.is_published() and time.monotonic() < deadline:
+            try:
+                info.wait_for_publish(timeout=min(0.05, max(deadline - time.monotonic(), 0.0)))
+            except (RuntimeError, ValueError):  # queued while disconnected: paho sends it on reconnect
+                time.sleep(0.02)
         if not info.is_published():
+            # paho would still send a queued message after a reconnect: take it back, so that a
+            # publish reported failed is never delivered later. One already sent but never
+            # acknowledged may have reached the broker: its failure says so and is not retried.
             waited = "acknowledged by the broker" if action.qos else "sent"
-            return ExecutionResult.failure(
-                f"publish to {action.topic!r} not {waited} within {ctx.timeout_seconds:g}s", log,
-                broker=str(self._address), error_code=EXECUTION_TIMEOUT)
+            if self._withdraw(info.mid) == "unknown":
+                return ExecutionResult.failure(
+                    f"publish to {action.topic!r} sent but not {waited} within {ctx.timeout_seconds:g}s;"
+                    " it may have reached the broker", log, broker=str(self._address), error_code=DELIVERY_UNKNOWN)
+            if info.is_published():
+                pass  # acknowledged while being withdrawn: a success after all
+            else:
+                return ExecutionResult.failure(
+                    f"publish to {action.topic!r} not {waited} within {ctx.timeout_seconds:g}s; not sent", log,
+                    broker=str(self._address), error_code=EXECUTION_TIMEOUT)
         what = "acknowledged by the broker" if action.qos else "sent"
         return ExecutionResult.success(
             f"published {len(payload)} bytes to {action.topic!r}, {what}", log,
             topic=action.topic, qos=action.qos, retain=action.retain, payload_bytes=len(payload),
             message_id=info.mid)
+
+    def _withdraw(self, mid: int) -> str:
+        """Remove a message from paho's outgoing queue: "withdrawn" (it was never sent),
+        "unknown" (sent at least once, not acknowledged) or "done" (already acknowledged)."""
+        client = self._client
+        with client._out_message_mutex:  # paho offers no public way to cancel a queued publish
+            message = client._out_messages.pop(mid, None)
+            if message is None:
+                return "done"
+            sent = message.dup or message.state in (mqtt.mqtt_ms_wait_for_puback, mqtt.mqtt_ms_wait_for_pubrec,
+                                                    mqtt.mqtt_ms_wait_for_pubrel, mqtt.mqtt_ms_wait_for_pubcomp)
+            if message.state != mqtt.mqtt_ms_queued:
+                client._inflight_messages = max(0, client._inflight_messages - 1)
+            return "unknown" if sent else "withdrawn"
 
     def _wait_connected(self, deadline: float) -> bool:
         """Wait for a connection, giving up at the deadline or as soon as an attempt has failed."""

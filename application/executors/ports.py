@@ -16,6 +16,7 @@ from domain.actions import Action
 SUCCESS = "success"
 FAILED = "failed"
 EXECUTION_TIMEOUT = "EXECUTION_TIMEOUT"
+DELIVERY_UNKNOWN = "DELIVERY_UNKNOWN"  # domain.execution's code of the same name: never retried
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 

@@ -59,4 +59,8 @@ class Health(Controller):
             runtime.reads.one("SELECT 1 AS one")
         except Exception:  # noqa: BLE001 - any failure means not ready
             return error_response("SERVICE_UNAVAILABLE", "database unreachable")
+        for gateway_id, worker in list(runtime.workers.items()):
+            healthy, detail = worker.dispatcher.health() if worker.dispatcher else (True, "")
+            if not healthy:
+                return error_response("SERVICE_UNAVAILABLE", f"dispatcher of {gateway_id}: {detail}")
         return Response(ok({"status": "ready"}, "ready"))

@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from application.dispatcher import Dispatcher
+from application.dispatch.dispatcher import Dispatcher
 from application.executors.log import ExecutionLog
 from application.executors.ports import ExecutionContext, ExecutionResult
-from application.leadership import Leadership
+from application.dispatch.leadership import Leadership
 from domain.actions import Action
 from interfaces.database import conninfo
 

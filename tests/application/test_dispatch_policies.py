@@ -104,7 +104,9 @@ def test_kill_9_mid_execution_leaves_no_ghost_after_restart(runtime):
             gw, {"name": "hang", "type": "interval", "schedule": {"interval_seconds": 60},
                  "action": {"type": "system", "operation": "health_check"}}, actor="t").job
         runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
-        assert wait_until(lambda: any(e.status == "running" for e in executions(runtime, gw)), timeout=10)
+        # Killed once its action was launched (a run recorded but not launched yet is launched
+        # by the next leader instead: test_takeover.py).
+        assert wait_until(lambda: _launched(runtime, gw), timeout=10)
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
@@ -117,3 +119,12 @@ def test_kill_9_mid_execution_leaves_no_ghost_after_restart(runtime):
         d.stop()
     (interrupted,) = [e for e in executions(runtime, gw) if e.trigger == "manual"]
     assert interrupted.status == "failed"
+    assert interrupted.code == "INTERRUPTED"
+    assert fake.calls == []  # its outcome is unknown: not run again
+
+
+def _launched(runtime, gateway_id: str) -> bool:
+    with runtime.app.recorder.datastore.transaction(commit=False) as curs:
+        curs.execute("SELECT count(*) AS n FROM dispatch_inflight WHERE gateway_id = %s AND launched_at IS NOT NULL",
+                     (gateway_id,))
+        return curs.fetchone()["n"] == 1

@@ -1,5 +1,6 @@
 """Starts recorded runs at their instants: the dispatcher records fires a little ahead (so the
-commit is not in front of the action) and hands them here; a thread starts each on time."""
+commit is not in front of the action) and hands them here; a thread hands each batch of runs
+due at the same moment to `launch` on time."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from application.clock import Clock
 
 
 class Launcher:
-    def __init__(self, clock: Clock, launch: Callable[[Any], None], name: str) -> None:
+    def __init__(self, clock: Clock, launch: Callable[[list[Any]], None], name: str) -> None:
         self.clock = clock
         self._launch = launch
         self._armed: list[tuple[datetime, int, Any]] = []
@@ -32,7 +33,7 @@ class Launcher:
         self._thread.join(timeout=5)
 
     def arm(self, items: list[tuple[datetime, Any]]) -> None:
-        """Each item is (instant, run); `launch(run)` is called at the instant (at once if past)."""
+        """Each item is (instant, run); `launch([run, ...])` is called at the instant (at once if past)."""
         with self._cv:
             for at, run in items:
                 self._seq += 1
@@ -52,7 +53,15 @@ class Launcher:
                 ready.append(heapq.heappop(self._armed)[2])
             return ready
 
+    def clear(self) -> list[Any]:
+        """Forget every armed run (leadership ended); returns them."""
+        with self._cv:
+            runs = [run for _, _, run in self._armed]
+            self._armed.clear()
+            return runs
+
     def _run(self) -> None:
         while not self._stopping:
-            for run in self._next_ready():
-                self._launch(run)
+            ready = self._next_ready()
+            if ready:
+                self._launch(ready)

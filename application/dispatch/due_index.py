@@ -6,7 +6,7 @@ import heapq
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from domain.actions import Action, parse_action
@@ -113,5 +113,3 @@ class DueIndex:
     def running_count(self) -> int:
         return sum(len(e.running) for e in self.entries.values())
 
-
-GRACE = timedelta(seconds=2)

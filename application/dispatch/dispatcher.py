@@ -1,0 +1,420 @@
+"""The dispatcher of one gateway, composed of its parts: it follows the job events (JobFeed), and
+while it provably leads (Leadership, a fenced term) it fires each due instant exactly once as the
+planner decides, recorded durably before the action runs (DispatchStore), starts each run on time
+(Launcher), records outcomes (OutcomeWriter) and adopts or closes runs others left (Sweeper)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from application.clock import Clock, utc_now
+from application.dispatch.due_index import Due, DueIndex, JobEntry
+from application.dispatch.job_feed import JobFeed
+from application.dispatch.launcher import Launcher
+from application.dispatch.leadership import Leadership
+from application.dispatch.outcome_writer import OutcomeWriter
+from application.dispatch.outcomes import Outcome, run_action
+from application.dispatch.planner import GRACE, TRIGGERS, plan_fires
+from application.dispatch.stats import DispatchStats
+from application.dispatch.store import DispatchStore, StaleTerm
+from application.dispatch.takeover import Sweeper, plan_takeover
+from application.executors.ports import Executor
+from application.scheduler import Scheduler
+from domain.execution import Execution
+from domain.identity import execution_id as derive_execution_id
+from domain.job import Job
+from domain.options import JobOptions
+
+_log = logging.getLogger(__name__)
+
+# Fires are recorded up to LEAD ahead of their instant and their actions start on time from a
+# timer, so the commit is not in front of the action.
+LEAD = timedelta(milliseconds=100)
+SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
+RETRY_MARK = timedelta(milliseconds=100)  # a launch whose mark failed is tried again after this
+
+
+@dataclass
+class Run:
+    """A recorded run waiting in the launcher for its instant."""
+
+    execution: Execution
+    entry: JobEntry | None
+    generation: int
+    fire_at: datetime
+
+
+class Dispatcher:
+    def __init__(
+        self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
+        clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
+        on_applied: Any = None, tick: float = 0.25,
+    ) -> None:
+        self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
+        self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
+        self.on_applied = on_applied
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self.feed = JobFeed(app, gateway_id, self._wake)
+        self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
+        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
+        self.sweeper = Sweeper(app, self.store, clock)
+        self.live: dict[UUID, Execution] = {}  # runs this process recorded and has not finished
+        self.pending_runs: dict[str, Due] = {}  # manual runs asked for while not leading
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{gateway_id}")
+        self._launcher = Launcher(clock, self._launch, gateway_id)
+        self.writer = OutcomeWriter(app)
+        self._threads: list[threading.Thread] = []
+        self.stats = DispatchStats()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # The launcher must wake on time while other threads encode and save: a shorter GIL switch
+        # interval (default 5 ms) bounds how long it waits for the interpreter.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+        self.feed.catch_up(self._on_job_event)
+        if self.on_applied:
+            self.on_applied(self.feed.position)
+        gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
+        self._launcher.start()
+        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"))
+        for target, name in targets:
+            thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, drain_seconds: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._launcher.stop()
+        self.feed.stop()
+        for thread in self._threads:
+            thread.join(timeout=drain_seconds)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.writer.flush()
+        self.leadership.release()
+        self.store.close()
+
+    def running_count(self) -> int:
+        return len(self.live)
+
+    def health(self) -> tuple[bool, str]:
+        return self.writer.health()
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        sweep_at = 0.0
+        while not self._stopping.is_set():
+            try:
+                self._drain()
+                self._record_outcomes()
+                if not self.leadership.held:
+                    if not self._try_lead():
+                        self._wake.wait(1.0)
+                        self._wake.clear()
+                        continue
+                    sweep_at = time.monotonic() + SWEEP_EVERY
+                if not self.leadership.keep():
+                    self._step_down("another dispatcher took over")
+                    continue
+                if not self.leadership.valid():
+                    self._stopping.wait(0.1)  # the lease may be lost: act on nothing until renewed
+                    continue
+                if time.monotonic() >= sweep_at:
+                    sweep_at = time.monotonic() + SWEEP_EVERY
+                    self._sweep()
+                self._fire(self.index.pop_due(self.clock() + LEAD))
+                self._sleep()
+            except StaleTerm:
+                self._step_down("its term ended")
+            except Exception:  # noqa: BLE001 - a failed tick (e.g. database down) is retried
+                _log.exception("dispatcher %s tick failed", self.gateway_id)
+                self._stopping.wait(1.0)
+
+    def _sleep(self) -> None:
+        nxt = self.index.next_fire_at()
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
+        if timeout > 0:
+            self._wake.wait(timeout)
+        self._wake.clear()
+
+    def _drain(self) -> None:
+        position = self.feed.drain(self._on_job_event)
+        if position is not None and self.on_applied:
+            self.on_applied(position)
+
+    def _on_job_event(self, event: Any, live: bool) -> None:
+        job = self.feed.apply(event)
+        if job is None:
+            return
+        if isinstance(event, Job.RunRequested):
+            due = Due(event.timestamp, 0, job.job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters))
+            if self.leadership.held and live:
+                self.index.push(due)
+            elif self.clock() - event.timestamp < timedelta(hours=1):
+                self.pending_runs[event.execution_id] = due  # checked when this dispatcher leads
+        elif job.deleted:
+            self.index.remove(job.job_id)
+        elif self.leadership.held:
+            self.index.replace(JobEntry.of(job, self._location()), event.timestamp)
+
+    def _location(self) -> tuple[float, float] | None:
+        gateway = self.app.gateway(self.gateway_id)
+        return gateway.location_point if gateway else None
+
+    # ---- leadership ----------------------------------------------------------------------------
+
+    def _try_lead(self) -> bool:
+        if not self.leadership.try_acquire():
+            return False
+        try:
+            self._take_over()
+        except Exception:
+            self._step_down("its takeover failed")  # lead again, from scratch, once the cause is gone
+            raise
+        return True
+
+    def _take_over(self) -> None:
+        self._drain()
+        self.index.clear()
+        now = self.clock()
+        entries, missed, runs, resume = plan_takeover(self.feed.jobs.values(), self.store.checkpoints(), self._location(), now)
+        for entry in entries:
+            self.index.entries[entry.job_id] = entry
+        for execution in self.live.values():  # runs this process still carries out
+            entry = self.index.entries.get(execution.job_id)
+            if entry is not None:
+                entry.running.add(execution.execution_id)
+        if missed:
+            self._save([self._missed(entry, instant, reason) for entry, instant, reason in missed])
+        for due in runs:
+            self.index.push(due)
+        for entry, after in resume:
+            self.index.schedule_after(entry, after)
+        self._sweep()
+        for execution_id, due in list(self.pending_runs.items()):
+            if not self.store.exists(execution_id):
+                self.index.push(due)
+        self.pending_runs.clear()
+
+    def _step_down(self, why: str) -> None:
+        _log.warning("dispatcher %s steps down: %s", self.gateway_id, why)
+        self.leadership.release()
+        self.index.clear()
+        for run in self._launcher.clear():
+            self.live.pop(run.execution.id, None)  # the next leader launches them
+
+    def _sweep(self) -> None:
+        term = self.leadership.term
+        if term is None:
+            return
+
+        def timeout_of(job_id: str) -> float:
+            entry = self.index.entries.get(job_id)
+            return entry.options.timeout_seconds if entry else 300.0
+
+        adopted = self.sweeper.sweep(self.live, term, timeout_of)
+        now = self.clock()
+        armed = []
+        for execution in adopted.launch:
+            entry = self.index.entries.get(execution.job_id)
+            self.live[execution.id] = execution
+            if entry is not None:
+                entry.running.add(execution.execution_id)
+            armed.append((now, Run(execution, entry, entry.generation if entry else -1, now)))
+        self._launcher.arm(armed)
+        for execution in adopted.retry:
+            self.live[execution.id] = execution
+            self.index.push(Due(now, 0, execution.job_id, execution.scheduled_for, kind="retry", execution=execution))
+
+    # ---- firing --------------------------------------------------------------------------------
+
+    def _fire(self, dues: Iterable[Due]) -> None:
+        now = self.clock()
+        plan = plan_fires(dues, self.index.entries, now)
+        for entry, after in plan.reschedule:
+            self.index.schedule_after(entry, after)
+        if not plan:
+            return
+        runs = [Run(self._start(entry, due, max(now, due.fire_at)), entry, entry.generation, due.fire_at)
+                for entry, due in plan.starts]
+        for entry, due in plan.retries:
+            due.execution.retry(now=max(now, due.fire_at))
+            runs.append(Run(due.execution, entry, entry.generation, due.fire_at))
+        missed = [self._missed(entry, instant, reason) for entry, instant, reason in plan.missed]
+        try:
+            saved = self._save([r.execution for r in runs] + missed)
+        except StaleTerm:
+            raise
+        except Exception:
+            # Nothing was recorded (e.g. the database is away): these fires are due again, late,
+            # at the next tick that can record them, rather than lost.
+            for due in plan.taken:
+                due.requeued = True
+                self.index.push(due)
+            raise
+        armed = []
+        for run in runs:
+            if run.execution.id in saved:
+                assert run.entry is not None
+                run.entry.running.add(run.execution.execution_id)
+                self.live[run.execution.id] = run.execution
+                armed.append((run.fire_at, run))
+        self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
+        self.stats.missed += sum(1 for e in missed if e.id in saved)
+        self._launcher.arm(armed)
+
+    def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
+        execution_id = due.execution_id or derive_execution_id(entry.job_id, "scheduled", due.nominal or now)
+        return Execution.start(
+            gateway_id=self.gateway_id, job_id=entry.job_id, execution_id=execution_id, job_name=entry.name,
+            trigger=TRIGGERS[due.kind], scheduled_for=due.nominal, now=now, jitter_seconds=due.jitter_seconds,
+            parameters=due.parameters, max_attempts=entry.options.max_attempts,
+        )
+
+    def _missed(self, entry: JobEntry, instant: datetime, reason: str) -> Execution:
+        return Execution.missed(
+            gateway_id=self.gateway_id, job_id=entry.job_id, job_name=entry.name, scheduled_for=instant,
+            execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=self.clock(),
+        )
+
+    def _save(self, executions: list[Execution]) -> set[UUID]:
+        """Save in one fenced transaction; if another writer got there first (a duplicate fire),
+        save one by one so only the duplicates are dropped. Returns the ids saved."""
+        term = self.leadership.term
+        if term is None:
+            raise StaleTerm("not leading")
+        try:
+            self.store.save(executions, self.store.fire_side(executions, term, self.clock()))
+            return {e.id for e in executions}
+        except IntegrityError:
+            saved: set[UUID] = set()
+            for execution in executions:
+                try:
+                    self.store.save([execution], self.store.fire_side([execution], term, self.clock()))
+                    saved.add(execution.id)
+                except IntegrityError:
+                    _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
+            return saved
+
+    # ---- launching (the launcher's thread) ------------------------------------------------------
+
+    def _launch(self, runs: list[Run]) -> None:
+        """At the runs' instant. Only while the lease is provably held, and only runs durably
+        marked launched (so a takeover knows which ones may have started)."""
+        term = self.leadership.term
+        if term is None:
+            for run in runs:
+                self.live.pop(run.execution.id, None)
+            return
+        if not self.leadership.valid():
+            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in runs])
+            return
+        now = self.clock()
+        go = []
+        for run in runs:
+            reason = self._must_not_start(run, now)
+            if reason:
+                self._cancel(run, reason, now)
+            else:
+                go.append(run)
+        if not go:
+            return
+        try:
+            marked = self.store.mark_launched([r.execution.id for r in go], term)
+        except StaleTerm:
+            marked = set()
+        except Exception:  # noqa: BLE001 - the database is away: try again while the lease holds
+            _log.warning("marking %d runs launched failed; trying again", len(go), exc_info=True)
+            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in go])
+            return
+        for run in go:
+            if run.execution.id in marked:
+                lateness = (now - run.fire_at).total_seconds()
+                self.stats.launched(max(0.0, lateness))
+                self._pool.submit(self._run, run.execution, run.entry)
+            else:  # taken over meanwhile: the new leader launches it
+                self.live.pop(run.execution.id, None)
+                if run.entry is not None:
+                    run.entry.running.discard(run.execution.execution_id)
+
+    def _must_not_start(self, run: Run, now: datetime) -> str:
+        execution, current = run.execution, self.index.entries.get(run.execution.job_id)
+        if execution.trigger == "manual":
+            return ""
+        if current is None or current.generation != run.generation:
+            return "the job was disabled or changed before this run began"
+        if execution.trigger == "scheduled" and execution.scheduled_for and current.options.misfire_policy == "skip":
+            late = now - execution.scheduled_for - timedelta(seconds=execution.jitter_seconds)
+            if late > GRACE:
+                return f"not started: {late.total_seconds():.1f} s late (misfire_policy=skip)"
+        return ""
+
+    def _cancel(self, run: Run, reason: str, now: datetime) -> None:
+        run.execution.cancel(now=now, reason=reason)
+        if run.entry is not None:
+            run.entry.running.discard(run.execution.execution_id)
+        self.stats.cancelled += 1
+        options = run.entry.options if run.entry else JobOptions()
+        self.writer.put(Outcome(run.execution, False, options, run.execution.job_id))
+
+    def _run(self, execution: Execution, entry: JobEntry | None) -> None:
+        if entry is None:
+            return
+        outcome = run_action(
+            self.executor, execution, entry.action, entry.options, clock=self.clock, device_id=self.device_id,
+            started_at=self.clock(),
+        )
+        if not outcome.will_retry:
+            # Free the job at once: the next instant must not look like an overlap while this
+            # outcome waits to be recorded.
+            entry.running.discard(execution.execution_id)
+        self.writer.put(outcome)
+
+    # ---- outcomes ------------------------------------------------------------------------------
+
+    def _record_outcomes(self) -> None:
+        flushed = self.writer.flush()
+        for outcome in flushed.recorded:
+            self._settle(outcome)
+        for outcome in flushed.dropped:
+            self.live.pop(outcome.execution.id, None)
+            entry = self.index.entries.get(outcome.job_id)
+            if entry is not None:
+                entry.running.discard(outcome.execution.execution_id)
+
+    def _settle(self, outcome: Outcome) -> None:
+        execution = outcome.execution
+        leading = self.leadership.held
+        if not outcome.will_retry:
+            self.stats.finished[execution.status] += 1
+        if not outcome.will_retry or not leading:
+            self.live.pop(execution.id, None)  # a retry while not leading is the leader's (Sweeper)
+        entry = self.index.entries.get(outcome.job_id)
+        if entry is None:
+            return
+        if outcome.will_retry:
+            at = self.clock() + timedelta(seconds=outcome.options.backoff_for(execution.attempt + 1))
+            self.index.push(Due(at, 0, entry.job_id, execution.scheduled_for, kind="retry", execution=execution))
+            return
+        entry.running.discard(execution.execution_id)
+        if entry.queued and not entry.running:
+            queued = entry.queued.popleft()
+            queued.fire_at = self.clock()
+            queued.kind = "misfire" if queued.kind == "misfire" else "queued"
+            self.index.push(queued)

@@ -1,0 +1,141 @@
+"""Leadership of one gateway's dispatchers: a lease row with a term. The holder renews it; a
+replica takes it over (the term goes up) once it expired or its holder's session is gone. Every
+write of a leader carries its term and is refused once the term has moved on (fencing)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import psycopg
+
+_log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 3.0  # a silent holder (paused, partitioned) is replaced after this
+RENEW_EVERY = 0.5
+# The holder stops acting this long before the lease it last renewed expires in the database
+# (its clock started when the renewal was sent, the database's when it ran).
+SAFETY = 0.5
+APP_NAME_PREFIX = "gs-dispatch/"
+
+_ACQUIRE = (
+    "INSERT INTO dispatch_leases AS l (gateway_id, term, holder, expires_at)"
+    " VALUES (%(g)s, 1, %(h)s, now() + %(lease)s * interval '1 second')"
+    " ON CONFLICT (gateway_id) DO UPDATE"
+    " SET term = l.term + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at"
+    " WHERE l.expires_at < now() OR l.holder = EXCLUDED.holder"
+    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %(prefix)s || l.holder)"
+    " RETURNING term"
+)
+_RENEW = (
+    "UPDATE dispatch_leases SET expires_at = now() + %(lease)s * interval '1 second'"
+    " WHERE gateway_id = %(g)s AND term = %(t)s AND holder = %(h)s RETURNING term"
+)
+_RELEASE = "UPDATE dispatch_leases SET expires_at = now() WHERE gateway_id = %(g)s AND term = %(t)s AND holder = %(h)s"
+
+
+class Leadership:
+    """Used by the dispatch loop only (one thread); `term` and `valid()` may be read by others."""
+
+    def __init__(self, conninfo: str, gateway_id: str, *, holder: str | None = None) -> None:
+        self.conninfo = conninfo
+        self.gateway_id = gateway_id
+        self.holder = holder or uuid.uuid4().hex[:16]
+        self.term: int | None = None
+        self._valid_until = 0.0  # time.monotonic()
+        self._renewed_at = 0.0
+        self._conn: psycopg.Connection | None = None
+        self._warned_at = 0.0
+
+    @property
+    def held(self) -> bool:
+        return self.term is not None
+
+    @property
+    def application_name(self) -> str:
+        return APP_NAME_PREFIX + self.holder
+
+    def valid(self) -> bool:
+        """True while this process provably holds the lease: it may fire and launch."""
+        return self.term is not None and time.monotonic() < self._valid_until
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            # While it is connected, the holder's session is visible to replicas by this name.
+            self._conn = psycopg.connect(self.conninfo, autocommit=True, application_name=self.application_name)
+            self._conn.execute("SET lock_timeout = '2s'")
+        return self._conn
+
+    def try_acquire(self) -> bool:
+        """Take the lease if it is free, expired or its holder's session is gone: a new term."""
+        sent = time.monotonic()
+        try:
+            row = self._connection().execute(
+                _ACQUIRE, {"g": self.gateway_id, "h": self.holder, "lease": LEASE_SECONDS, "prefix": APP_NAME_PREFIX}
+            ).fetchone()
+        except psycopg.Error:
+            self._warn("leadership: cannot reach the database to take the lease")
+            self._disconnect()
+            return False
+        if row is None:
+            return False
+        self.term = int(row[0])
+        self._valid_until = sent + LEASE_SECONDS - SAFETY
+        self._renewed_at = sent
+        _log.info("dispatcher %s leads with term %d", self.gateway_id, self.term)
+        return True
+
+    def keep(self) -> bool:
+        """Renew the lease when due. False once another took it over (this term has ended); a
+        database error keeps the term but lets `valid()` lapse until a renewal succeeds."""
+        if self.term is None:
+            return False
+        now = time.monotonic()
+        if now - self._renewed_at < RENEW_EVERY and now < self._valid_until:
+            return True
+        try:
+            row = self._connection().execute(
+                _RENEW, {"g": self.gateway_id, "t": self.term, "h": self.holder, "lease": LEASE_SECONDS}
+            ).fetchone()
+        except psycopg.Error:
+            self._warn(f"leadership: cannot renew term {self.term}")
+            self._disconnect()
+            return True
+        self._renewed_at = now
+        if row is None:
+            _log.warning("dispatcher %s lost term %s to another", self.gateway_id, self.term)
+            self.term = None
+            return False
+        self._valid_until = now + LEASE_SECONDS - SAFETY
+        return True
+
+    def lose(self) -> None:
+        """Forget the term (a fenced write found it ended)."""
+        self.term = None
+        self._valid_until = 0.0
+
+    def release(self) -> None:
+        """Step down (shutdown): let a replica take over at once."""
+        term, self.term = self.term, None
+        self._valid_until = 0.0
+        if term is not None and self._conn is not None and not self._conn.closed:
+            try:
+                self._conn.execute(_RELEASE, {"g": self.gateway_id, "t": term, "h": self.holder})
+            except psycopg.Error:
+                pass
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
+
+    def _warn(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 10:
+            self._warned_at = now
+            _log.warning("%s (%s)", message, self.gateway_id, exc_info=True)

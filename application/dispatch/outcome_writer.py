@@ -1,0 +1,124 @@
+"""Collects run outcomes from the pool threads and records them in batches, each finished run's
+in-flight row deleted in the same transaction. The dispatcher loop flushes it every tick: a
+writer thread of its own was measured slower (it competes for the interpreter and the table lock).
+
+One outcome that cannot be recorded as such (its run was closed meanwhile, e.g. by a takeover)
+is reconciled alone and never holds up the others; a database that stays away is visible in
+`health()` (readiness and metrics) and the log, and the outcomes wait for it, in order."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.dispatch.outcomes import Outcome
+from application.dispatch.store import DispatchStore
+
+_log = logging.getLogger(__name__)
+UNHEALTHY_AFTER = 10.0  # seconds of failing writes before readiness says so
+
+
+@dataclass
+class Flushed:
+    recorded: list[Outcome]
+    dropped: list[Outcome]  # outcomes of runs already closed by another writer
+
+
+class OutcomeWriter:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._queue: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._pending: list[Outcome] = []
+        self.failing_since: float | None = None  # time.monotonic() of the first failed write in a row
+        self.failures = 0  # failed writes, in all
+        self.reconciled = 0  # outcomes dropped because their run was closed meanwhile
+        self._warned_at = 0.0
+
+    def put(self, outcome: Outcome) -> None:
+        """Thread-safe; called by the threads that ran the actions."""
+        self._queue.put(outcome)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending) + self._queue.qsize()
+
+    def health(self) -> tuple[bool, str]:
+        if self.failing_since is None or time.monotonic() - self.failing_since < UNHEALTHY_AFTER:
+            return True, f"{self.pending} outcomes pending"
+        return False, f"{self.pending} outcomes not recorded for {time.monotonic() - self.failing_since:.0f} s"
+
+    def flush(self) -> Flushed:
+        """Record what has arrived. Outcomes whose write failed for a passing reason stay pending
+        and go with the next flush."""
+        while True:
+            try:
+                self._pending.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not self._pending:
+            return Flushed([], [])
+        batch, self._pending = self._pending, []
+        try:
+            self._record(batch)
+            self._ok()
+            return Flushed(batch, [])
+        except IntegrityError:
+            return self._one_by_one(batch)
+        except Exception:  # noqa: BLE001 - the database is away: keep them for the next flush
+            self._failed(batch, len(batch))
+            return Flushed([], [])
+
+    def _record(self, batch: list[Outcome]) -> None:
+        finished = [o.execution.id for o in batch if not o.will_retry]
+        self.app.record([o.execution for o in batch], side_statements=DispatchStore.finished_side(finished))
+
+    def _one_by_one(self, batch: list[Outcome]) -> Flushed:
+        flushed = Flushed([], [])
+        for i, outcome in enumerate(batch):
+            try:
+                self._record([outcome])
+                flushed.recorded.append(outcome)
+            except IntegrityError:
+                self._reconcile(outcome)
+                flushed.dropped.append(outcome)
+            except Exception:  # noqa: BLE001 - as in flush: the rest wait for the next one
+                self._failed(batch[i:], len(batch) - i)
+                return flushed
+        self._ok()
+        return flushed
+
+    def _reconcile(self, outcome: Outcome) -> None:
+        """Another writer recorded this run's next event first (a takeover closed it): the log
+        keeps that record; ours is dropped, and said so."""
+        self.reconciled += 1
+        execution = outcome.execution
+        try:
+            stored = self.app.repository.get(execution.id)
+            now = f"{stored.status} ({getattr(stored, 'code', '') or 'recorded'})"
+        except AggregateNotFoundError:
+            now = "not found"
+        _log.warning(
+            "outcome %s of execution %s not recorded: the run was closed meanwhile; it stays %s",
+            execution.status, execution.execution_id, now,
+        )
+
+    def _ok(self) -> None:
+        if self.failing_since is not None:
+            _log.warning("outcomes are recorded again")
+        self.failing_since = None
+
+    def _failed(self, rest: list[Outcome], count: int) -> None:
+        self._pending = rest + self._pending
+        self.failures += 1
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = now
+        if now - self._warned_at > 5:
+            self._warned_at = now
+            _log.warning("recording %d outcomes failed; they wait for the next attempt", count, exc_info=True)

@@ -1,0 +1,92 @@
+"""The dispatcher's decisions, without I/O or clock: given the fires due now and each job's state,
+which runs start, which wait in their job's queue, which instants are recorded missed (overlap
+policy, and the misfire policy for instants found more than the grace period late)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from application.dispatch.due_index import Due, JobEntry
+from domain.misfires import misfire_plan
+
+# Instants up to this late fire normally; later ones follow the job's misfire policy, whatever
+# made them late (downtime, a paused or overloaded process).
+GRACE = timedelta(seconds=2)
+OVERLAP_SKIPPED = "skipped: the previous run was still running"
+TRIGGERS = {"scheduled": "scheduled", "queued": "scheduled", "misfire": "misfire", "manual": "manual"}
+
+
+@dataclass
+class FirePlan:
+    starts: list[tuple[JobEntry, Due]] = field(default_factory=list)  # new runs, each at due.fire_at
+    retries: list[tuple[JobEntry, Due]] = field(default_factory=list)  # next attempts of recorded runs
+    missed: list[tuple[JobEntry, datetime, str]] = field(default_factory=list)  # (entry, instant, reason)
+    reschedule: list[tuple[JobEntry, datetime]] = field(default_factory=list)  # next fire strictly after
+    taken: list[Due] = field(default_factory=list)  # consumed here: due again if recording them fails
+
+    def __bool__(self) -> bool:
+        return bool(self.starts or self.retries or self.missed)
+
+
+def late_cause(late: timedelta) -> str:
+    return f"{late.total_seconds():.1f} s late: the dispatcher was paused, overloaded or without its lease"
+
+
+def plan_fires(dues: Iterable[Due], entries: Mapping[str, JobEntry], now: datetime) -> FirePlan:
+    """Decide for each due item. Updates each entry's `last_due` and `queued` (the jobs' state
+    the plan is made against); the caller records the plan and applies `reschedule`."""
+    plan = FirePlan()
+    for due in dues:
+        entry = entries.get(due.job_id)
+        if entry is None:
+            continue
+        if due.kind == "retry":
+            plan.retries.append((entry, due))
+            plan.taken.append(due)
+            continue
+        if due.kind == "manual" or due.nominal is None:
+            plan.starts.append((entry, due))
+            plan.taken.append(due)
+            continue
+        late = now - due.fire_at
+        if due.kind == "scheduled" and late > GRACE:
+            _plan_late(plan, entry, due, now, late)
+            continue
+        entry.last_due = max(entry.last_due or due.nominal, due.nominal)
+        if due.kind == "scheduled" and not due.requeued:
+            plan.reschedule.append((entry, due.nominal))
+        _start_or_overlap(plan, entry, due)
+    return plan
+
+
+def _start_or_overlap(plan: FirePlan, entry: JobEntry, due: Due) -> None:
+    assert due.nominal is not None
+    busy = entry.running or (entry.queued and due.kind != "queued")  # queued runs keep their order
+    policy = entry.options.overlap_policy
+    if busy and policy == "queue":
+        entry.queued.append(due)  # started when the job is free (Dispatcher.settle)
+        return
+    plan.taken.append(due)
+    if busy and policy != "allow":
+        plan.missed.append((entry, due.nominal, OVERLAP_SKIPPED))
+    else:
+        plan.starts.append((entry, due))
+
+
+def _plan_late(plan: FirePlan, entry: JobEntry, due: Due, now: datetime, late: timedelta) -> None:
+    """`due` is the first of the job's instants not yet planned; every instant up to now minus
+    the grace follows the misfire policy, as after downtime."""
+    assert due.nominal is not None
+    plan.taken.append(due)
+    after = due.nominal - timedelta(microseconds=1)
+    misfire = misfire_plan(entry.schedule, entry.options, after, now - GRACE, late_cause(late))
+    for instant in misfire.missed:
+        plan.missed.append((entry, instant, misfire.reason))
+    for instant in misfire.run:
+        _start_or_overlap(plan, entry, Due(now, 0, entry.job_id, instant, 0.0, entry.generation, "misfire"))
+    resume = misfire.resume_after or due.nominal
+    entry.last_due = max(entry.last_due or resume, resume)
+    if not due.requeued:
+        plan.reschedule.append((entry, resume))

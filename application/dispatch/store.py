@@ -1,0 +1,173 @@
+"""The dispatch tables (checkpoints, runs in flight, leases) and the statements that write them:
+the side statements that commit with the events, the launch marks, and what a takeover reads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import AggregateNotFoundError
+
+from application.dispatch.leadership import APP_NAME_PREFIX
+from domain.execution import Execution
+
+_log = logging.getLogger(__name__)
+
+FENCE = "SELECT dispatch_fence(%s, %s)"
+_INFLIGHT_ADD = (
+    "INSERT INTO dispatch_inflight (execution_aggregate_id, gateway_id, started_at, holder)"
+    " SELECT unnest(%s::uuid[]), %s, %s, %s ON CONFLICT DO NOTHING"
+)
+_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
+# A run about to be retried, or adopted by a new holder, is not launched (again) yet.
+_INFLIGHT_ADOPT = (
+    "UPDATE dispatch_inflight SET holder = %s, launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[])"
+)
+_INFLIGHT_KEEP = "UPDATE dispatch_inflight SET holder = %s WHERE execution_aggregate_id = ANY(%s::uuid[])"
+_CHECKPOINT = (
+    "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%s::text[]), unnest(%s::timestamptz[])"
+    " ON CONFLICT (gateway_id, job_id)"
+    " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
+)
+_MARK = (
+    "UPDATE dispatch_inflight SET launched_at = now()"
+    " WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s RETURNING execution_aggregate_id"
+)
+
+
+class StaleTerm(Exception):
+    """A fenced write found that this dispatcher's term has ended."""
+
+
+def is_stale_term(error: BaseException) -> bool:
+    return "stale dispatch term" in str(error)
+
+
+@dataclass(frozen=True)
+class InflightRow:
+    aggregate_id: UUID
+    holder: str
+    launched_at: datetime | None
+
+
+class DispatchStore:
+    def __init__(self, app: Any, conninfo: str, gateway_id: str, holder: str) -> None:
+        self.app = app
+        self.conninfo = conninfo
+        self.gateway_id = gateway_id
+        self.holder = holder
+        self._launch_conn: psycopg.Connection | None = None
+
+    # ---- side statements (commit with the events) ----------------------------------------
+
+    def fence(self, term: int) -> tuple[str, list[Any]]:
+        return (FENCE, [(self.gateway_id, term)])
+
+    def fire_side(self, executions: Sequence[Execution], term: int, now: datetime) -> list[Any]:
+        """What commits with recorded fires: the term check; new runs in flight; runs about to be
+        retried not launched yet; each job's checkpoint at the latest instant fired or missed."""
+        new = [e for e in executions if e.version == 1]
+        inflight = [e.id for e in new if e.status == "running"]
+        retried = [e.id for e in executions if e.version > 1 and e.status == "running"]
+        due: dict[str, datetime] = {}
+        for e in new:
+            if e.scheduled_for is not None and (e.status == "missed" or e.trigger in ("scheduled", "misfire")):
+                due[e.job_id] = max(due.get(e.job_id, e.scheduled_for), e.scheduled_for)
+        side: list[Any] = [self.fence(term)]
+        if inflight:
+            side.append((_INFLIGHT_ADD, [(inflight, self.gateway_id, now, self.holder)]))
+        if retried:
+            side.append((_INFLIGHT_ADOPT, [(self.holder, retried)]))
+        if due:
+            side.append((_CHECKPOINT, [(self.gateway_id, list(due), list(due.values()))]))
+        return side
+
+    @staticmethod
+    def finished_side(finished: Iterable[UUID]) -> list[Any]:
+        ids = list(finished)
+        return [(_INFLIGHT_DEL, [(ids,)])] if ids else []
+
+    def adopt_side(self, term: int, relaunch: Sequence[UUID], keep: Sequence[UUID], closed: Sequence[UUID]) -> list[Any]:
+        side: list[Any] = [self.fence(term)]
+        if relaunch:
+            side.append((_INFLIGHT_ADOPT, [(self.holder, list(relaunch))]))
+        if keep:
+            side.append((_INFLIGHT_KEEP, [(self.holder, list(keep))]))
+        return side + self.finished_side(closed)
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Any) -> list[Any]:
+        with self.app.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+            curs.execute(sql, params)
+            return curs.fetchall()
+
+    def checkpoints(self) -> dict[str, datetime]:
+        rows = self._query("SELECT job_id, last_due FROM dispatch_checkpoints WHERE gateway_id = %s", (self.gateway_id,))
+        return {row["job_id"]: row["last_due"] for row in rows}
+
+    def inflight(self) -> list[InflightRow]:
+        rows = self._query(
+            "SELECT execution_aggregate_id, holder, launched_at FROM dispatch_inflight WHERE gateway_id = %s",
+            (self.gateway_id,),
+        )
+        return [InflightRow(r["execution_aggregate_id"], r["holder"], r["launched_at"]) for r in rows]
+
+    def connected_holders(self) -> set[str]:
+        """Dispatcher instances with a session open now (their leadership connection)."""
+        rows = self._query(
+            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s", (APP_NAME_PREFIX + "%",)
+        )
+        return {r["application_name"][len(APP_NAME_PREFIX):] for r in rows}
+
+    def exists(self, execution_id: str) -> bool:
+        try:
+            self.app.repository.get(Execution.id_for(self.gateway_id, execution_id))
+            return True
+        except AggregateNotFoundError:
+            return False
+
+    def save(self, executions: Sequence[Execution], side: list[Any]) -> None:
+        """Record executions with side statements; a fenced write of an ended term is StaleTerm."""
+        try:
+            self.app.record(executions, side_statements=side)
+        except Exception as error:
+            if is_stale_term(error):
+                raise StaleTerm(str(error)) from error
+            raise
+
+    # ---- launch marks (the launcher's thread, its own connection) -------------------------
+
+    def mark_launched(self, ids: Sequence[UUID], term: int) -> set[UUID]:
+        """Durably note that these runs start now, while `term` is current; returns the ids marked
+        (a run taken over by another holder meanwhile is not). Raises StaleTerm, or a database error."""
+        if self._launch_conn is None or self._launch_conn.closed:
+            self._launch_conn = psycopg.connect(
+                self.conninfo, autocommit=True, application_name=f"gs-launch/{self.holder}")
+            # A mark lost to a database crash makes a launched run look unlaunched only if this
+            # process dies too; it then re-runs once. Not waiting for the disk keeps launches on time.
+            self._launch_conn.execute("SET synchronous_commit = off")
+            self._launch_conn.execute("SET lock_timeout = '2s'")
+        conn = self._launch_conn
+        try:
+            with conn.transaction():
+                conn.execute(FENCE, (self.gateway_id, term))
+                rows = conn.execute(_MARK, (list(ids), self.holder)).fetchall()
+        except psycopg.Error as error:
+            if is_stale_term(error):
+                raise StaleTerm(str(error)) from error
+            conn.close()
+            raise
+        return {row[0] for row in rows}
+
+    def close(self) -> None:
+        if self._launch_conn is not None:
+            try:
+                self._launch_conn.close()
+            except psycopg.Error:
+                pass
