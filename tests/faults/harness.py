@@ -152,10 +152,23 @@ class Scenario:
         self.job_ids += created
         return created
 
-    def wait_deliveries(self, count: int, timeout: float = 20, after: float = 0.0) -> None:
-        """Until `count` distinct executions first delivered after `after` have arrived."""
-        wait_for(lambda: sum(1 for v in self.subscriber.snapshot().values() if min(v) > after) >= count,
-                 timeout, what=f"{count} deliveries after {invariants.iso(after) if after else 'start'}")
+    def wait_deliveries(self, count: int, timeout: float = 20, after: float = 0.0, required: bool = True) -> bool:
+        """Until `count` distinct executions first delivered after `after` have arrived. With
+        `required=False` a timeout returns False: the invariant report then says what broke."""
+        try:
+            wait_for(lambda: sum(1 for v in self.subscriber.snapshot().values() if min(v) > after) >= count,
+                     timeout, what=f"{count} deliveries after {invariants.iso(after) if after else 'start'}")
+            return True
+        except TimeoutError:
+            if required:
+                raise
+            return False
+
+    def delivered_between(self, start: float, end: float) -> int:
+        return sum(1 for v in self.subscriber.snapshot().values() if start < min(v) < end)
+
+    def runs(self) -> dict[Any, invariants.Run]:
+        return invariants.build(invariants.read_events(self.url, self.app.mapper), {self.gateway_id})[1]
 
     # ---- faults and checks ----------------------------------------------------------------------
 
@@ -208,7 +221,8 @@ class Scenario:
     def describe(self, report: invariants.Report) -> str:
         lines = [report.format(), f"faults: {[(f.kind, f.target, invariants.iso(f.start)) for f in self.faults]}"]
         for worker in self.workers:
-            lines.append(f"--- {worker.name} ({'alive' if worker.alive() else 'exited'}) log tail:\n{worker.tail(6)}")
+            lines.append(f"--- {worker.name} ({'alive' if worker.alive() else 'exited'}) log tail:\n" + "\n".join(
+                line[:300] for line in worker.tail(6).splitlines()))
         return "\n".join(lines)
 
     def close(self) -> None:
