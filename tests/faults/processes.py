@@ -70,8 +70,11 @@ class PgCluster:
                        "max_connections = 200\nfsync = on\nshared_buffers = 32MB\nlogging_collector = off\n")
 
     def _run(self, exe: str, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([str(self.bin / exe), *args], user=self.user, cwd="/", capture_output=True,
-                              text=True, timeout=timeout, check=check)
+        done = subprocess.run([str(self.bin / exe), *args], user=self.user, cwd="/", capture_output=True,
+                              text=True, timeout=timeout, check=False)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{exe} {' '.join(args[-2:])} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        return done
 
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self._run("pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"), "-w",
