@@ -189,8 +189,9 @@ class Scenario:
         report.table["mqtt client-id clashes"] = self.broker.log_text().count("already connected")
         return report
 
-    def takeovers(self, runs: dict[Any, invariants.Run], deliveries: dict[str, list[float]]) -> list[float]:
-        """Per fault: seconds from its start to the first message of a run recorded after it."""
+    def takeovers(self, runs: dict[Any, invariants.Run], deliveries: dict[str, list[float]]) -> list[str]:
+        """Per fault, "kind: s": seconds from its start to the first message of a run recorded
+        after it (None: no such message yet)."""
         firsts = sorted(min(deliveries[r.execution_id]) for r in runs.values() if r.execution_id in deliveries
                         and not r.missed and r.retries == 0)
         created = {r.execution_id: r.created for r in runs.values()}
@@ -198,8 +199,8 @@ class Scenario:
         for fault in self.faults:
             after = [t for t in firsts if t > fault.start]
             fresh = [t for e, v in deliveries.items() for t in v[:1] if t > fault.start and created.get(e, 0) > fault.start]
-            if fresh or after:
-                out.append(round(min(fresh or after) - fault.start, 2))
+            first = min(fresh or after) - fault.start if fresh or after else None
+            out.append(f"{fault.kind}: {first:.2f}" if first is not None else f"{fault.kind}: none")
         return out
 
     def settle(self, window_end: float, timeout: float) -> invariants.Report:

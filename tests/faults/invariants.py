@@ -23,6 +23,7 @@ GRACE = 2.0  # seconds: the misfire grace of the dispatcher (application/due_ind
 LATE_SLACK = 0.75  # seconds beyond the grace allowed for the path to the subscriber
 GHOST_SLACK = 4.0  # seconds beyond a run's timeout after which a run still open is a ghost
 DELIVERY_SLACK = 5.0  # seconds a recorded success may wait for its message to reach the subscriber
+CRASH_WINDOW = 1.0  # seconds: a message that arrived this shortly before a kill -9 may lack its outcome
 SKIP_OVERLAP = 0.3  # seconds of tolerance when checking that a skipped instant overlapped a run
 VIOLATIONS = ("lost", "doubled", "ghost", "unexpected_instant", "published_twice", "success_not_delivered",
               "failed_but_delivered", "late_under_skip", "late_as_scheduled", "false_skip", "inflight_finished", "never_started_not_retried")
@@ -169,8 +170,8 @@ def expected_instants(job: JobInfo, window_end: float) -> list[float]:
 def check(jobs: dict[str, JobInfo], runs: dict[Any, Run], deliveries: dict[str, list[float]], *,
           window_end: float, now: float, kills: list[float] = (), inflight: set[Any] | None = None,
           never_started: set[str] = frozenset()) -> Report:
-    """`kills`: epoch times of kill -9s; a run INTERRUPTED across one whose message arrived is the
-    documented crash ambiguity (at most once per crash), not a violation. `never_started`: ids of
+    """`kills`: epoch times of kill -9s; a run INTERRUPTED whose message arrived at most CRASH_WINDOW
+    before one is the documented crash ambiguity (at most once per crash), not a violation. `never_started`: ids of
     runs the case knows were recorded but never began before a crash; each must be retried."""
     v: dict[str, list[str]] = defaultdict(list)
     pending: list[str] = []
@@ -215,7 +216,9 @@ def check(jobs: dict[str, JobInfo], runs: dict[Any, Run], deliveries: dict[str, 
         if run.status == "success" and not got:
             (pending if now - (run.ended or now) < DELIVERY_SLACK else v["success_not_delivered"]).append(label)
         if run.status in ("failed", "timeout") and got:
-            crash = run.code == "INTERRUPTED" and any(run.created <= k <= (run.ended or now) for k in kills)
+            # Crash ambiguity: the action took effect, then its worker was killed before it could
+            # record that (within CRASH_WINDOW). Delivered longer before the kill: a writer failure.
+            crash = run.code == "INTERRUPTED" and any(got[0] <= k <= got[0] + CRASH_WINDOW for k in kills)
             if crash:
                 ambiguous += 1
             else:
