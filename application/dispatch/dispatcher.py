@@ -73,8 +73,14 @@ class Dispatcher:
         self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
         self.sweeper = Sweeper(app, self.store, clock)
         self.live: dict[UUID, Execution] = {}  # runs this process recorded and has not finished
+        self._started: dict[str, str] = {}  # execution id -> job id of the runs its pool carries out
         self.pending_runs: dict[str, Due] = {}  # manual runs asked for while not leading
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{gateway_id}")
+        # A run is launched (and marked so) only when a pool thread is free to start it at once: a
+        # run still waiting for one has not started, and a takeover may launch it elsewhere.
+        self._slot_lock = threading.Lock()
+        self._free_slots = max_concurrent
+        self._waiting: list[Run] = []
         self._launcher = Launcher(clock, self._launch, gateway_id)
         self.writer = OutcomeWriter(app)
         self._threads: list[threading.Thread] = []
@@ -196,10 +202,10 @@ class Dispatcher:
         entries, missed, runs, resume = plan_takeover(self.feed.jobs.values(), self.store.checkpoints(), self._location(), now)
         for entry in entries:
             self.index.entries[entry.job_id] = entry
-        for execution in self.live.values():  # runs this process still carries out
-            entry = self.index.entries.get(execution.job_id)
+        for execution_id, job_id in list(self._started.items()):  # runs this process still carries out
+            entry = self.index.entries.get(job_id)
             if entry is not None:
-                entry.running.add(execution.execution_id)
+                entry.running.add(execution_id)
         if missed:
             self._save([self._missed(entry, instant, reason) for entry, instant, reason in missed])
         for due in runs:
@@ -216,7 +222,9 @@ class Dispatcher:
         _log.warning("dispatcher %s steps down: %s", self.gateway_id, why)
         self.leadership.release()
         self.index.clear()
-        for run in self._launcher.clear():
+        with self._slot_lock:
+            waiting, self._waiting = self._waiting, []
+        for run in self._launcher.clear() + waiting:
             self.live.pop(run.execution.id, None)  # the next leader launches them
 
     def _sweep(self) -> None:
@@ -234,8 +242,6 @@ class Dispatcher:
         for execution in adopted.launch:
             entry = self.index.entries.get(execution.job_id)
             self.live[execution.id] = execution
-            if entry is not None:
-                entry.running.add(execution.execution_id)
             armed.append((now, Run(execution, entry, entry.generation if entry else -1, now)))
         self._launcher.arm(armed)
         for execution in adopted.retry:
@@ -271,8 +277,6 @@ class Dispatcher:
         armed = []
         for run in runs:
             if run.execution.id in saved:
-                assert run.entry is not None
-                run.entry.running.add(run.execution.execution_id)
                 self.live[run.execution.id] = run.execution
                 armed.append((run.fire_at, run))
         self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
@@ -333,6 +337,7 @@ class Dispatcher:
                 self._cancel(run, reason, now)
             else:
                 go.append(run)
+        go = self._take_slots(go)
         if not go:
             return
         try:
@@ -341,17 +346,36 @@ class Dispatcher:
             marked = set()
         except Exception:  # noqa: BLE001 - the database is away: try again while the lease holds
             _log.warning("marking %d runs launched failed; trying again", len(go), exc_info=True)
+            self._give_back_slots(len(go))
             self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in go])
             return
+        self._give_back_slots(sum(1 for run in go if run.execution.id not in marked))
         for run in go:
             if run.execution.id in marked:
-                lateness = (now - run.fire_at).total_seconds()
-                self.stats.launched(max(0.0, lateness))
+                self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
+                self._started[run.execution.execution_id] = run.execution.job_id
+                if run.entry is not None:
+                    run.entry.running.add(run.execution.execution_id)
                 self._pool.submit(self._run, run.execution, run.entry)
             else:  # taken over meanwhile: the new leader launches it
                 self.live.pop(run.execution.id, None)
-                if run.entry is not None:
-                    run.entry.running.discard(run.execution.execution_id)
+
+    def _take_slots(self, runs: list[Run]) -> list[Run]:
+        """The runs a free pool thread can start now; the others wait for one."""
+        with self._slot_lock:
+            n = min(self._free_slots, len(runs))
+            self._free_slots -= n
+            self._waiting.extend(runs[n:])
+        return runs[:n]
+
+    def _give_back_slots(self, n: int) -> None:
+        if n <= 0:
+            return
+        with self._slot_lock:
+            self._free_slots += n
+            waiting, self._waiting = self._waiting[:n], self._waiting[n:]
+        if waiting:
+            self._launcher.arm([(self.clock(), run) for run in waiting])
 
     def _must_not_start(self, run: Run, now: datetime) -> str:
         execution, current = run.execution, self.index.entries.get(run.execution.job_id)
@@ -359,6 +383,9 @@ class Dispatcher:
             return ""
         if current is None or current.generation != run.generation:
             return "the job was disabled or changed before this run began"
+        if current.running - {execution.execution_id} and current.options.overlap_policy == "skip":
+            # recorded while an earlier run waited for its launch (an outage, a busy pool)
+            return "skipped: the previous run was still running"
         if execution.trigger == "scheduled" and execution.scheduled_for and current.options.misfire_policy == "skip":
             late = now - execution.scheduled_for - timedelta(seconds=execution.jitter_seconds)
             if late > GRACE:
@@ -374,17 +401,23 @@ class Dispatcher:
         self.writer.put(Outcome(run.execution, False, options, run.execution.job_id))
 
     def _run(self, execution: Execution, entry: JobEntry | None) -> None:
-        if entry is None:
-            return
-        outcome = run_action(
-            self.executor, execution, entry.action, entry.options, clock=self.clock, device_id=self.device_id,
-            started_at=self.clock(),
-        )
-        if not outcome.will_retry:
-            # Free the job at once: the next instant must not look like an overlap while this
-            # outcome waits to be recorded.
-            entry.running.discard(execution.execution_id)
-        self.writer.put(outcome)
+        try:
+            if entry is None:
+                execution.cancel(now=self.clock(), reason="its job was deleted before this run began")
+                self.writer.put(Outcome(execution, False, JobOptions(), execution.job_id))
+                return
+            outcome = run_action(
+                self.executor, execution, entry.action, entry.options, clock=self.clock, device_id=self.device_id,
+                started_at=self.clock(),
+            )
+            if not outcome.will_retry:
+                # Free the job at once: the next instant must not look like an overlap while this
+                # outcome waits to be recorded.
+                entry.running.discard(execution.execution_id)
+                self._started.pop(execution.execution_id, None)
+            self.writer.put(outcome)
+        finally:
+            self._give_back_slots(1)
 
     # ---- outcomes ------------------------------------------------------------------------------
 
@@ -394,6 +427,7 @@ class Dispatcher:
             self._settle(outcome)
         for outcome in flushed.dropped:
             self.live.pop(outcome.execution.id, None)
+            self._started.pop(outcome.execution.execution_id, None)
             entry = self.index.entries.get(outcome.job_id)
             if entry is not None:
                 entry.running.discard(outcome.execution.execution_id)
@@ -405,6 +439,7 @@ class Dispatcher:
             self.stats.finished[execution.status] += 1
         if not outcome.will_retry or not leading:
             self.live.pop(execution.id, None)  # a retry while not leading is the leader's (Sweeper)
+            self._started.pop(execution.execution_id, None)
         entry = self.index.entries.get(outcome.job_id)
         if entry is None:
             return

@@ -5,6 +5,8 @@ write of a leader carries its term and is refused once the term has moved on (fe
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 
@@ -41,7 +43,9 @@ class Leadership:
     def __init__(self, conninfo: str, gateway_id: str, *, holder: str | None = None) -> None:
         self.conninfo = conninfo
         self.gateway_id = gateway_id
-        self.holder = holder or uuid.uuid4().hex[:16]
+        # Which process holds a term, for people and tools: host, pid and a nonce (the nonce tells
+        # two dispatchers of one process apart). Short enough for PostgreSQL's 63-byte names.
+        self.holder = holder or f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.term: int | None = None
         self._valid_until = 0.0  # time.monotonic()
         self._renewed_at = 0.0

@@ -115,24 +115,22 @@ class Scenario:
             wait_for(worker.ready, timeout, what=f"worker {worker.name} ready")
 
     def leader(self, timeout: float = 20) -> WorkerProcess:
-        """The worker holding the gateway's leadership: the backend holding the dispatch advisory
-        lock (application.leadership.lock_key), mapped to a worker by its application_name."""
+        """The worker holding the gateway's current, unexpired leadership term: the lease row's
+        holder names its process (host:pid:nonce, application.dispatch.leadership)."""
         return wait_for(self._leader, timeout, what="a leader")
 
     def _leader(self) -> WorkerProcess | None:
-        from application.leadership import lock_key
-
-        key = lock_key(self.gateway_id) & (2**64 - 1)
         try:
             with psycopg.connect(self.url, connect_timeout=2) as conn:
-                rows = conn.execute(
-                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-                    " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s",
-                    (key >> 32, key & 0xFFFFFFFF)).fetchall()
+                row = conn.execute(
+                    "SELECT holder FROM dispatch_leases WHERE gateway_id = %s AND expires_at > now()",
+                    (self.gateway_id,)).fetchone()
         except psycopg.Error:
             return None
-        names = {r[0] for r in rows}
-        return next((w for w in self.workers if w.name in names and w.alive()), None)
+        if row is None:
+            return None
+        pid = int(row[0].split(":")[1])
+        return next((w for w in self.workers if w.pid == pid and w.alive()), None)
 
     # ---- jobs ----------------------------------------------------------------------------------
 

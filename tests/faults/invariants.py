@@ -231,7 +231,9 @@ def check(jobs: dict[str, JobInfo], runs: dict[Any, Run], deliveries: dict[str, 
                 v["late_under_skip"].append(f"{label} {run.trigger} {lateness:.1f} s late")
             elif lateness > GRACE + LATE_SLACK and run.trigger == "scheduled" and job.options.overlap_policy != "queue":
                 v["late_as_scheduled"].append(f"{label} {lateness:.1f} s late ({job.options.misfire_policy})")
-        if run.execution_id in never_started and run.max_attempts > 1 and run.retries == 0 and run.ended:
+        if run.execution_id in never_started and run.max_attempts > 1 and run.ended and run.code == "INTERRUPTED":
+            # It never began, so it is not an interrupted attempt: it must run (launched by the next
+            # leader, or retried), not be closed with an unknown outcome.
             v["never_started_not_retried"].append(f"{label} {run.status} {run.code}")
         if run.missed and "still running" in run.reason and run.scheduled_for is not None:
             t = run.scheduled_for

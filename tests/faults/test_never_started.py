@@ -1,12 +1,12 @@
-"""A run recorded but never started when its leader is killed must be retried when it allows
-more attempts, not only closed INTERRUPTED (issue 8, 6).
+"""A run recorded but never started when its leader is killed must still run (the next leader
+launches it), not be closed INTERRUPTED (issue 8, 6).
 
 Provoked deterministically: the first leader runs one action at a time
 (SCHEDULER_MAX_CONCURRENT_JOBS=1) and its broker is a blackhole (accepts TCP, never answers), so
 its first publish blocks until its 20 s timeout and the runs recorded after it wait in the queue,
 never started. Then kill -9; the replica, on a real broker, takes over. The earliest run is the
 one that started (not judged: its action began); every later one recorded before the kill never
-began and must be retried and succeed."""
+began and must run and succeed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.faults.processes import Blackhole, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(100)]
 
 
-def test_a_run_recorded_but_never_started_before_kill9_is_retried(scenario):
+def test_a_run_recorded_but_never_started_before_kill9_is_run_by_the_next_leader(scenario):
     hole = Blackhole()
     try:
         first = scenario.add_worker("w1", mqtt_url=hole.url, env={"SCHEDULER_MAX_CONCURRENT_JOBS": "1"})
@@ -40,7 +40,7 @@ def test_a_run_recorded_but_never_started_before_kill9_is_retried(scenario):
         assert not report.broken, scenario.describe(report)
         runs = {r.execution_id: r for r in scenario.runs().values()}
         unretried = {e: (runs[e].status, runs[e].code) for e in scenario.never_started if runs[e].status != "success"}
-        assert not unretried, f"never-started runs not retried to success: {unretried}\n{scenario.describe(report)}"
+        assert not unretried, f"never-started runs that did not run to success: {unretried}\n{scenario.describe(report)}"
     finally:
         hole.close()
 
