@@ -12,8 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -23,11 +21,11 @@ from eventsourcing.persistence import IntegrityError
 from application.clock import Clock, utc_now
 from application.dispatch.due_index import Due, DueIndex, JobEntry
 from application.dispatch.job_feed import JobFeed
-from application.dispatch.launcher import Launcher
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
-from application.dispatch.outcomes import Outcome, run_action
-from application.dispatch.planner import GRACE, TRIGGERS, plan_fires
+from application.dispatch.outcomes import Outcome
+from application.dispatch.planner import TRIGGERS, plan_fires
+from application.dispatch.starter import Run, Starter
 from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
 from application.dispatch.takeover import Sweeper, plan_takeover
@@ -36,7 +34,6 @@ from application.scheduler import Scheduler
 from domain.execution import Execution
 from domain.identity import execution_id as derive_execution_id
 from domain.job import Job
-from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 
@@ -44,17 +41,6 @@ _log = logging.getLogger(__name__)
 # timer, so the commit is not in front of the action.
 LEAD = timedelta(milliseconds=100)
 SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
-RETRY_MARK = timedelta(milliseconds=100)  # a launch whose mark failed is tried again after this
-
-
-@dataclass
-class Run:
-    """A recorded run waiting in the launcher for its instant."""
-
-    execution: Execution
-    entry: JobEntry | None
-    generation: int
-    fire_at: datetime
 
 
 class Dispatcher:
@@ -73,18 +59,14 @@ class Dispatcher:
         self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
         self.sweeper = Sweeper(app, self.store, clock)
         self.live: dict[UUID, Execution] = {}  # runs this process recorded and has not finished
-        self._started: dict[str, str] = {}  # execution id -> job id of the runs its pool carries out
         self.pending_runs: dict[str, Due] = {}  # manual runs asked for while not leading
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{gateway_id}")
-        # A run is launched (and marked so) only when a pool thread is free to start it at once: a
-        # run still waiting for one has not started, and a takeover may launch it elsewhere.
-        self._slot_lock = threading.Lock()
-        self._free_slots = max_concurrent
-        self._waiting: list[Run] = []
-        self._launcher = Launcher(clock, self._launch, gateway_id)
         self.writer = OutcomeWriter(app)
-        self._threads: list[threading.Thread] = []
         self.stats = DispatchStats()
+        self.starter = Starter(
+            executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,
+            max_concurrent=max_concurrent, device_id=self.device_id, on_dropped=self._forget, name=gateway_id,
+        )
+        self._threads: list[threading.Thread] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -96,7 +78,7 @@ class Dispatcher:
         if self.on_applied:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
-        self._launcher.start()
+        self.starter.start()
         targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
@@ -106,11 +88,10 @@ class Dispatcher:
     def stop(self, drain_seconds: float = 5.0) -> None:
         self._stopping.set()
         self._wake.set()
-        self._launcher.stop()
         self.feed.stop()
         for thread in self._threads:
             thread.join(timeout=drain_seconds)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.starter.stop()
         self.writer.flush()
         self.leadership.release()
         self.store.close()
@@ -202,7 +183,7 @@ class Dispatcher:
         entries, missed, runs, resume = plan_takeover(self.feed.jobs.values(), self.store.checkpoints(), self._location(), now)
         for entry in entries:
             self.index.entries[entry.job_id] = entry
-        for execution_id, job_id in list(self._started.items()):  # runs this process still carries out
+        for execution_id, job_id in self.starter.started():  # runs this process still carries out
             entry = self.index.entries.get(job_id)
             if entry is not None:
                 entry.running.add(execution_id)
@@ -222,9 +203,7 @@ class Dispatcher:
         _log.warning("dispatcher %s steps down: %s", self.gateway_id, why)
         self.leadership.release()
         self.index.clear()
-        with self._slot_lock:
-            waiting, self._waiting = self._waiting, []
-        for run in self._launcher.clear() + waiting:
+        for run in self.starter.clear():
             self.live.pop(run.execution.id, None)  # the next leader launches them
 
     def _sweep(self) -> None:
@@ -243,7 +222,7 @@ class Dispatcher:
             entry = self.index.entries.get(execution.job_id)
             self.live[execution.id] = execution
             armed.append((now, Run(execution, entry, entry.generation if entry else -1, now)))
-        self._launcher.arm(armed)
+        self.starter.arm(armed)
         for execution in adopted.retry:
             self.live[execution.id] = execution
             self.index.push(Due(now, 0, execution.job_id, execution.scheduled_for, kind="retry", execution=execution))
@@ -281,7 +260,7 @@ class Dispatcher:
                 armed.append((run.fire_at, run))
         self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
         self.stats.missed += sum(1 for e in missed if e.id in saved)
-        self._launcher.arm(armed)
+        self.starter.arm(armed)
 
     def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
         execution_id = due.execution_id or derive_execution_id(entry.job_id, "scheduled", due.nominal or now)
@@ -316,109 +295,6 @@ class Dispatcher:
                     _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
             return saved
 
-    # ---- launching (the launcher's thread) ------------------------------------------------------
-
-    def _launch(self, runs: list[Run]) -> None:
-        """At the runs' instant. Only while the lease is provably held, and only runs durably
-        marked launched (so a takeover knows which ones may have started)."""
-        term = self.leadership.term
-        if term is None:
-            for run in runs:
-                self.live.pop(run.execution.id, None)
-            return
-        if not self.leadership.valid():
-            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in runs])
-            return
-        now = self.clock()
-        go = []
-        for run in runs:
-            reason = self._must_not_start(run, now)
-            if reason:
-                self._cancel(run, reason, now)
-            else:
-                go.append(run)
-        go = self._take_slots(go)
-        if not go:
-            return
-        try:
-            marked = self.store.mark_launched([r.execution.id for r in go], term)
-        except StaleTerm:
-            marked = set()
-        except Exception:  # noqa: BLE001 - the database is away: try again while the lease holds
-            _log.warning("marking %d runs launched failed; trying again", len(go), exc_info=True)
-            self._give_back_slots(len(go))
-            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in go])
-            return
-        self._give_back_slots(sum(1 for run in go if run.execution.id not in marked))
-        for run in go:
-            if run.execution.id in marked:
-                self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
-                self._started[run.execution.execution_id] = run.execution.job_id
-                if run.entry is not None:
-                    run.entry.running.add(run.execution.execution_id)
-                self._pool.submit(self._run, run.execution, run.entry)
-            else:  # taken over meanwhile: the new leader launches it
-                self.live.pop(run.execution.id, None)
-
-    def _take_slots(self, runs: list[Run]) -> list[Run]:
-        """The runs a free pool thread can start now; the others wait for one."""
-        with self._slot_lock:
-            n = min(self._free_slots, len(runs))
-            self._free_slots -= n
-            self._waiting.extend(runs[n:])
-        return runs[:n]
-
-    def _give_back_slots(self, n: int) -> None:
-        if n <= 0:
-            return
-        with self._slot_lock:
-            self._free_slots += n
-            waiting, self._waiting = self._waiting[:n], self._waiting[n:]
-        if waiting:
-            self._launcher.arm([(self.clock(), run) for run in waiting])
-
-    def _must_not_start(self, run: Run, now: datetime) -> str:
-        execution, current = run.execution, self.index.entries.get(run.execution.job_id)
-        if execution.trigger == "manual":
-            return ""
-        if current is None or current.generation != run.generation:
-            return "the job was disabled or changed before this run began"
-        if current.running - {execution.execution_id} and current.options.overlap_policy == "skip":
-            # recorded while an earlier run waited for its launch (an outage, a busy pool)
-            return "skipped: the previous run was still running"
-        if execution.trigger == "scheduled" and execution.scheduled_for and current.options.misfire_policy == "skip":
-            late = now - execution.scheduled_for - timedelta(seconds=execution.jitter_seconds)
-            if late > GRACE:
-                return f"not started: {late.total_seconds():.1f} s late (misfire_policy=skip)"
-        return ""
-
-    def _cancel(self, run: Run, reason: str, now: datetime) -> None:
-        run.execution.cancel(now=now, reason=reason)
-        if run.entry is not None:
-            run.entry.running.discard(run.execution.execution_id)
-        self.stats.cancelled += 1
-        options = run.entry.options if run.entry else JobOptions()
-        self.writer.put(Outcome(run.execution, False, options, run.execution.job_id))
-
-    def _run(self, execution: Execution, entry: JobEntry | None) -> None:
-        try:
-            if entry is None:
-                execution.cancel(now=self.clock(), reason="its job was deleted before this run began")
-                self.writer.put(Outcome(execution, False, JobOptions(), execution.job_id))
-                return
-            outcome = run_action(
-                self.executor, execution, entry.action, entry.options, clock=self.clock, device_id=self.device_id,
-                started_at=self.clock(),
-            )
-            if not outcome.will_retry:
-                # Free the job at once: the next instant must not look like an overlap while this
-                # outcome waits to be recorded.
-                entry.running.discard(execution.execution_id)
-                self._started.pop(execution.execution_id, None)
-            self.writer.put(outcome)
-        finally:
-            self._give_back_slots(1)
-
     # ---- outcomes ------------------------------------------------------------------------------
 
     def _record_outcomes(self) -> None:
@@ -427,10 +303,14 @@ class Dispatcher:
             self._settle(outcome)
         for outcome in flushed.dropped:
             self.live.pop(outcome.execution.id, None)
-            self._started.pop(outcome.execution.execution_id, None)
+            self.starter.forget(outcome.execution)
             entry = self.index.entries.get(outcome.job_id)
             if entry is not None:
                 entry.running.discard(outcome.execution.execution_id)
+
+    def _forget(self, execution: Execution) -> None:
+        """A recorded run this process will not start after all (the starter's thread)."""
+        self.live.pop(execution.id, None)
 
     def _settle(self, outcome: Outcome) -> None:
         execution = outcome.execution
@@ -439,7 +319,7 @@ class Dispatcher:
             self.stats.finished[execution.status] += 1
         if not outcome.will_retry or not leading:
             self.live.pop(execution.id, None)  # a retry while not leading is the leader's (Sweeper)
-            self._started.pop(execution.execution_id, None)
+            self.starter.forget(execution)
         entry = self.index.entries.get(outcome.job_id)
         if entry is None:
             return

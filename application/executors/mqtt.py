@@ -70,7 +70,7 @@ class MqttPublisher:
             client_id=client_id or f"gateway-scheduler-{uuid.uuid4().hex[:12]}",
         )
         self._client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=2)  # back within ~2 s of the broker
         if self._address.username is not None:
             self._client.username_pw_set(self._address.username, self._address.password)
         if self._address.tls:
