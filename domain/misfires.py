@@ -19,7 +19,7 @@ class MisfirePlan:
     reason: str = ""
 
 
-NOT_RUNNING = "while no dispatcher led this gateway"
+NOT_RUNNING = "before this takeover: no dispatcher led the gateway, or the one that led stopped first"
 
 
 def misfire_plan(
