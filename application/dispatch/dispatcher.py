@@ -205,6 +205,10 @@ class Dispatcher:
         self.index.clear()
         for run in self.starter.clear():
             self.live.pop(run.execution.id, None)  # the next leader launches them
+        for execution in list(self.live.values()):
+            if execution.status == "retrying":  # its next attempt was this term's: the leader's now
+                self.live.pop(execution.id, None)
+                self.starter.forget(execution)
 
     def _sweep(self) -> None:
         term = self.leadership.term
@@ -242,11 +246,15 @@ class Dispatcher:
             due.execution.retry(now=max(now, due.fire_at))
             runs.append(Run(due.execution, entry, entry.generation, due.fire_at))
         missed = [self._missed(entry, instant, reason) for entry, instant, reason in plan.missed]
+        for run in runs[: self.starter.reserve(len(runs))]:
+            run.reserved = True
+        launch_at = {r.execution.id: max(now, r.fire_at) for r in runs if r.reserved}
         try:
-            saved = self._save([r.execution for r in runs] + missed)
-        except StaleTerm:
-            raise
+            saved = self._save([r.execution for r in runs] + missed, launch_at)
         except Exception:
+            self.starter.release(len(launch_at))
+            if isinstance(sys.exc_info()[1], StaleTerm):
+                raise
             # Nothing was recorded (e.g. the database is away): these fires are due again, late,
             # at the next tick that can record them, rather than lost.
             for due in plan.taken:
@@ -258,6 +266,8 @@ class Dispatcher:
             if run.execution.id in saved:
                 self.live[run.execution.id] = run.execution
                 armed.append((run.fire_at, run))
+            elif run.reserved:
+                self.starter.release(1)
         self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
         self.stats.missed += sum(1 for e in missed if e.id in saved)
         self.starter.arm(armed)
@@ -276,20 +286,21 @@ class Dispatcher:
             execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=self.clock(),
         )
 
-    def _save(self, executions: list[Execution]) -> set[UUID]:
+    def _save(self, executions: list[Execution], launch_at: dict[UUID, datetime] | None = None) -> set[UUID]:
         """Save in one fenced transaction; if another writer got there first (a duplicate fire),
         save one by one so only the duplicates are dropped. Returns the ids saved."""
         term = self.leadership.term
         if term is None:
             raise StaleTerm("not leading")
+        launch_at = launch_at or {}
         try:
-            self.store.save(executions, self.store.fire_side(executions, term, self.clock()))
+            self.store.save(executions, self.store.fire_side(executions, term, self.clock(), launch_at))
             return {e.id for e in executions}
         except IntegrityError:
             saved: set[UUID] = set()
             for execution in executions:
                 try:
-                    self.store.save([execution], self.store.fire_side([execution], term, self.clock()))
+                    self.store.save([execution], self.store.fire_side([execution], term, self.clock(), launch_at))
                     saved.add(execution.id)
                 except IntegrityError:
                     _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)

@@ -1,7 +1,9 @@
 """Starts recorded runs: at their instant (the Launcher's thread), only while the lease provably
-holds, only when a pool thread is free to start one at once, and only once it is durably marked
-launched, so that a takeover knows which runs may have begun. A run that must not start (its job
-changed, it is too late under `misfire_policy=skip`, an earlier run still runs) is cancelled."""
+holds, only with a pool thread free to start it at once, and only once it is durably marked
+launched, so that a takeover knows which runs may have begun. The dispatcher reserves a pool
+thread for a run when it records it, and the mark commits with the fire; a run recorded without
+one waits for a thread and is marked when it gets one. A run that must not start (its job changed,
+it is too late under `misfire_policy=skip`, an earlier run still runs) is cancelled."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class Run:
     entry: JobEntry | None
     generation: int
     fire_at: datetime
+    reserved: bool = False  # a pool thread is held for it and it was marked launched when recorded
 
 
 class Starter:
@@ -64,11 +67,31 @@ class Starter:
     def arm(self, items: list[tuple[datetime, Run]]) -> None:
         self._launcher.arm(items)
 
+    def reserve(self, n: int) -> int:
+        """Hold pool threads for up to `n` runs about to be recorded; returns how many."""
+        with self._lock:
+            k = min(self._free_slots, n)
+            self._free_slots -= k
+            return k
+
+    def release(self, n: int) -> None:
+        self._give_back_slots(n)
+
     def clear(self) -> list[Run]:
-        """Forget every run not started yet (leadership ended); returns them."""
+        """Forget every run not started yet (leadership ended); returns them. Those marked when
+        recorded are unmarked, so that the next leader launches them."""
         with self._lock:
             waiting, self._waiting = self._waiting, []
-        return self._launcher.clear() + waiting
+        runs = [run for run in self._launcher.clear() if run is not None] + waiting
+        self._unmark([run for run in runs if run.reserved])
+        return runs
+
+    def _unmark(self, runs: list[Run]) -> None:
+        if runs:
+            self.store.unmark([run.execution.id for run in runs])
+            for run in runs:
+                run.reserved = False
+            self._give_back_slots(len(runs))
 
     def started(self) -> list[tuple[str, str]]:
         """(execution id, job id) of the runs this process carries out, between attempts included."""
@@ -79,26 +102,48 @@ class Starter:
 
     # ---- the launcher's thread ---------------------------------------------------------------
 
-    def _launch(self, runs: list[Run]) -> None:
+    def _launch(self, runs: list[Run | None]) -> None:
+        """Due runs (and `None`: a pool thread became free) -> the runs that start now, in order."""
         term = self.leadership.term
+        due = [run for run in runs if run is not None]
         if term is None:
-            for run in runs:
+            dropped = self.clear() + due
+            self._unmark([run for run in due if run.reserved])
+            for run in dropped:
                 self.on_dropped(run.execution)
             return
         if not self.leadership.valid():
-            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in runs])
+            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in due])
             return
         now = self.clock()
-        go = []
-        for run in runs:
+        with self._lock:
+            candidates, self._waiting = self._waiting + due, []
+        ready: list[Run] = []
+        unreserved: list[Run] = []
+        for run in candidates:
             reason = self._must_not_start(run, now)
             if reason:
                 self._cancel(run, reason, now)
+            elif run.reserved:
+                ready.append(run)
             else:
-                go.append(run)
-        go = self._take_slots(go)
+                unreserved.append(run)
+        ready += self._mark_late(unreserved, term, now)
+        for run in ready:
+            self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
+            self._started[run.execution.execution_id] = run.execution.job_id
+            if run.entry is not None:
+                run.entry.running.add(run.execution.execution_id)
+            self._pool.submit(self._run, run.execution, run.entry)
+
+    def _mark_late(self, runs: list[Run], term: int, now: datetime) -> list[Run]:
+        """Runs recorded without a pool thread: those that get one now, once marked launched."""
+        n = self.reserve(len(runs))
+        go = runs[:n]
+        with self._lock:
+            self._waiting = runs[n:] + self._waiting
         if not go:
-            return
+            return []
         try:
             marked = self.store.mark_launched([r.execution.id for r in go], term)
         except StaleTerm:
@@ -107,17 +152,12 @@ class Starter:
             _log.warning("marking %d runs launched failed; trying again", len(go), exc_info=True)
             self._give_back_slots(len(go))
             self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in go])
-            return
+            return []
         self._give_back_slots(sum(1 for run in go if run.execution.id not in marked))
         for run in go:
-            if run.execution.id in marked:
-                self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
-                self._started[run.execution.execution_id] = run.execution.job_id
-                if run.entry is not None:
-                    run.entry.running.add(run.execution.execution_id)
-                self._pool.submit(self._run, run.execution, run.entry)
-            else:  # taken over meanwhile: the new leader launches it
+            if run.execution.id not in marked:  # taken over meanwhile: the new leader launches it
                 self.on_dropped(run.execution)
+        return [run for run in go if run.execution.id in marked]
 
     def _must_not_start(self, run: Run, now: datetime) -> str:
         execution, current = run.execution, self.entries.get(run.execution.job_id)
@@ -134,27 +174,23 @@ class Starter:
         return ""
 
     def _cancel(self, run: Run, reason: str, now: datetime) -> None:
+        if run.reserved:
+            run.reserved = False
+            self._give_back_slots(1)
         run.execution.cancel(now=now, reason=reason)
         self.stats.cancelled += 1
         options = run.entry.options if run.entry else JobOptions()
         self.writer.put(Outcome(run.execution, False, options, run.execution.job_id))
 
-    def _take_slots(self, runs: list[Run]) -> list[Run]:
-        """The runs a free pool thread can start now; the others wait for one."""
-        with self._lock:
-            n = min(self._free_slots, len(runs))
-            self._free_slots -= n
-            self._waiting.extend(runs[n:])
-        return runs[:n]
-
     def _give_back_slots(self, n: int) -> None:
+        """Pool threads became free: runs waiting for one go with the launcher's next batch."""
         if n <= 0:
             return
         with self._lock:
             self._free_slots += n
-            waiting, self._waiting = self._waiting[:n], self._waiting[n:]
+            waiting = bool(self._waiting)
         if waiting:
-            self._launcher.arm([(self.clock(), run) for run in waiting])
+            self._launcher.arm([(self.clock(), None)])
 
     # ---- a pool thread -----------------------------------------------------------------------
 

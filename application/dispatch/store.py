@@ -4,7 +4,7 @@ the side statements that commit with the events, the launch marks, and what a ta
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,23 +20,33 @@ _log = logging.getLogger(__name__)
 
 FENCE = "SELECT dispatch_fence(%s, %s)"
 _INFLIGHT_ADD = (
-    "INSERT INTO dispatch_inflight (execution_aggregate_id, gateway_id, started_at, holder)"
-    " SELECT unnest(%s::uuid[]), %s, %s, %s ON CONFLICT DO NOTHING"
+    "INSERT INTO dispatch_inflight (execution_aggregate_id, gateway_id, started_at, holder, launched_at)"
+    " SELECT unnest(%s::uuid[]), %s, %s, %s, unnest(%s::timestamptz[]) ON CONFLICT DO NOTHING"
 )
 _INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
 # A run about to be retried, or adopted by a new holder, is not launched (again) yet.
 _INFLIGHT_ADOPT = (
     "UPDATE dispatch_inflight SET holder = %s, launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[])"
 )
+_INFLIGHT_RELAUNCH = (
+    "UPDATE dispatch_inflight AS i SET holder = %s, launched_at = u.at"
+    " FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE i.execution_aggregate_id = u.id"
+)
+# A run its holder will not start after all (its lease lapsed first): unmarked, so that a leader
+# launches it. Not fenced: only the holder's own row, and only while it still holds it.
+_UNMARK = "UPDATE dispatch_inflight SET launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s"
 _INFLIGHT_KEEP = "UPDATE dispatch_inflight SET holder = %s WHERE execution_aggregate_id = ANY(%s::uuid[])"
 _CHECKPOINT = (
     "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%s::text[]), unnest(%s::timestamptz[])"
     " ON CONFLICT (gateway_id, job_id)"
     " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
 )
+# One statement, one round trip: the fence (share-locking the lease row until the statement's
+# transaction ends) and the mark.
 _MARK = (
-    "UPDATE dispatch_inflight SET launched_at = now()"
-    " WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s RETURNING execution_aggregate_id"
+    "WITH fence AS (SELECT dispatch_fence(%s, %s)) UPDATE dispatch_inflight SET launched_at = now()"
+    " WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s AND EXISTS (SELECT 1 FROM fence)"
+    " RETURNING execution_aggregate_id"
 )
 
 
@@ -68,9 +78,12 @@ class DispatchStore:
     def fence(self, term: int) -> tuple[str, list[Any]]:
         return (FENCE, [(self.gateway_id, term)])
 
-    def fire_side(self, executions: Sequence[Execution], term: int, now: datetime) -> list[Any]:
-        """What commits with recorded fires: the term check; new runs in flight; runs about to be
-        retried not launched yet; each job's checkpoint at the latest instant fired or missed."""
+    def fire_side(
+        self, executions: Sequence[Execution], term: int, now: datetime, launch_at: Mapping[UUID, datetime]
+    ) -> list[Any]:
+        """What commits with recorded fires: the term check; new runs in flight (with the instant
+        each starts at, for those a pool thread is reserved for: `launch_at`); runs about to be
+        retried likewise; each job's checkpoint at the latest instant fired or missed."""
         new = [e for e in executions if e.version == 1]
         inflight = [e.id for e in new if e.status == "running"]
         retried = [e.id for e in executions if e.version > 1 and e.status == "running"]
@@ -80,9 +93,10 @@ class DispatchStore:
                 due[e.job_id] = max(due.get(e.job_id, e.scheduled_for), e.scheduled_for)
         side: list[Any] = [self.fence(term)]
         if inflight:
-            side.append((_INFLIGHT_ADD, [(inflight, self.gateway_id, now, self.holder)]))
+            at = [launch_at.get(i) for i in inflight]
+            side.append((_INFLIGHT_ADD, [(inflight, self.gateway_id, now, self.holder, at)]))
         if retried:
-            side.append((_INFLIGHT_ADOPT, [(self.holder, retried)]))
+            side.append((_INFLIGHT_RELAUNCH, [(self.holder, retried, [launch_at.get(i) for i in retried])]))
         if due:
             side.append((_CHECKPOINT, [(self.gateway_id, list(due), list(due.values()))]))
         return side
@@ -145,29 +159,42 @@ class DispatchStore:
 
     def mark_launched(self, ids: Sequence[UUID], term: int) -> set[UUID]:
         """Durably note that these runs start now, while `term` is current; returns the ids marked
-        (a run taken over by another holder meanwhile is not). Raises StaleTerm, or a database error."""
+        (a run taken over by another holder meanwhile is not). Raises StaleTerm, or a database error.
+        Only for runs that got a pool thread late: the others are marked when recorded."""
+        try:
+            rows = self._launch_connection().execute(_MARK, (self.gateway_id, term, list(ids), self.holder)).fetchall()
+        except psycopg.Error as error:
+            if is_stale_term(error):
+                raise StaleTerm(str(error)) from error
+            self._close_launch_connection()
+            raise
+        return {row[0] for row in rows}
+
+    def _launch_connection(self) -> psycopg.Connection:
         if self._launch_conn is None or self._launch_conn.closed:
             self._launch_conn = psycopg.connect(
-                self.conninfo, autocommit=True, application_name=f"gs-launch/{self.holder}")
+                self.conninfo, autocommit=True, application_name=f"gs-launch/{self.holder}"[:63])
             # A mark lost to a database crash makes a launched run look unlaunched only if this
             # process dies too; it then re-runs once. Not waiting for the disk keeps launches on time.
             self._launch_conn.execute("SET synchronous_commit = off")
             self._launch_conn.execute("SET lock_timeout = '2s'")
-        conn = self._launch_conn
-        try:
-            with conn.transaction():
-                conn.execute(FENCE, (self.gateway_id, term))
-                rows = conn.execute(_MARK, (list(ids), self.holder)).fetchall()
-        except psycopg.Error as error:
-            if is_stale_term(error):
-                raise StaleTerm(str(error)) from error
-            conn.close()
-            raise
-        return {row[0] for row in rows}
+        return self._launch_conn
 
-    def close(self) -> None:
-        if self._launch_conn is not None:
+    def _close_launch_connection(self) -> None:
+        conn, self._launch_conn = self._launch_conn, None
+        if conn is not None:
             try:
-                self._launch_conn.close()
+                conn.close()
             except psycopg.Error:
                 pass
+
+    def unmark(self, ids: Sequence[UUID]) -> None:
+        """Best effort: a row left marked is closed `INTERRUPTED` later instead of being launched."""
+        try:
+            self._launch_connection().execute(_UNMARK, (list(ids), self.holder))
+        except psycopg.Error:
+            _log.warning("could not unmark %d runs not started", len(ids), exc_info=True)
+            self._close_launch_connection()
+
+    def close(self) -> None:
+        self._close_launch_connection()

@@ -48,7 +48,7 @@ class FormerLeader:
             trigger="manual", scheduled_for=None, now=datetime.now(UTC), max_attempts=2,
         )
         assert self.lead.term is not None
-        self.store.save([execution], self.store.fire_side([execution], self.lead.term, datetime.now(UTC)))
+        self.store.save([execution], self.store.fire_side([execution], self.lead.term, datetime.now(UTC), {}))
         if launched:
             assert self.store.mark_launched([execution.id], self.lead.term) == {execution.id}
         return execution
