@@ -225,7 +225,7 @@ class Dispatcher:
         for execution in adopted.launch:
             entry = self.index.entries.get(execution.job_id)
             self.live[execution.id] = execution
-            armed.append((now, Run(execution, entry, entry.generation if entry else -1, now)))
+            armed.append((now, Run(execution, entry, entry.generation if entry else -1, now, marked=False)))
         self.starter.arm(armed)
         for execution in adopted.retry:
             self.live[execution.id] = execution
@@ -246,15 +246,12 @@ class Dispatcher:
             due.execution.retry(now=max(now, due.fire_at))
             runs.append(Run(due.execution, entry, entry.generation, due.fire_at))
         missed = [self._missed(entry, instant, reason) for entry, instant, reason in plan.missed]
-        for run in runs[: self.starter.reserve(len(runs))]:
-            run.reserved = True
-        launch_at = {r.execution.id: max(now, r.fire_at) for r in runs if r.reserved}
+        launch_at = {r.execution.id: max(now, r.fire_at) for r in runs}  # marked launched as recorded
         try:
             saved = self._save([r.execution for r in runs] + missed, launch_at)
+        except StaleTerm:
+            raise
         except Exception:
-            self.starter.release(len(launch_at))
-            if isinstance(sys.exc_info()[1], StaleTerm):
-                raise
             # Nothing was recorded (e.g. the database is away): these fires are due again, late,
             # at the next tick that can record them, rather than lost.
             for due in plan.taken:
@@ -266,8 +263,6 @@ class Dispatcher:
             if run.execution.id in saved:
                 self.live[run.execution.id] = run.execution
                 armed.append((run.fire_at, run))
-            elif run.reserved:
-                self.starter.release(1)
         self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
         self.stats.missed += sum(1 for e in missed if e.id in saved)
         self.starter.arm(armed)

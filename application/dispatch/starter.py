@@ -1,9 +1,9 @@
 """Starts recorded runs: at their instant (the Launcher's thread), only while the lease provably
-holds, only with a pool thread free to start it at once, and only once it is durably marked
-launched, so that a takeover knows which runs may have begun. The dispatcher reserves a pool
-thread for a run when it records it, and the mark commits with the fire; a run recorded without
-one waits for a thread and is marked when it gets one. A run that must not start (its job changed,
-it is too late under `misfire_policy=skip`, an earlier run still runs) is cancelled."""
+holds, and within `max_concurrent` at a time. A run is marked launched durably when it is recorded
+(the mark commits with the fire), so that a takeover knows it may have begun; one that waits for a
+free pool thread longer than a second is unmarked (a takeover then launches it rather than calling
+it interrupted) and marked again before it starts. A run that must not start (its job changed, it
+is too late under `misfire_policy=skip`, an earlier run of its job still runs) is cancelled."""
 
 from __future__ import annotations
 
@@ -29,17 +29,19 @@ from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 RETRY_MARK = timedelta(milliseconds=100)  # a launch whose mark failed is tried again after this
+UNMARK_AFTER = timedelta(seconds=1)  # a marked run waiting this long for a pool thread is unmarked
 
 
 @dataclass
 class Run:
-    """A recorded run waiting for its instant."""
+    """A recorded run waiting for its instant, then (if the pool is busy) for a thread."""
 
     execution: Execution
     entry: JobEntry | None
     generation: int
     fire_at: datetime
-    reserved: bool = False  # a pool thread is held for it and it was marked launched when recorded
+    marked: bool = True  # its in-flight row says launched (a takeover would not launch it again)
+    waiting_since: datetime | None = None
 
 
 class Starter:
@@ -67,31 +69,14 @@ class Starter:
     def arm(self, items: list[tuple[datetime, Run]]) -> None:
         self._launcher.arm(items)
 
-    def reserve(self, n: int) -> int:
-        """Hold pool threads for up to `n` runs about to be recorded; returns how many."""
-        with self._lock:
-            k = min(self._free_slots, n)
-            self._free_slots -= k
-            return k
-
-    def release(self, n: int) -> None:
-        self._give_back_slots(n)
-
     def clear(self) -> list[Run]:
-        """Forget every run not started yet (leadership ended); returns them. Those marked when
-        recorded are unmarked, so that the next leader launches them."""
+        """Forget every run not started yet (leadership ended); returns them, unmarked so that
+        the next leader launches them."""
         with self._lock:
             waiting, self._waiting = self._waiting, []
         runs = [run for run in self._launcher.clear() if run is not None] + waiting
-        self._unmark([run for run in runs if run.reserved])
+        self._unmark([run for run in runs if run.marked])
         return runs
-
-    def _unmark(self, runs: list[Run]) -> None:
-        if runs:
-            self.store.unmark([run.execution.id for run in runs])
-            for run in runs:
-                run.reserved = False
-            self._give_back_slots(len(runs))
 
     def started(self) -> list[tuple[str, str]]:
         """(execution id, job id) of the runs this process carries out, between attempts included."""
@@ -103,13 +88,13 @@ class Starter:
     # ---- the launcher's thread ---------------------------------------------------------------
 
     def _launch(self, runs: list[Run | None]) -> None:
-        """Due runs (and `None`: a pool thread became free) -> the runs that start now, in order."""
+        """Due runs (and `None`: a pool thread became free, or a wait grew long) -> the runs that
+        start now, in order; the others wait for a thread."""
         term = self.leadership.term
         due = [run for run in runs if run is not None]
         if term is None:
-            dropped = self.clear() + due
-            self._unmark([run for run in due if run.reserved])
-            for run in dropped:
+            self._unmark([run for run in due if run.marked])
+            for run in self.clear() + due:
                 self.on_dropped(run.execution)
             return
         if not self.leadership.valid():
@@ -118,46 +103,66 @@ class Starter:
         now = self.clock()
         with self._lock:
             candidates, self._waiting = self._waiting + due, []
-        ready: list[Run] = []
-        unreserved: list[Run] = []
+        go = []
         for run in candidates:
             reason = self._must_not_start(run, now)
             if reason:
                 self._cancel(run, reason, now)
-            elif run.reserved:
-                ready.append(run)
             else:
-                unreserved.append(run)
-        ready += self._mark_late(unreserved, term, now)
-        for run in ready:
+                go.append(run)
+        with self._lock:
+            n = min(self._free_slots, len(go))
+            self._free_slots -= n
+        start, wait = go[:n], go[n:]
+        start, unstarted = self._marked(start, term)
+        self._wait(unstarted + wait, now)
+        for run in start:
             self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
             self._started[run.execution.execution_id] = run.execution.job_id
             if run.entry is not None:
                 run.entry.running.add(run.execution.execution_id)
             self._pool.submit(self._run, run.execution, run.entry)
 
-    def _mark_late(self, runs: list[Run], term: int, now: datetime) -> list[Run]:
-        """Runs recorded without a pool thread: those that get one now, once marked launched."""
-        n = self.reserve(len(runs))
-        go = runs[:n]
-        with self._lock:
-            self._waiting = runs[n:] + self._waiting
-        if not go:
-            return []
+    def _marked(self, runs: list[Run], term: int) -> tuple[list[Run], list[Run]]:
+        """Mark the runs that lost their mark (adopted, or unmarked after a long wait); returns the
+        runs that may start and those that wait (the database is away). Slots of the rest are
+        given back: runs taken over meanwhile are dropped."""
+        need = [run for run in runs if not run.marked]
+        if not need:
+            return runs, []
         try:
-            marked = self.store.mark_launched([r.execution.id for r in go], term)
+            marked = self.store.mark_launched([r.execution.id for r in need], term)
         except StaleTerm:
             marked = set()
-        except Exception:  # noqa: BLE001 - the database is away: try again while the lease holds
-            _log.warning("marking %d runs launched failed; trying again", len(go), exc_info=True)
-            self._give_back_slots(len(go))
-            self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in go])
-            return []
-        self._give_back_slots(sum(1 for run in go if run.execution.id not in marked))
-        for run in go:
-            if run.execution.id not in marked:  # taken over meanwhile: the new leader launches it
-                self.on_dropped(run.execution)
-        return [run for run in go if run.execution.id in marked]
+        except Exception:  # noqa: BLE001 - the database is away: they wait while the lease holds
+            _log.warning("marking %d runs launched failed; trying again", len(need), exc_info=True)
+            self._give_back_slots(len(need))
+            self._launcher.arm([(self.clock() + RETRY_MARK, None)])
+            return [run for run in runs if run.marked], need
+        lost = [run for run in need if run.execution.id not in marked]
+        self._give_back_slots(len(lost))
+        for run in lost:  # taken over meanwhile: the new leader launches it
+            self.on_dropped(run.execution)
+        for run in need:
+            run.marked = run.execution.id in marked
+        return [run for run in runs if run.marked], []
+
+    def _wait(self, runs: list[Run], now: datetime) -> None:
+        """Runs for which no pool thread is free: they wait, in order; one waiting long loses its
+        mark (a takeover launches it, since it has not begun)."""
+        for run in runs:
+            run.waiting_since = run.waiting_since or now
+        self._unmark([r for r in runs if r.marked and now - (r.waiting_since or now) >= UNMARK_AFTER])
+        with self._lock:
+            self._waiting = runs + self._waiting
+        if any(run.marked for run in runs):
+            self._launcher.arm([(now + UNMARK_AFTER, None)])
+
+    def _unmark(self, runs: list[Run]) -> None:
+        if runs:
+            self.store.unmark([run.execution.id for run in runs])
+            for run in runs:
+                run.marked = False
 
     def _must_not_start(self, run: Run, now: datetime) -> str:
         execution, current = run.execution, self.entries.get(run.execution.job_id)
@@ -174,9 +179,6 @@ class Starter:
         return ""
 
     def _cancel(self, run: Run, reason: str, now: datetime) -> None:
-        if run.reserved:
-            run.reserved = False
-            self._give_back_slots(1)
         run.execution.cancel(now=now, reason=reason)
         self.stats.cancelled += 1
         options = run.entry.options if run.entry else JobOptions()
