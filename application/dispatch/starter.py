@@ -1,8 +1,8 @@
 """Starts recorded runs: at their instant (the Launcher's thread), only while the lease provably
 holds, and within `max_concurrent` at a time. A run is marked launched durably when it is recorded
-(the mark commits with the fire), so that a takeover knows it may have begun; one that waits for a
-free pool thread longer than a second is unmarked (a takeover then launches it rather than calling
-it interrupted) and marked again before it starts. A run that must not start (its job changed, it
+(the mark commits with the fire), so that a takeover knows it may have begun; one that has to wait
+for a free pool thread is unmarked (a takeover then launches it rather than calling it
+interrupted) and marked again, fenced, before it starts. A run that must not start (its job changed, it
 is too late under `misfire_policy=skip`, an earlier run of its job still runs) is cancelled."""
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 RETRY_MARK = timedelta(milliseconds=100)  # a launch whose mark failed is tried again after this
-UNMARK_AFTER = timedelta(seconds=1)  # a marked run waiting this long for a pool thread is unmarked
+# Pool threads freed within this long go to waiting runs together: one mark for several.
+GATHER = timedelta(milliseconds=2)
 
 
 @dataclass
@@ -41,7 +42,6 @@ class Run:
     generation: int
     fire_at: datetime
     marked: bool = True  # its in-flight row says launched (a takeover would not launch it again)
-    waiting_since: datetime | None = None
 
 
 class Starter:
@@ -148,15 +148,11 @@ class Starter:
         return [run for run in runs if run.marked], []
 
     def _wait(self, runs: list[Run], now: datetime) -> None:
-        """Runs for which no pool thread is free: they wait, in order; one waiting long loses its
-        mark (a takeover launches it, since it has not begun)."""
-        for run in runs:
-            run.waiting_since = run.waiting_since or now
-        self._unmark([r for r in runs if r.marked and now - (r.waiting_since or now) >= UNMARK_AFTER])
+        """Runs for which no pool thread is free wait, in order, unmarked (they have not begun: a
+        takeover would launch them), in one statement for all of them."""
+        self._unmark([r for r in runs if r.marked])
         with self._lock:
             self._waiting = runs + self._waiting
-        if any(run.marked for run in runs):
-            self._launcher.arm([(now + UNMARK_AFTER, None)])
 
     def _unmark(self, runs: list[Run]) -> None:
         if runs:
@@ -192,7 +188,7 @@ class Starter:
             self._free_slots += n
             waiting = bool(self._waiting)
         if waiting:
-            self._launcher.arm([(self.clock(), None)])
+            self._launcher.arm([(self.clock() + GATHER, None)])
 
     # ---- a pool thread -----------------------------------------------------------------------
 
