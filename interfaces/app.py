@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.catalog import Catalog
 from interfaces.api.dependencies import DEPENDENCIES
@@ -45,8 +46,33 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     check_authorized(app)
     # Around everything, the exception handler and the router included: every request gets its id,
     # its line and its count, also a 401 from the auth middleware or a path no route matches.
-    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    app.asgi_handler = request_log_middleware(head_as_get(app.asgi_handler))
     return app
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """HEAD is answered as GET without the body (RFC 9110): same authentication, same status and
+    headers. Litestar would answer 405, having no HEAD route for a GET one."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        scope["method"] = "GET"
+        try:
+            await app(scope, receive, headers_only)
+        finally:
+            scope["method"] = "HEAD"  # the request line and the metrics name what the client sent
+
+    return middleware
 
 
 def check_authorized(app: Litestar) -> None:
