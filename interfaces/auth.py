@@ -16,8 +16,10 @@ from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddlewa
 
 from domain.errors import ValidationFailed
 from domain.identity import check_gateway_id
+from interfaces.api.request_body import refuse_nul
 
 ROLES = ("viewer", "operator", "admin")
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 ALGORITHM = "HS256"
 
@@ -144,3 +146,5 @@ async def authorize_request(request: Request[Any, Any, Any]) -> None:
     if request.method == "OPTIONS":
         return
     request.state.caller = authorize(request)
+    if request.method in _WITH_BODY:  # then the body, read once (Litestar keeps it for the route)
+        refuse_nul(await request.body())
