@@ -10,10 +10,11 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.clock import Clock, utc_now
+from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
 from domain.identity import (
@@ -65,6 +66,11 @@ class Scheduler(Application[UUID]):
         """Snapshots of a Job carry its JobConfig value object."""
         super().register_transcodings(transcoder)
         transcoder.register(JobConfigAsDict())
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository with its settings, but copies taken consistently (see
+        application/repository.py: the cause of issue 9's exceeded job limit)."""
+        return ConsistentCopyRepository.like(super().construct_repository())
 
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utc_now, max_jobs: int = 1000) -> None:
         super().__init__(env)
