@@ -95,12 +95,11 @@ class Scheduler(Application[UUID]):
             raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
         return job
 
-    def _exists(self, aggregate_id: UUID) -> bool:
+    def _taken(self, aggregate_id: UUID) -> Job | None:
         try:
-            self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            return False
-        return True
+            return None
 
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
@@ -150,8 +149,15 @@ class Scheduler(Application[UUID]):
 
         def command() -> Saved:
             now = self.clock()
-            if self._exists(job_uuid(gateway_id, job_id)):
-                raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}", {"job_id": job_id})
+            taken = self._taken(job_uuid(gateway_id, job_id))
+            if taken is not None:
+                if taken.deleted:  # docs/decisions.md: a deleted job's id is never given again
+                    raise VersionConflict(
+                        f"Job id {job_id} belonged to a job deleted in gateway {gateway_id}; ids are not reused",
+                        {"job_id": job_id, "reason": "deleted"},
+                    )
+                raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}",
+                                      {"job_id": job_id, "reason": "taken"})
             gateway = self._gateway_or_new(gateway_id)
             job = Job.create(
                 gateway_id=gateway_id, job_id=job_id, fields=fields, actor=actor, now=now,

@@ -134,3 +134,16 @@ def test_a_sunrise_schedule_takes_a_timezone(api):
     assert "Pacific/Auckland" in preview["description"]
     assert_error(api.post("/jobs", job_body(type="sunrise", schedule={**schedule, "timezone": "Mars/Olympus"})),
                  400, "VALIDATION_ERROR")
+
+
+def test_a_deleted_jobs_id_is_not_reused_and_the_refusal_says_why(api, event_log):
+    job_id = f"r{uuid.uuid4().hex[:6]}"
+    create_job(api, id=job_id)
+    assert api.delete(f"/jobs/{job_id}").status_code == 200
+    assert_error(api.get(f"/jobs/{job_id}"), 404, "JOB_NOT_FOUND")
+    head = event_log.head()
+    error = assert_error(api.post("/jobs", job_body(id=job_id)), 409, "VERSION_CONFLICT")
+    assert error["details"] == {"job_id": job_id, "reason": "deleted"}
+    assert event_log.head() == head
+    live = create_job(api, id=f"{job_id}-live")
+    assert assert_error(api.post("/jobs", job_body(id=live)), 409, "VERSION_CONFLICT")["details"]["reason"] == "taken"
