@@ -13,6 +13,7 @@ from interfaces.api.gateways import Gateways
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
+from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
 from interfaces.auth import ROLES, authorize_request, jwt_auth
 from interfaces.errors import handle_exception
@@ -37,7 +38,9 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
         exception_handlers={Exception: handle_exception},
         logging_config=None,  # ours (configure_logging): Litestar's default re-formats the root logger
         on_app_init=[auth.on_app_init],
-        openapi_config=OpenAPIConfig(title="gateway-scheduler", version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="gateway-scheduler", version="1.0.0", path="/schema", render_plugins=[WireJsonRenderPlugin()],
+        ),
         request_max_body_size=MAX_BODY,
         debug=False,
         on_shutdown=[runtime.close, flush_logs] if owns_runtime else [flush_logs],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -12,13 +11,9 @@ from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import GatewayOffline, ResourceLimitExceeded
 from interfaces.api.dependencies import Context
+from interfaces.api.schemas import RunJobRequest
 from interfaces.envelope import ok
 from projections import execution_queries, gateway_queries
-
-
-class RunJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    force: bool = False
-    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class JobRuns(Controller):

@@ -35,6 +35,11 @@ class UpdateJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     version: int | None = None
 
 
+class RunJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    force: bool = False
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class ToggleJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     enabled: bool
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
