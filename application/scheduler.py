@@ -145,7 +145,7 @@ class Scheduler(Application[UUID]):
         return self._retrying(command)
 
     def create_job(self, gateway_id: str, fields: dict[str, Any], *, actor: str) -> Saved:
-        job_id = check_job_id(fields["id"]) if fields.get("id") else new_job_id()
+        job_id = check_job_id(fields["id"]) if fields.get("id") is not None else new_job_id()  # "" is no id
 
         def command() -> Saved:
             now = self.clock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.catalog import Catalog
@@ -47,6 +48,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     )
     app.state.runtime = runtime
     check_authorized(app)
+    answer_options_for_the_whole_route(app)
     # Around everything, the exception handler and the router included: every request gets its id,
     # its line and its count, also a 401 from the auth middleware or a path no route matches.
     app.asgi_handler = request_log_middleware(head_as_get(app.asgi_handler))
@@ -76,6 +78,20 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
             scope["method"] = "HEAD"  # the request line and the metrics name what the client sent
 
     return middleware
+
+
+def answer_options_for_the_whole_route(app: Litestar) -> None:
+    """Litestar's OPTIONS answer lists the methods of the route it was made for; when two controllers
+    share a path (queries and commands on /jobs/{job_id}) the route is rebuilt but keeps the first
+    one's OPTIONS handler, which then answered `Allow: GET, OPTIONS` without PUT and DELETE."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.fn.__module__ == "litestar.routes.http" and handler.http_methods == {"OPTIONS"}:
+                for cell in handler.fn.__closure__ or ():
+                    if isinstance(cell.cell_contents, HTTPRoute):
+                        cell.cell_contents = route
 
 
 def check_authorized(app: Litestar) -> None:

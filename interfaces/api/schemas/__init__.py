@@ -6,7 +6,8 @@ from interfaces.api.schemas.requests import (
     RunJobRequest,
     ToggleJobRequest,
     UpdateJobRequest,
+    decode_body,
     fields_of,
 )
 
-__all__ = ["CreateJobRequest", "RunJobRequest", "ToggleJobRequest", "UpdateJobRequest", "fields_of"]
+__all__ = ["CreateJobRequest", "RunJobRequest", "ToggleJobRequest", "UpdateJobRequest", "decode_body", "fields_of"]

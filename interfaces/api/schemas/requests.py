@@ -1,10 +1,37 @@
-"""Wire request types (msgspec): unknown fields and wrong types are refused at the edge."""
+"""Wire request types (msgspec): unknown fields and wrong types are refused at the edge.
+
+Bodies are decoded here, strictly, from the raw bytes: Litestar converts a `JSONBody` with
+msgspec's lax rules (`strict=False`, for query strings), which took `"enabled": 0` for false and
+`"10"` for 10."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, TypeVar
 
 import msgspec
+
+from domain.errors import ValidationFailed
+
+T = TypeVar("T")
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+_AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def decode_body(body: bytes, kind: type[T]) -> T:
+    """`body` as a `kind`, strictly (no coercion); VALIDATION_ERROR naming the field otherwise."""
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        decoder = _DECODERS.setdefault(kind, msgspec.json.Decoder(kind))
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as error:
+        text = str(error)
+        found = _AT.search(text)
+        field = found.group("path") if found else "body"
+        raise ValidationFailed(f"Request validation failed: {text}", {"field": field or "body", "reason": text}) from None
+    except msgspec.DecodeError as error:
+        raise ValidationFailed("The body is not valid JSON", {"field": "body", "reason": str(error)}) from None
 
 Text = Annotated[str, msgspec.Meta(max_length=10_000)]
 
