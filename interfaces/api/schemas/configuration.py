@@ -23,6 +23,10 @@ TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^\d\d:\d\d(:\d\d)?$", descript
 Zone = Annotated[str, msgspec.Meta(description="IANA time zone, e.g. Europe/Berlin", examples=["UTC"])]
 
 
+# In a request, a parameter given as null counts as not given (the domain reads it so): the
+# optional ones are nullable. Answers never hold null there.
+
+
 class Bounded(msgspec.Struct, kw_only=True):
     start_at: Instant | None = None
     end_at: Instant | None = None
@@ -30,38 +34,38 @@ class Bounded(msgspec.Struct, kw_only=True):
 
 class IntervalParameters(Bounded, kw_only=True):
     interval_seconds: Annotated[int, msgspec.Meta(ge=1, le=MAX_INTERVAL_SECONDS)]
-    jitter_percentage: Annotated[float, msgspec.Meta(ge=0, le=MAX_JITTER_PERCENTAGE)] = 0
+    jitter_percentage: Annotated[float, msgspec.Meta(ge=0, le=MAX_JITTER_PERCENTAGE)] | None = 0
 
 
 class DailyParameters(Bounded, kw_only=True):
     time: TimeOfDay
-    timezone: Zone = "UTC"
-    skip_weekends: bool = False
+    timezone: Zone | None = "UTC"
+    skip_weekends: bool | None = False
 
 
 class WeeklyParameters(Bounded, kw_only=True):
     days: Annotated[list[Literal[DAY_NAMES]], msgspec.Meta(min_length=1, max_length=7)]  # type: ignore[valid-type]
     time: TimeOfDay
-    timezone: Zone = "UTC"
+    timezone: Zone | None = "UTC"
 
 
 class MonthlyParameters(Bounded, kw_only=True):
     day: Annotated[int, msgspec.Meta(ge=1, le=31)] | Literal["last"]
     time: TimeOfDay
-    timezone: Zone = "UTC"
+    timezone: Zone | None = "UTC"
 
 
 class CronParameters(Bounded, kw_only=True):
     cron_expression: Annotated[str, msgspec.Meta(description="5 or 6 fields (croniter)", examples=["0 9-17 * * 1-5"])]
-    timezone: Zone = "UTC"
+    timezone: Zone | None = "UTC"
 
 
 class SunriseParameters(Bounded, kw_only=True):
-    event: Literal[tuple(EVENTS)] = "sunrise"  # type: ignore[valid-type]
-    offset_minutes: Annotated[int, msgspec.Meta(ge=-720, le=720)] = 0
+    event: Literal[tuple(EVENTS)] | None = "sunrise"  # type: ignore[valid-type]
+    offset_minutes: Annotated[int, msgspec.Meta(ge=-720, le=720)] | None = 0
     latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
-    timezone: Zone = "UTC"
+    timezone: Zone | None = "UTC"
 
 
 class OnceParameters(Bounded, kw_only=True):
@@ -99,20 +103,20 @@ ListedSchedule = Annotated[dict[str, Any], msgspec.Meta(
 
 class PublishAction(msgspec.Struct, tag_field="type", tag="publish", kw_only=True):
     topic: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-    payload_template: str = ""
-    qos: Literal[0, 1, 2] = 0
-    retain: bool = False
+    payload_template: str | None = ""
+    qos: Literal[0, 1, 2] | None = 0
+    retain: bool | None = False
 
 
 class SystemAction(msgspec.Struct, tag_field="type", tag="system", kw_only=True):
     operation: Literal[SYSTEM_OPERATIONS]  # type: ignore[valid-type]
-    parameters: dict[str, Any] = {}
+    parameters: dict[str, Any] | None = {}
 
 
 class FileAction(msgspec.Struct, tag_field="type", tag="file", kw_only=True):
     operation: Literal[FILE_OPERATIONS]  # type: ignore[valid-type]
     pattern: Annotated[str, msgspec.Meta(description="relative to the files root")]
-    retain_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETAIN_DAYS)] = 7
+    retain_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETAIN_DAYS)] | None = 7
     destination: str | None = None
 
 
