@@ -40,7 +40,7 @@ def test_an_internal_error_from_the_framework_carries_the_request_id():
     async def boom() -> None:
         raise InternalServerException("framework trouble")
 
-    app = Litestar([boom], exception_handlers={Exception: handle_exception})
+    app = Litestar([boom], exception_handlers={Exception: handle_exception}, logging_config=None)
     app.asgi_handler = request_log_middleware(app.asgi_handler)
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/boom")
