@@ -147,3 +147,30 @@ def test_a_deleted_jobs_id_is_not_reused_and_the_refusal_says_why(api, event_log
     assert event_log.head() == head
     live = create_job(api, id=f"{job_id}-live")
     assert assert_error(api.post("/jobs", job_body(id=live)), 409, "VERSION_CONFLICT")["details"]["reason"] == "taken"
+
+
+def test_options_lists_every_method_of_a_path_two_controllers_share(http):
+    allow = http.options("/api/v1/scheduler/jobs/job_x").headers["allow"]
+    assert {m.strip() for m in allow.split(",")} == {"GET", "PUT", "DELETE", "OPTIONS"}
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/jobs", job_body(enabled=0), "enabled"),
+    ("/jobs", job_body(schedule={"interval_seconds": "10"}), "schedule.interval_seconds"),
+    ("/jobs", job_body(id=""), "job_id"),
+])
+def test_a_body_of_the_wrong_types_is_refused_not_coerced(api, event_log, path, body, field):
+    head = event_log.head()
+    error = assert_error(api.post(path, body), 400, "VALIDATION_ERROR")
+    assert error["details"]["field"] == field
+    assert event_log.head() == head
+
+
+def test_a_toggle_with_a_number_for_enabled_is_refused(api, event_log):
+    job_id = create_job(api)
+    head = event_log.head()
+    assert assert_error(api.post(f"/jobs/{job_id}/toggle", {"enabled": 0}), 400, "VALIDATION_ERROR")["details"][
+        "field"] == "enabled"
+    assert_error(api.post(f"/jobs/{job_id}/run", {"force": 1}), 400, "VALIDATION_ERROR")
+    assert event_log.head() == head
+    assert job_detail(api, job_id)["enabled"] is True
