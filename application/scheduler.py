@@ -10,10 +10,11 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.clock import Clock, utc_now
+from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
 from domain.identity import (
@@ -66,6 +67,11 @@ class Scheduler(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(JobConfigAsDict())
 
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository with its settings, but copies taken consistently (see
+        application/repository.py: the cause of issue 9's exceeded job limit)."""
+        return ConsistentCopyRepository.like(super().construct_repository())
+
     def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utc_now, max_jobs: int = 1000) -> None:
         super().__init__(env)
         self.clock = clock
@@ -89,12 +95,11 @@ class Scheduler(Application[UUID]):
             raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
         return job
 
-    def _exists(self, aggregate_id: UUID) -> bool:
+    def _taken(self, aggregate_id: UUID) -> Job | None:
         try:
-            self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            return False
-        return True
+            return None
 
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
@@ -140,12 +145,19 @@ class Scheduler(Application[UUID]):
         return self._retrying(command)
 
     def create_job(self, gateway_id: str, fields: dict[str, Any], *, actor: str) -> Saved:
-        job_id = check_job_id(fields["id"]) if fields.get("id") else new_job_id()
+        job_id = check_job_id(fields["id"]) if fields.get("id") is not None else new_job_id()  # "" is no id
 
         def command() -> Saved:
             now = self.clock()
-            if self._exists(job_uuid(gateway_id, job_id)):
-                raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}", {"job_id": job_id})
+            taken = self._taken(job_uuid(gateway_id, job_id))
+            if taken is not None:
+                if taken.deleted:  # docs/decisions.md: a deleted job's id is never given again
+                    raise VersionConflict(
+                        f"Job id {job_id} belonged to a job deleted in gateway {gateway_id}; ids are not reused",
+                        {"job_id": job_id, "reason": "deleted"},
+                    )
+                raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}",
+                                      {"job_id": job_id, "reason": "taken"})
             gateway = self._gateway_or_new(gateway_id)
             job = Job.create(
                 gateway_id=gateway_id, job_id=job_id, fields=fields, actor=actor, now=now,

@@ -12,12 +12,12 @@ from uuid import UUID, uuid5
 from domain.errors import ValidationFailed
 
 _NAMESPACE = UUID("6f1c2a57-9c7e-4d1e-9a55-2b1f0c7d9e31")
-_GATEWAY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_GATEWAY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # fullmatch: `$` lets a trailing newline through
 
 
 def check_gateway_id(gateway_id: str) -> str:
-    if not isinstance(gateway_id, str) or not _GATEWAY_ID.match(gateway_id):
+    if not isinstance(gateway_id, str) or not _GATEWAY_ID.fullmatch(gateway_id):
         raise ValidationFailed(
             "Gateway id must be 1-64 letters, digits, '.', '_', ':' or '-'",
             {"field": "gateway_id", "reason": "invalid format"},
@@ -26,7 +26,7 @@ def check_gateway_id(gateway_id: str) -> str:
 
 
 def check_job_id(job_id: str) -> str:
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
         raise ValidationFailed(
             "Job id must be 1-64 letters, digits, '.', '_' or '-'",
             {"field": "job_id", "reason": "invalid format"},

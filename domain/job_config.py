@@ -61,7 +61,8 @@ class JobConfig:
 
     def build_schedule(self, default_location: Location | None = None) -> Schedule:
         return parse_schedule(
-            self.schedule_type, self.schedule, anchor=self.schedule_anchor, default_location=default_location
+            self.schedule_type, self.schedule, anchor=self.schedule_anchor, default_location=default_location,
+            stored=True,
         )
 
     @property

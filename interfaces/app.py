@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.catalog import Catalog
 from interfaces.api.dependencies import DEPENDENCIES
@@ -12,6 +14,7 @@ from interfaces.api.gateways import Gateways
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
+from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
 from interfaces.auth import ROLES, authorize_request, jwt_auth
 from interfaces.errors import handle_exception
@@ -36,17 +39,59 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
         exception_handlers={Exception: handle_exception},
         logging_config=None,  # ours (configure_logging): Litestar's default re-formats the root logger
         on_app_init=[auth.on_app_init],
-        openapi_config=OpenAPIConfig(title="gateway-scheduler", version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="gateway-scheduler", version="1.0.0", path="/schema", render_plugins=[WireJsonRenderPlugin()],
+        ),
         request_max_body_size=MAX_BODY,
         debug=False,
         on_shutdown=[runtime.close, flush_logs] if owns_runtime else [flush_logs],
     )
     app.state.runtime = runtime
     check_authorized(app)
+    answer_options_for_the_whole_route(app)
     # Around everything, the exception handler and the router included: every request gets its id,
     # its line and its count, also a 401 from the auth middleware or a path no route matches.
-    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    app.asgi_handler = request_log_middleware(head_as_get(app.asgi_handler))
     return app
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """HEAD is answered as GET without the body (RFC 9110): same authentication, same status and
+    headers. Litestar would answer 405, having no HEAD route for a GET one."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        scope["method"] = "GET"
+        try:
+            await app(scope, receive, headers_only)
+        finally:
+            scope["method"] = "HEAD"  # the request line and the metrics name what the client sent
+
+    return middleware
+
+
+def answer_options_for_the_whole_route(app: Litestar) -> None:
+    """Litestar's OPTIONS answer lists the methods of the route it was made for; when two controllers
+    share a path (queries and commands on /jobs/{job_id}) the route is rebuilt but keeps the first
+    one's OPTIONS handler, which then answered `Allow: GET, OPTIONS` without PUT and DELETE."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.fn.__module__ == "litestar.routes.http" and handler.http_methods == {"OPTIONS"}:
+                for cell in handler.fn.__closure__ or ():
+                    if isinstance(cell.cell_contents, HTTPRoute):
+                        cell.cell_contents = route
 
 
 def check_authorized(app: Litestar) -> None:

@@ -11,12 +11,15 @@ from typing import Any, ClassVar, Self
 
 from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.security.jwt import JWTCookieAuth, Token
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 
 from domain.errors import ValidationFailed
 from domain.identity import check_gateway_id
+from interfaces.api.request_body import refuse_nul
 
 ROLES = ("viewer", "operator", "admin")
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 ALGORITHM = "HS256"
 
@@ -75,6 +78,24 @@ async def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Pri
     return Principal(subject=token.sub, role=role, gateways=tuple(gateways))
 
 
+class BearerOrCookieMiddleware(JWTCookieAuthenticationMiddleware):
+    """Litestar's cookie middleware takes whatever follows the first space of `Authorization`
+    whatever the scheme, so `Basic <jwt>` passed as Bearer. Only the Bearer scheme (any case, as
+    RFC 7235 has it) or, without an Authorization header, the session cookie authenticates."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get(self.auth_header)
+        if header is not None:
+            scheme, _, encoded = header.strip().partition(" ")
+            if scheme.lower() != "bearer" or not encoded.strip():
+                raise NotAuthorizedException("Authorization must use the Bearer scheme")
+            return await self.authenticate_token(encoded_token=encoded.strip(), connection=connection)
+        encoded = connection.cookies.get(self.auth_cookie_key, "").split(" ")[-1]
+        if not encoded:
+            raise NotAuthorizedException("No JWT token found in request header or cookies")
+        return await self.authenticate_token(encoded_token=encoded, connection=connection)
+
+
 def jwt_auth(secret: str, exclude: list[str]) -> JWTCookieAuth[Principal]:
     return JWTCookieAuth[Principal](
         retrieve_user_handler=_principal,
@@ -82,6 +103,7 @@ def jwt_auth(secret: str, exclude: list[str]) -> JWTCookieAuth[Principal]:
         algorithm=ALGORITHM,
         key="session_token",
         token_cls=VerifiedToken,
+        authentication_middleware_class=BearerOrCookieMiddleware,
         exclude=exclude,
         exclude_http_methods=["OPTIONS"],  # HEAD too must carry a token (Litestar exempts it by default)
         samesite="strict",
@@ -93,7 +115,7 @@ def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[Principal
     declares in its `opt` (viewer < operator < admin) and the token grants the gateway the request
     names with X-Gateway-ID. Litestar's guards would do the role part, at the price of a copy of
     the route handler per call (docs/decisions.md)."""
-    user = connection.user
+    user = connection.scope.get("user")  # absent, not an error, where the auth middleware did not run
     if not isinstance(user, Principal):
         raise NotAuthorizedException("A valid bearer token is required")
     needed = connection.route_handler.opt["role"]
@@ -119,5 +141,10 @@ def same_gateway(context: str, named: str | None, field: str = "gateway_id") -> 
 async def authorize_request(request: Request[Any, Any, Any]) -> None:
     """The API router's `before_request` hook: it runs before parameters and body are parsed, so
     a caller without the role or the gateway learns nothing of what the route would accept. Its
-    verdict is what the `ctx` dependency hands to the handler."""
+    verdict is what the `ctx` dependency hands to the handler. OPTIONS (a CORS preflight carries
+    no credentials) reaches only Litestar's own answer, the Allow header, which reveals nothing."""
+    if request.method == "OPTIONS":
+        return
     request.state.caller = authorize(request)
+    if request.method in _WITH_BODY:  # then the body, read once (Litestar keeps it for the route)
+        refuse_nul(await request.body())

@@ -54,14 +54,14 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return error_response("VALIDATION_ERROR", "The body is not valid JSON", str(exc))
     if isinstance(exc, ValidationException):
         return error_response("VALIDATION_ERROR", "Request validation failed", exc.extra or exc.detail)
-    if isinstance(exc, HTTPException):
-        code = _HTTP_CODES.get(exc.status_code, "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR")
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        code = _HTTP_CODES.get(exc.status_code, "VALIDATION_ERROR")
         return Response(
             failure(code, exc.detail, exc.extra or None), status_code=exc.status_code, headers=exc.headers
         )
     if isinstance(exc, psycopg.DataError):  # e.g. a NUL byte in a path or query value
         return error_response("VALIDATION_ERROR", "A value in the request cannot be stored or searched", str(exc))
-    if isinstance(exc, _DATABASE_DOWN):
+    if isinstance(exc, _DATABASE_DOWN) or (isinstance(exc, HTTPException) and exc.status_code == 503):
         _log.warning("database_unavailable", error=str(exc), request_id=_request_id(request))
         return error_response("SERVICE_UNAVAILABLE", "The database is unreachable; retry shortly")
     request_id = _request_id(request)

@@ -112,9 +112,20 @@ class RuntimeCollector(Collector):
         projected = GaugeMetricFamily(
             "gateway_scheduler_projection_position", "Notification id a read model has processed", labels=["projection"]
         )
+        failing = GaugeMetricFamily(
+            "gateway_scheduler_projection_failing", "1 while a read model cannot advance", labels=["projection"]
+        )
+        failures = CounterMetricFamily(
+            "gateway_scheduler_projection_failures", "Failed attempts of a read model to advance", labels=["projection"]
+        )
         for thread in self.runtime.projections:
-            projected.add_metric([thread.projection.name], self.runtime.progress.position(thread.view.tracking_table))
+            name = thread.projection.name
+            projected.add_metric([name], self.runtime.progress.position(thread.view.tracking_table))
+            failing.add_metric([name], 0 if thread.failure is None else 1)
+            failures.add_metric([name], thread.failures)
         yield projected
+        yield failing
+        yield failures
 
 
 def registry_for(runtime: Runtime) -> CollectorRegistry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
@@ -13,12 +14,31 @@ from psycopg.types.json import Jsonb
 
 from domain.execution import TIMEOUT, Execution
 from domain.job import Job
+from domain.schedules import parse_schedule
 from projections.view import TrackedView
 
 
 class JobListView(TrackedView):
     tracking_table = "job_list_tracking"
     tables = ("jobs", "execution_jobs")
+
+    def schedule_row(self, gateway_id: str, job_id: str) -> dict[str, Any] | None:
+        """What the next instant after a fire is computed from: the row as the log has built it
+        so far (this projection applies events in log order, so a replay reads the same)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT type, schedule, schedule_anchor, enabled FROM jobs WHERE gateway_id = %s AND job_id = %s",
+                (gateway_id, job_id),
+            )
+            return curs.fetchone()
+
+
+def next_after_fire(row: dict[str, Any] | None, scheduled_for: datetime) -> datetime | None:
+    """The instant the dispatcher fires after `scheduled_for`: the job's schedule, strictly after it."""
+    if row is None or not row["enabled"]:
+        return None
+    schedule = parse_schedule(row["type"], row["schedule"], anchor=row["schedule_anchor"], stored=True)
+    return schedule.next_after(scheduled_for)
 
 
 def _key(event: Any) -> dict[str, Any]:
@@ -42,6 +62,7 @@ _OF_EXECUTION = (
     " AND jobs.job_id = e.job_id"
 )
 _FORGET = "DELETE FROM execution_jobs WHERE aggregate_id = %(id)s"
+SCHEDULED = ("scheduled", "misfire")  # triggers whose scheduled_for is an instant of the schedule
 
 
 class JobListProjection(Projection[JobListView]):
@@ -50,7 +71,7 @@ class JobListProjection(Projection[JobListView]):
         get_topic(cls)
         for cls in (
             Job.Created, Job.Updated, Job.Toggled, Job.Deleted,
-            Execution.Started, Execution.Succeeded, Execution.Failed,
+            Execution.Started, Execution.Missed, Execution.Succeeded, Execution.Failed,
         )
     )
 
@@ -109,7 +130,27 @@ class JobListProjection(Projection[JobListView]):
             "UPDATE jobs SET last_execution = greatest(last_execution, %(at)s)"
             " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
         )
-        self.view.record(tracking, [(remember, params), (touch, params)])
+        statements = [(remember, params), (touch, params)]
+        if event.trigger in SCHEDULED and event.scheduled_for is not None:
+            statements.append(self._advance(event))
+        self.view.record(tracking, statements)
+
+    @process_event.register
+    def _execution_missed(self, event: Execution.Missed, tracking: Tracking) -> None:
+        self.view.record(tracking, [self._advance(event)])
+
+    def _advance(self, event: Any) -> tuple[str, dict[str, Any]]:
+        """A scheduled instant was fired (or missed): the job's next one is the first after it.
+        Only forward: a late event about an older instant, or one before the job's configuration
+        changed (which set next_execution from its own instant), leaves a later value alone."""
+        row = self.view.schedule_row(event.gateway_id, event.job_id)
+        params = {"gateway_id": event.gateway_id, "job_id": event.job_id, "fired": event.scheduled_for,
+                  "next": next_after_fire(row, event.scheduled_for)}
+        sql = (
+            "UPDATE jobs SET next_execution = %(next)s WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
+            " AND enabled AND (next_execution IS NULL OR next_execution <= %(fired)s)"
+        )
+        return sql, params
 
     def _finish(self, event: Any, tracking: Tracking, status: str) -> None:
         params = {"id": event.originator_id, "duration_ms": event.duration_ms, "status": status,

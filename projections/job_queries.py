@@ -84,7 +84,9 @@ def list_jobs(store: ReadStore, gateway_id: str, f: JobFilter) -> dict[str, Any]
 def _upcoming(row: dict[str, Any], location: tuple[float, float] | None, now: datetime) -> list[datetime]:
     if not row["enabled"]:
         return []
-    schedule = parse_schedule(row["type"], row["schedule"], anchor=row["schedule_anchor"], default_location=location)
+    schedule = parse_schedule(
+        row["type"], row["schedule"], anchor=row["schedule_anchor"], default_location=location, stored=True
+    )
     return schedule.next_n(now, UPCOMING)
 
 
@@ -165,8 +167,8 @@ def job_counts(store: ReadStore, gateway_id: str) -> dict[str, Any]:
         (gateway_id,),
     )
     assert row is not None
-    finished = row.pop("finished")
-    successes = row.pop("successes")
+    finished = int(row.pop("finished"))  # sum(bigint) is numeric: a Decimal
+    successes = int(row.pop("successes"))
     row["success_rate"] = round(100.0 * successes / finished, 1) if finished else 100.0
     return row
 

@@ -14,6 +14,7 @@ class Progress:
         self._condition = threading.Condition()
         self._positions: dict[str, int] = {}
         self._topics: dict[str, frozenset[str]] = {}
+        self._released: set[str] = set()  # projections that cannot advance: nobody waits for them
 
     def register(self, name: str, topics: Iterable[str], position: int | None) -> None:
         with self._condition:
@@ -32,6 +33,15 @@ class Progress:
                 self._positions[name] = position
                 self._condition.notify_all()
 
+    def release(self, name: str, released: bool) -> None:
+        """While a projection cannot apply an event, waiting for it would only time out."""
+        with self._condition:
+            if released:
+                self._released.add(name)
+            else:
+                self._released.discard(name)
+            self._condition.notify_all()
+
     def position(self, name: str) -> int:
         with self._condition:
             return self._positions.get(name, 0)
@@ -47,11 +57,15 @@ class Progress:
 
     def wait(self, recorded: Iterable[tuple[str, int]], timeout: float = 5.0) -> bool:
         """Block until every projection has committed the recorded (topic, position) pairs it
-        follows. Returns False on timeout (the caller answers anyway: the write is durable)."""
+        follows (but none that cannot advance, see `release`). Returns False on timeout (the
+        caller answers anyway: the write is durable)."""
         deadline = time.monotonic() + timeout
         with self._condition:
             targets = self._targets(recorded)
-            while any(self._positions.get(name, position) < position for name, position in targets.items()):
+            while any(
+                self._positions.get(name, position) < position and name not in self._released
+                for name, position in targets.items()
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

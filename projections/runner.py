@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -16,20 +17,57 @@ from projections.view import TrackedView
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why a projection does not advance: the event it cannot apply (None when the failure is not
+    an event's, e.g. the database went away) and the error."""
+
+    notification_id: int | None
+    error: str
+
+
 class ProjectionThread:
     """Subscribes after the view's tracked position and feeds events to the projection.
-    A failure is logged and the subscription restarts from the last committed position."""
+    A failure is logged and the subscription restarts from the last committed position. While it
+    fails, `failure` says why (for /readyz and /metrics), its waiters are released (a command does
+    not wait for a read model that cannot move) and the failure is logged once as an error."""
 
     def __init__(self, app: Any, projection: Projection[TrackedView], progress: Progress) -> None:
         self.app = app
         self.projection = projection
         self.progress = progress
         self.view = projection.view
-        self.view.on_commit = progress.advance
+        self.view.on_commit = self._committed
         self._stopping = threading.Event()
         self._subscription: ApplicationSubscription[Any] | None = None
         self._thread = threading.Thread(target=self._run, name=f"projection-{projection.name}", daemon=True)
         self.error: BaseException | None = None
+        self.failure: Failure | None = None
+        self.failures = 0  # failed attempts since the process started
+        self._applying: int | None = None
+
+    def _committed(self, name: str, position: int) -> None:
+        self.progress.advance(name, position)
+        failure = self.failure
+        if failure is not None and failure.notification_id is not None and position >= failure.notification_id:
+            self._recovered()
+
+    def _recovered(self) -> None:
+        _log.warning("projection %s advances again", self.projection.name)
+        self.failure = None
+        self.progress.release(self.view.tracking_table, False)
+
+    def _failed(self, error: BaseException) -> None:
+        self.error = error
+        self.failures += 1
+        failure = Failure(self._applying, f"{type(error).__name__}: {error}")
+        if failure != self.failure:  # once per cause, not once a second
+            _log.error(
+                "projection %s cannot apply event %s: %s; retrying every second (docs/operations.md)",
+                self.projection.name, failure.notification_id, failure.error, exc_info=error,
+            )
+        self.failure = failure
+        self.progress.release(self.view.tracking_table, True)
 
     def start(self) -> None:
         position = self.view.max_tracking_id(self.app.name)
@@ -42,15 +80,18 @@ class ProjectionThread:
                 gt = self.view.max_tracking_id(self.app.name)
                 if gt:  # another process may have committed this view further (shared tables)
                     self.progress.advance(self.view.tracking_table, gt)
+                self._applying = None
                 self._subscription = ApplicationSubscription(self.app, gt=gt, topics=self.projection.topics)
                 with self._subscription:
+                    if self.failure is not None and self.failure.notification_id is None:
+                        self._recovered()  # the database is back
                     for event, tracking in self._subscription:
+                        self._applying = tracking.notification_id
                         self.projection.process_event(event, tracking)
             except BaseException as error:  # noqa: BLE001 - keep the read side alive, log why
                 if self._stopping.is_set():
                     return
-                self.error = error
-                _log.exception("projection %s failed; restarting", self.projection.name)
+                self._failed(error)
                 self._stopping.wait(1.0)
 
     def stop(self) -> None:

@@ -7,8 +7,25 @@ from typing import Any, ClassVar
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.types.json import Jsonb
 
 Statement = tuple[str, Sequence[Any] | dict[str, Any]]
+NUL_ESCAPE = "\\u0000"  # the six characters a NUL is shown as in the read models
+
+
+def storable(value: Any) -> Any:
+    """`value` with every NUL character (in strings, keys, nested values) written as `\\u0000`:
+    PostgreSQL's text and jsonb refuse NUL, and an event in the log that holds one (accepted by a
+    version that did not refuse it) must still project; the log keeps the original."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_ESCAPE) if "\x00" in value else value
+    if isinstance(value, Jsonb):
+        return Jsonb(storable(value.obj))
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(storable(v) for v in value)
+    return value
 
 
 class TrackedView(PostgresTrackingRecorder):
@@ -28,7 +45,7 @@ class TrackedView(PostgresTrackingRecorder):
         try:
             with self.datastore.transaction(commit=True) as curs:
                 for sql, params in statements:
-                    curs.execute(sql, params)  # type: ignore[arg-type]
+                    curs.execute(sql, storable(params))  # type: ignore[arg-type]
                 self._insert_tracking(curs, tracking)
         except IntegrityError:
             if not self.has_tracking_id(tracking.application_name, tracking.notification_id):

@@ -4,6 +4,7 @@ from .calendar import DailySchedule, MonthlySchedule, WeeklySchedule
 from .catalog import SCHEDULE_TYPES, Location, Schedule, parse_schedule
 from .cron import CronSchedule
 from .interval import IntervalSchedule
+from .localtime import supported_instant
 from .once import OnceSchedule
 from .solar import SolarSchedule
 
@@ -19,4 +20,5 @@ __all__ = [
     "SolarSchedule",
     "WeeklySchedule",
     "parse_schedule",
+    "supported_instant",
 ]

@@ -75,7 +75,10 @@ class Bounded:
     def next_after(self, t: datetime) -> datetime | None:
         """First fire instant strictly after t (UTC), None if none remain."""
         t = utc_instant(t)
-        return self.bounds.admit(self._next(self.bounds.search_from(t)))
+        try:
+            return self.bounds.admit(self._next(self.bounds.search_from(t)))
+        except OverflowError:  # the next instant would lie past the calendar's end: none remains
+            return None
 
     def next_n(self, t: datetime, n: int) -> list[datetime]:
         """n successive next_after calls (fewer if the schedule runs out)."""

@@ -46,6 +46,7 @@ def parse_schedule(
     *,
     anchor: datetime,
     default_location: Location | None = None,
+    stored: bool = False,
 ) -> Schedule:
     """Validate `params` for `schedule_type` and build the schedule.
 
@@ -58,7 +59,7 @@ def parse_schedule(
             f"Unknown schedule type: {schedule_type!r}",
             {"field": "type", "reason": f"expected one of {', '.join(SCHEDULE_TYPES)}"},
         )
-    fields = Params(params, SCHEDULE_TYPES[schedule_type]["parameters"])
+    fields = Params(params, SCHEDULE_TYPES[schedule_type]["parameters"], stored=stored)
     if schedule_type == "interval":
         return interval.IntervalSchedule.parse(fields, anchor)
     if schedule_type == "daily":

@@ -31,6 +31,26 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# Instants a schedule may name: far enough inside datetime's range (years 1..9999) that every
+# computation around them (an offset, a year's interval, a cron search) stays representable.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def supported_instant(value: datetime, field: str) -> datetime:
+    """`value` (aware) in UTC, refused with ValidationFailed outside [EARLIEST, LATEST)."""
+    try:
+        instant = utc_instant(value, field)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past datetime's last UTC instant
+        instant = None
+    if instant is None or not EARLIEST <= instant < LATEST:
+        raise ValidationFailed(
+            f"{field} must lie from 1970-01-01T00:00:00Z to before 9000-01-01T00:00:00Z",
+            {"field": field, "reason": "out of the supported range"},
+        )
+    return instant
+
+
 def utc_instant(value: datetime, field: str = "t") -> datetime:
     """`value` as a UTC datetime; naive or non-datetime input is refused."""
     if not isinstance(value, datetime) or value.utcoffset() is None:

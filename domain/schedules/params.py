@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.errors import ValidationFailed
 
-from .localtime import utc_instant
+from .localtime import supported_instant, utc_instant
 
 _IGNORED = frozenset({"type", "next_execution"})
 _TIME = re.compile(r"(\d\d):(\d\d)(?::(\d\d))?")
@@ -23,7 +23,9 @@ def refuse(field: str, message: str, reason: str) -> ValidationFailed:
 class Params:
     """The params of one schedule: unknown keys are refused up front, each read checks its type."""
 
-    def __init__(self, raw: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    def __init__(self, raw: Mapping[str, Any], allowed: Iterable[str], *, stored: bool = False) -> None:
+        """`stored`: params read back from the log, validated when recorded; instants are not
+        held to today's supported range again (a job recorded before it must still load)."""
         if not isinstance(raw, Mapping):
             raise ValidationFailed(
                 "Schedule parameters must be an object", {"field": "schedule", "reason": "not a mapping"}
@@ -33,6 +35,7 @@ class Params:
             if key not in allowed and key not in _IGNORED:
                 raise refuse(str(key), f"Unknown schedule parameter: {key!r}", "unknown parameter")
         self._raw = raw
+        self._stored = stored
 
     def _get(self, name: str, default: Any) -> Any:
         value = self._raw.get(name)
@@ -94,7 +97,9 @@ class Params:
                 raise refuse(name, f"{name} must be an ISO-8601 instant", f"{value!r} is not ISO-8601") from None
         if not isinstance(value, datetime) or value.utcoffset() is None:
             raise refuse(name, f"{name} must be an ISO-8601 instant with Z or an offset", "naive or not an instant")
-        return utc_instant(value, f"schedule.{name}")
+        if self._stored:
+            return utc_instant(value, f"schedule.{name}")
+        return supported_instant(value, f"schedule.{name}")
 
 
 def time_text(value: time) -> str:

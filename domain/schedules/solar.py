@@ -10,18 +10,20 @@ from astral import Observer, sun
 
 from .bounds import BOUND_KEYS, Bounded, Bounds
 from .describe import minutes_phrase
-from .localtime import UTC
+from .localtime import UTC, zone
 from .params import Params, refuse
 
 Location = tuple[float, float]
 EVENTS = {"sunrise": sun.sunrise, "sunset": sun.sunset, "dawn": sun.dawn, "dusk": sun.dusk}
-PARAMETERS = ("event", "offset_minutes", "latitude", "longitude", *BOUND_KEYS)
+PARAMETERS = ("event", "offset_minutes", "latitude", "longitude", "timezone", *BOUND_KEYS)
 _SEARCH_DAYS = 800  # polar night/day lasts under 6 months; beyond this the event is gone for good
 
 
 @dataclass(frozen=True, slots=True)
 class SolarSchedule(Bounded):
-    """Once per UTC day at the event plus offset_minutes; days without the event are skipped."""
+    """Once per local day of `timezone` (UTC by default) at the event plus offset_minutes; days
+    without the event are skipped. The zone decides which day an event belongs to (near the date
+    line a UTC day may hold two sunsets of the place and the next none)."""
 
     type: ClassVar[str] = "sunrise"
     event: str
@@ -29,6 +31,7 @@ class SolarSchedule(Bounded):
     latitude: float
     longitude: float
     bounds: Bounds = Bounds()
+    timezone: str = "UTC"
 
     @classmethod
     def parse(cls, params: Params, default_location: Location | None) -> SolarSchedule:
@@ -46,17 +49,19 @@ class SolarSchedule(Bounded):
         else:
             latitude = params.number("latitude", -90, 90)
             longitude = params.number("longitude", -180, 180)
-        return cls(event, offset, float(latitude), float(longitude), Bounds.read(params))
+        timezone = params.text("timezone", "UTC")
+        zone(timezone)
+        return cls(event, offset, float(latitude), float(longitude), Bounds.read(params), timezone)
 
     def _on(self, day) -> datetime | None:
         try:
-            instant = EVENTS[self.event](Observer(self.latitude, self.longitude), day, tzinfo=UTC)
+            instant = EVENTS[self.event](Observer(self.latitude, self.longitude), day, tzinfo=zone(self.timezone))
         except ValueError:  # polar day or night: no such event that day
             return None
         return instant.astimezone(UTC) + timedelta(minutes=self.offset_minutes)
 
     def _next(self, t: datetime) -> datetime | None:
-        day = t.date() - timedelta(days=2)
+        day = t.astimezone(zone(self.timezone)).date() - timedelta(days=2)
         for _ in range(_SEARCH_DAYS):
             fire = self._on(day)
             if fire is not None and fire > t:
@@ -70,8 +75,9 @@ class SolarSchedule(Bounded):
         else:
             side = "after" if self.offset_minutes > 0 else "before"
             when = f"{minutes_phrase(self.offset_minutes)} {side} {self.event}"
-        return f"{when} at {self.latitude:.2f}, {self.longitude:.2f}" + self.bounds.describe()
+        local = f" ({self.timezone})" if self.timezone != "UTC" else ""
+        return f"{when} at {self.latitude:.2f}, {self.longitude:.2f}{local}" + self.bounds.describe()
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": self.event, "offset_minutes": self.offset_minutes, "latitude": self.latitude,
-                "longitude": self.longitude, **self.bounds.to_dict()}
+                "longitude": self.longitude, "timezone": self.timezone, **self.bounds.to_dict()}

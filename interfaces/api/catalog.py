@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from domain.actions import ACTION_TYPES
 from domain.errors import ValidationFailed
-from domain.schedules import SCHEDULE_TYPES, parse_schedule
+from domain.schedules import SCHEDULE_TYPES, parse_schedule, supported_instant
 from interfaces.api.dependencies import Context
 from interfaces.envelope import ok
 from projections import job_queries
@@ -27,7 +27,7 @@ def _instant(raw: Any) -> datetime:
         value = None
     if value is None or value.tzinfo is None:
         raise ValidationFailed("start must be an ISO-8601 instant with Z or an offset", {"field": "start"})
-    return value
+    return supported_instant(value, "start")
 
 
 class Catalog(Controller):

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import GatewayOffline, ResourceLimitExceeded
 from interfaces.api.dependencies import Context
+from interfaces.api.job_commands import RawBody
+from interfaces.api.schemas import RunJobRequest, decode_body
 from interfaces.envelope import ok
 from projections import execution_queries, gateway_queries
-
-
-class RunJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    force: bool = False
-    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class JobRuns(Controller):
@@ -27,11 +23,12 @@ class JobRuns(Controller):
 
     @post("/{job_id:str}/run", status_code=HTTP_200_OK, sync_to_thread=True)
     def run_job(
-        self, job_id: FromPath[str], ctx: NamedDependency[Context], data: JSONBody[RunJobRequest | None] = None
+        self, job_id: FromPath[str], ctx: NamedDependency[Context], body: RawBody = b""
     ) -> dict[str, Any]:
         """Run a job now. Refused with GATEWAY_OFFLINE when the gateway's worker is not heartbeating,
         and with RESOURCE_LIMIT_EXCEEDED at its concurrency limit unless `force` is true."""
-        request = data or RunJobRequest()
+        request = decode_body(body, RunJobRequest | None) if body.strip() else None
+        request = request or RunJobRequest()
         ctx.runtime.app.job(ctx.gateway_id, job_id)  # JOB_NOT_FOUND before anything else
         gateway = gateway_queries.gateway(ctx.runtime.reads, ctx.gateway_id, ctx.runtime.clock(), ctx.runtime.offline_after)
         if gateway["status"] != "online":

@@ -55,10 +55,18 @@ class Health(Controller):
 
     @get("/readyz", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
     def readyz(self, runtime: NamedDependency[Runtime]) -> Response[Any]:
+        """Ready: the database answers and every read model advances (one that cannot apply an
+        event is named with the event, docs/operations.md says what to do)."""
         try:
             runtime.reads.one("SELECT 1 AS one")
         except Exception:  # noqa: BLE001 - any failure means not ready
             return error_response("SERVICE_UNAVAILABLE", "database unreachable")
+        stuck = [
+            {"projection": t.projection.name, "notification_id": t.failure.notification_id, "error": t.failure.error}
+            for t in runtime.projections if t.failure is not None
+        ]
+        if stuck:
+            return error_response("SERVICE_UNAVAILABLE", "a read model cannot advance", {"projections": stuck})
         for gateway_id, worker in list(runtime.workers.items()):
             healthy, detail = worker.dispatcher.health() if worker.dispatcher else (True, "")
             if not healthy:

@@ -33,7 +33,7 @@ def test_a_run_recorded_but_never_started_before_kill9_is_run_by_the_next_leader
         waiting = open_runs[1:]  # all but the one that started
         # Killed once the blocked leader has durably said they have not begun (their instant came
         # and no pool thread was free: unmarked). A run killed within the 100 ms between being
-        # recorded and its instant stays ambiguous (docs/decisions.md 33).
+        # recorded and its instant stays ambiguous (docs/decisions.md 34).
         wait_for(lambda: _unmarked(scenario, waiting), 20, what="the waiting runs marked as not started")
         scenario.never_started = {r.execution_id for r in waiting}
         fault = scenario.fault("kill9", first.name)

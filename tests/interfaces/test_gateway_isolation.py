@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import job_body
+from tests.conftest import job_body, token
 from tests.interfaces.contract import assert_error, create_job, listed_ids, ok_data, stored_state
 
 
@@ -50,7 +50,22 @@ def test_a_body_naming_its_own_gateway_is_accepted(api):
     assert ok_data(response, 200, "Job updated successfully")["job_id"] == job_id
 
 
-def test_another_gateways_job_list_is_forbidden(api, other_api):
+def test_a_gateway_job_list_not_granted_by_the_token_is_forbidden(api, other_api):
     create_job(other_api)
-    assert_error(api.get(f"/gateways/{other_api.gateway_id}/jobs"), 403, "FORBIDDEN")
-    assert_error(api.as_role("viewer").get(f"/gateways/{other_api.gateway_id}/jobs"), 403, "FORBIDDEN")
+    only_mine = {"Authorization": f"Bearer {token('viewer', [api.gateway_id])}", "X-Gateway-ID": api.gateway_id}
+    response = api.http.get(f"{api.prefix}/gateways/{other_api.gateway_id}/jobs", headers=only_mine)
+    assert_error(response, 403, "FORBIDDEN")
+
+
+def test_a_gateway_job_list_granted_by_the_token_answers_in_another_context(api, other_api):
+    """The contract's example: univa-gw-01's jobs asked in the context of GW-3920A9."""
+    theirs = create_job(other_api)
+    create_job(api)
+    jobs = ok_data(api.as_role("viewer").get(f"/gateways/{other_api.gateway_id}/jobs"), 200,
+                   "Gateway jobs retrieved successfully")
+    assert jobs["gateway_id"] == other_api.gateway_id
+    assert [j["id"] for j in jobs["jobs"]] == [theirs]
+
+
+def test_the_job_list_of_an_unknown_gateway_is_gateway_not_found(api):
+    assert_error(api.get("/gateways/gw-never-seen-0001/jobs"), 404, "GATEWAY_NOT_FOUND")
