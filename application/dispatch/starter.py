@@ -93,8 +93,9 @@ class Starter:
         term = self.leadership.term
         due = [run for run in runs if run is not None]
         if term is None:
+            others = self.clear()  # unmarked there; the due ones here
             self._unmark([run for run in due if run.marked])
-            for run in self.clear() + due:
+            for run in {id(r): r for r in others + due}.values():
                 self.on_dropped(run.execution)
             return
         if not self.leadership.valid():

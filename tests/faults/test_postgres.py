@@ -17,12 +17,14 @@ def test_postgres_restart_under_load(scenario, mode):
     scenario.create_publish_jobs(4, misfire="skip", prefix="skip")
     scenario.create_publish_jobs(2, misfire="run_once", prefix="once")
     scenario.create_publish_jobs(2, misfire="run_once", max_attempts=2, prefix="retry")
-    scenario.wait_deliveries(16)
+    # Queued runs must neither starve nor go without a record while outcomes wait (issue 8, 4).
+    scenario.create_publish_jobs(2, misfire="run_once", overlap="queue", prefix="queue")
+    scenario.wait_deliveries(20)
     fault = scenario.fault(f"postgres-{mode}", "cluster")
     scenario.cluster.restart(mode)
     fault.end = time.time()
-    # Three seconds' worth of the eight jobs after the restart; if they never come, the report says why.
-    scenario.wait_deliveries(24, after=fault.end, timeout=15, required=False)
+    # Three seconds' worth of the ten jobs after the restart; if they never come, the report says why.
+    scenario.wait_deliveries(30, after=fault.end, timeout=15, required=False)
     report = scenario.settle(window_end=time.time(), timeout=15)
     print(report.format())
     assert not report.broken, scenario.describe(report)
