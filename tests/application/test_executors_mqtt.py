@@ -143,3 +143,47 @@ def test_credentials_in_the_url_are_parsed_and_never_shown():
 def test_a_non_publish_action_is_refused(publisher):
     result = publisher.execute(parse_action({"type": "system", "operation": "health_check"}), context())
     assert result.status == "failed"
+
+
+def test_a_publish_sent_but_never_acknowledged_fails_as_delivery_unknown_and_is_not_sent_again(tmp_path):
+    """The broker freezes (SIGSTOP) after the publish reached its socket: the outcome is unknown,
+    so it is reported DELIVERY_UNKNOWN (never retried) and withdrawn from the client's queue: once
+    the broker resumes, the message arrives at most once (the broker's copy), never resent."""
+    import os
+    import signal
+    import shutil as _shutil
+
+    from tests.faults.processes import Broker
+
+    if not _shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
+        pytest.skip("no mosquitto binary to start a broker of this test's own")
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    publisher = MqttPublisher(broker.url)
+    topic = f"test/gateway-scheduler/{uuid.uuid4().hex}"
+    subscriber = Subscriber(broker.url, topic)
+    try:
+        action = parse_action({"type": "publish", "topic": topic, "payload_template": "${EXECUTION_ID}", "qos": 1})
+        assert publisher.execute(action, context()).status == "success"  # connected and working
+        subscriber.next()
+        assert broker.proc is not None
+        os.kill(broker.proc.pid, signal.SIGSTOP)
+        ctx = context(timeout=1.0)
+        result = publisher.execute(action, ctx)
+        assert result.status == "failed" and result.details.get("error_code") == "DELIVERY_UNKNOWN", result.message
+        assert "may have reached the broker" in result.message
+        os.kill(broker.proc.pid, signal.SIGCONT)
+        arrived = []
+        try:
+            arrived.append(subscriber.next(timeout=5).payload.decode())  # the frozen broker's copy
+            arrived.append(subscriber.next(timeout=3).payload.decode())  # a resend would arrive here
+        except queue.Empty:
+            pass
+        assert arrived.count(ctx.execution_id) <= 1, arrived
+        assert publisher.execute(action, context()).status == "success"  # the client carries on
+    finally:
+        subscriber.close()
+        publisher.close()
+        if broker.proc is not None:
+            os.kill(broker.proc.pid, signal.SIGCONT)
+        broker.stop()
