@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import shutil
+import signal
 import threading
 import time
 import uuid
@@ -149,13 +152,9 @@ def test_a_publish_sent_but_never_acknowledged_fails_as_delivery_unknown_and_is_
     """The broker freezes (SIGSTOP) after the publish reached its socket: the outcome is unknown,
     so it is reported DELIVERY_UNKNOWN (never retried) and withdrawn from the client's queue: once
     the broker resumes, the message arrives at most once (the broker's copy), never resent."""
-    import os
-    import signal
-    import shutil as _shutil
-
     from tests.faults.processes import Broker
 
-    if not _shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
+    if not shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
         pytest.skip("no mosquitto binary to start a broker of this test's own")
     broker = Broker(tmp_path / "broker")
     broker.start()
