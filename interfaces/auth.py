@@ -17,6 +17,7 @@ from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddlewa
 from domain.errors import ValidationFailed
 from domain.identity import check_gateway_id
 from interfaces.api.request_body import refuse_nul
+from interfaces.api.request_query import refuse_repeated
 
 ROLES = ("viewer", "operator", "admin")
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
@@ -146,5 +147,6 @@ async def authorize_request(request: Request[Any, Any, Any]) -> None:
     if request.method == "OPTIONS":
         return
     request.state.caller = authorize(request)
+    refuse_repeated(key for key, _ in request.query_params.multi_items())
     if request.method in _WITH_BODY:  # then the body, read once (Litestar keeps it for the route)
         refuse_nul(await request.body())

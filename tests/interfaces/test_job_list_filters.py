@@ -101,3 +101,11 @@ def test_bad_offset_is_a_validation_error(api, offset):
 def test_unknown_filter_value_is_a_validation_error(api, name, value):
     error = assert_error(api.get("/jobs", params={name: value}), 400, "VALIDATION_ERROR")
     assert name in str(error["details"])
+
+
+def test_a_repeated_query_parameter_is_refused_not_reduced_to_one_value(api):
+    answer = api.get("/jobs?tags=alpha&tags=beta")
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert answer.json()["error"]["details"] == {"field": "tags", "reason": "repeated"}
+    assert api.get("/jobs?tags=alpha,beta").status_code == 200
