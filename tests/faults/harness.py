@@ -134,6 +134,12 @@ class Scenario:
 
     # ---- jobs ----------------------------------------------------------------------------------
 
+    def replicas(self, count: int = 2) -> list[WorkerProcess]:
+        """`count` workers of the gateway, started together, ready."""
+        workers = [self.add_worker(f"w{i + 1}", wait=False) for i in range(count)]
+        self.wait_ready(*workers)
+        return workers
+
     def create_publish_jobs(self, count: int, *, interval: int = 1, misfire: str = "skip", qos: int = 1,
                             timeout: float = 5, max_attempts: int = 1, overlap: str = "skip",
                             backoff: float = 1, prefix: str = "p") -> list[str]:

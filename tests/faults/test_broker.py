@@ -14,8 +14,7 @@ DOWN = 3.0
 
 
 def test_broker_restart_while_publishing(scenario):
-    workers = [scenario.add_worker("w1", wait=False), scenario.add_worker("w2", wait=False)]
-    scenario.wait_ready(*workers)
+    scenario.replicas(2)
     scenario.create_publish_jobs(3, misfire="skip", prefix="skip")
     scenario.create_publish_jobs(3, misfire="run_once", max_attempts=3, backoff=1, prefix="retry")
     scenario.wait_deliveries(12)

@@ -11,8 +11,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 def test_kill9_of_the_leader_with_a_replica_running(scenario):
-    workers = [scenario.add_worker("w1", wait=False), scenario.add_worker("w2", wait=False)]
-    scenario.wait_ready(*workers)
+    scenario.replicas(2)
     scenario.create_publish_jobs(4, misfire="skip", prefix="skip")
     scenario.create_publish_jobs(2, misfire="run_once", prefix="once")
     scenario.wait_deliveries(12)

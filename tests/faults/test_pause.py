@@ -14,8 +14,7 @@ PAUSE = 10.0
 
 
 def test_sigstop_of_the_leader_past_its_lease_then_sigcont(scenario):
-    workers = [scenario.add_worker("w1", wait=False), scenario.add_worker("w2", wait=False)]
-    scenario.wait_ready(*workers)
+    scenario.replicas(2)
     scenario.create_publish_jobs(4, misfire="skip", prefix="skip")
     scenario.create_publish_jobs(2, misfire="run_once", prefix="once")
     scenario.wait_deliveries(12)
