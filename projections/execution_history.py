@@ -125,8 +125,8 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
 
     @process_event.register
     def _retrying(self, event: Execution.Retrying, tracking: Tracking) -> None:
-        sql = "UPDATE executions SET status = 'running', attempt = %s WHERE aggregate_id = %s"
-        self.view.record(tracking, [(sql, (event.attempt, event.originator_id))])
+        sql = "UPDATE executions SET status = 'running', attempt = %(attempt)s WHERE aggregate_id = %(id)s"
+        self.view.record(tracking, [(sql, {"attempt": event.attempt, "id": event.originator_id})])
 
     @process_event.register
     def _succeeded(self, event: Execution.Succeeded, tracking: Tracking) -> None:

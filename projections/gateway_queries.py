@@ -39,12 +39,12 @@ def list_gateways(
     if allowed is None:
         rows = store.all(_SELECT + " ORDER BY g.gateway_id")
     else:
-        rows = store.all(_SELECT + " WHERE g.gateway_id = ANY(%s) ORDER BY g.gateway_id", (allowed,))
+        rows = store.all(_SELECT + " WHERE g.gateway_id = ANY(%(allowed)s) ORDER BY g.gateway_id", {"allowed": allowed})
     return [_shape(r, now, stale_after) for r in rows]
 
 
 def gateway(store: ReadStore, gateway_id: str, now: datetime, stale_after: timedelta) -> dict[str, Any]:
-    row = store.one(_SELECT + " WHERE g.gateway_id = %s", (gateway_id,))
+    row = store.one(_SELECT + " WHERE g.gateway_id = %(gateway_id)s", {"gateway_id": gateway_id})
     if row is None:
         raise GatewayNotFound(f"Gateway {gateway_id} not found", {"gateway_id": gateway_id})
     return _shape(row, now, stale_after)

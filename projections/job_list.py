@@ -27,8 +27,9 @@ class JobListView(TrackedView):
         so far (this projection applies events in log order, so a replay reads the same)."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                "SELECT type, schedule, schedule_anchor, enabled FROM jobs WHERE gateway_id = %s AND job_id = %s",
-                (gateway_id, job_id),
+                "SELECT type, schedule, schedule_anchor, enabled FROM jobs"
+                " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s",
+                {"gateway_id": gateway_id, "job_id": job_id},
             )
             return curs.fetchone()
 
