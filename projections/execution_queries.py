@@ -92,15 +92,21 @@ def job_history(
         params,
     ) or {}
     rows = store.all(
-        "SELECT execution_id, start_time AS timestamp, trigger, duration_ms, status, message FROM executions"
+        "SELECT execution_id, start_time, trigger, duration_ms, status, message FROM executions"
         f" WHERE {clause} AND {selected} ORDER BY start_time DESC, execution_id DESC"  # noqa: S608
         " LIMIT %(limit)s OFFSET %(offset)s",
         params,
     )
     return {
         "job_id": job_id, "job_name": name, "total_executions": counts.get("total", 0),
-        "success_rate": _rate(counts.get("ok", 0), counts.get("finished", 0)), "history": rows,
+        "success_rate": _rate(counts.get("ok", 0), counts.get("finished", 0)),
+        "history": [_history_entry(r) for r in rows],
     }
+
+
+def _history_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {"execution_id": row["execution_id"], "timestamp": row["start_time"], "trigger": row["trigger"],
+            "duration_ms": row["duration_ms"], "status": row["status"], "message": row["message"]}
 
 
 def job_logs(
