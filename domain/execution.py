@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -22,12 +22,14 @@ ACTION_FAILED = "ACTION_FAILED"
 DELIVERY_UNKNOWN = "DELIVERY_UNKNOWN"
 _FINAL_CODES = (INTERRUPTED, CANCELLED, DELIVERY_UNKNOWN)
 
-Status = Literal["running", "retrying", "success", "failed", "timeout", "missed"]
-ACTIVE: tuple[Status, ...] = ("running", "retrying")  # still going, between attempts included
-# "Finished" has two meanings, named apart. COMPLETED: a run that ended with an outcome; rates,
+ActiveStatus = Literal["running", "retrying"]  # still going, between attempts included
+# "Finished" has two meanings, named apart. Completed: a run that ended with an outcome; rates,
 # durations and job statistics are over these. FINAL: no event changes it any more (completed, or
 # missed: never ran); what retention may prune and what a takeover leaves alone.
-COMPLETED: tuple[Status, ...] = ("success", "failed", "timeout")
+CompletedStatus = Literal["success", "failed", "timeout"]
+Status = Literal[ActiveStatus, CompletedStatus, "missed"]
+ACTIVE: tuple[ActiveStatus, ...] = get_args(ActiveStatus)
+COMPLETED: tuple[CompletedStatus, ...] = get_args(CompletedStatus)
 FINAL: tuple[Status, ...] = (*COMPLETED, "missed")
 
 
