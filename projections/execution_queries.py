@@ -202,7 +202,8 @@ def statistics(store: ReadStore, gateway_id: str, time_range: str, since: dateti
     ) or {}
     runs = store.one(
         "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok, avg(duration_ms) AS average"
-        f" FROM executions WHERE gateway_id = %(gateway_id)s AND start_time >= %(since)s AND {_COMPLETED_SQL}",  # noqa: S608
+        " FROM executions WHERE gateway_id = %(gateway_id)s AND start_time >= %(since)s"
+        f" AND {_COMPLETED_SQL}",  # noqa: S608
         {**_VOCABULARY, "gateway_id": gateway_id, "since": since},
     ) or {}
     finished, ok = runs.get("finished", 0), runs.get("ok", 0)

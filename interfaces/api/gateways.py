@@ -37,5 +37,6 @@ class Gateways(Controller):
         example asks for another gateway's jobs than the X-Gateway-ID context's); unknown: GATEWAY_NOT_FOUND."""
         if not ctx.principal.may_see(gateway_id):
             raise PermissionDeniedException(f"The token does not grant gateway {gateway_id}")
-        data = gateway_queries.gateway_jobs(ctx.runtime.reads, gateway_id, ctx.runtime.clock(), ctx.runtime.offline_after)
+        runtime = ctx.runtime
+        data = gateway_queries.gateway_jobs(runtime.reads, gateway_id, runtime.clock(), runtime.offline_after)
         return ok(data, "Gateway jobs retrieved successfully")
