@@ -40,7 +40,6 @@ class Saved:
 
     job: Job
     recorded: tuple[tuple[str, int], ...]
-    changed: bool = True
 
 
 def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
@@ -180,8 +179,7 @@ class Scheduler(Application[UUID]):
                 )
             result = change(job)
             extra = result if isinstance(result, list) else []  # aggregates that change with the job
-            changed = bool(job.pending_events)
-            return Saved(job, _recorded(self.save(job, *extra)), changed=changed)
+            return Saved(job, _recorded(self.save(job, *extra)))
 
         if expected_version is not None:
             try:

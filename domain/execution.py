@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -21,6 +21,21 @@ ACTION_FAILED = "ACTION_FAILED"
 # could do it twice, so such a failure is final.
 DELIVERY_UNKNOWN = "DELIVERY_UNKNOWN"
 _FINAL_CODES = (INTERRUPTED, CANCELLED, DELIVERY_UNKNOWN)
+
+ActiveStatus = Literal["running", "retrying"]  # still going, between attempts included
+# "Finished" has two meanings, named apart. Completed: a run that ended with an outcome; rates,
+# durations and job statistics are over these. FINAL: no event changes it any more (completed, or
+# missed: never ran); what retention may prune and what a takeover leaves alone.
+CompletedStatus = Literal["success", "failed", "timeout"]
+Status = Literal[ActiveStatus, CompletedStatus, "missed"]
+ACTIVE: tuple[ActiveStatus, ...] = get_args(ActiveStatus)
+COMPLETED: tuple[CompletedStatus, ...] = get_args(CompletedStatus)
+FINAL: tuple[Status, ...] = (*COMPLETED, "missed")
+
+
+def failure_status(code: str) -> Literal["failed", "timeout"]:
+    """The status a final failure leaves: `timeout` for the timeout code, `failed` for any other."""
+    return "timeout" if code == TIMEOUT else "failed"
 
 
 class Execution(Aggregate):
@@ -56,7 +71,7 @@ class Execution(Aggregate):
         self.attempt = 1
         self.reason = reason
         self.code = ""  # of the last failed attempt
-        self.status = "missed" if reason else "running"
+        self.status: Status = "missed" if reason else "running"
         self.ended_at: datetime | None = self.created_on if reason else None
 
     class Missed(Aggregate.Created):
@@ -78,11 +93,17 @@ class Execution(Aggregate):
             execution.attempt = self.attempt
             execution.status = "running"
 
+    # Outcomes name their execution and job, so a reader needs no lookup. Events recorded before
+    # they did load with these empty (docs/events.md says how readers handle those).
     class Succeeded(Event):
         duration_ms: int
         message: str
         logs: list[dict[str, Any]]
         details: dict[str, Any]
+        gateway_id: str = ""
+        job_id: str = ""
+        job_name: str = ""
+        execution_id: str = ""
 
         def apply(self, execution: Execution) -> None:
             execution.status = "success"
@@ -96,13 +117,17 @@ class Execution(Aggregate):
         will_retry: bool
         logs: list[dict[str, Any]]
         details: dict[str, Any]
+        gateway_id: str = ""
+        job_id: str = ""
+        job_name: str = ""
+        execution_id: str = ""
 
         def apply(self, execution: Execution) -> None:
             execution.code = self.code
             if self.will_retry:
                 execution.status = "retrying"
             else:
-                execution.status = "timeout" if self.code == TIMEOUT else "failed"
+                execution.status = failure_status(self.code)
                 execution.ended_at = self.timestamp
 
     # ---- construction ----------------------------------------------------------------
@@ -138,14 +163,19 @@ class Execution(Aggregate):
 
     @property
     def finished(self) -> bool:
-        return self.status in ("success", "failed", "timeout", "missed")
+        """Final: no outcome changes it any more (missed included)."""
+        return self.status in FINAL
+
+    def _named(self) -> dict[str, str]:
+        return {"gateway_id": self.gateway_id, "job_id": self.job_id, "job_name": self.job_name,
+                "execution_id": self.execution_id}
 
     def succeed(self, *, now: datetime, duration_ms: int, message: str, logs: list[dict[str, Any]],
                 details: dict[str, Any] | None = None) -> None:
         if self.status != "running":
             return  # a late outcome of an execution already closed (e.g. timed out) changes nothing
         self.trigger_event(self.Succeeded, timestamp=now, duration_ms=duration_ms, message=message, logs=logs,
-                           details=details or {})
+                           details=details or {}, **self._named())
 
     def fail(self, *, now: datetime, duration_ms: int, code: str, error: str, logs: list[dict[str, Any]],
              details: dict[str, Any] | None = None) -> bool:
@@ -154,7 +184,8 @@ class Execution(Aggregate):
             return False
         will_retry = code not in _FINAL_CODES and self.attempt < self.max_attempts
         self.trigger_event(self.Failed, timestamp=now, duration_ms=duration_ms, code=code, error=error,
-                           retry_count=self.attempt - 1, will_retry=will_retry, logs=logs, details=details or {})
+                           retry_count=self.attempt - 1, will_retry=will_retry, logs=logs, details=details or {},
+                           **self._named())
         return will_retry
 
     def interrupt(self, *, now: datetime, reason: str = "the worker stopped while this execution ran") -> None:
@@ -163,14 +194,16 @@ class Execution(Aggregate):
         if self.status in ("running", "retrying"):
             self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=INTERRUPTED,
                                error=f"interrupted: {reason}",
-                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
+                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={},
+                               **self._named())
 
     def cancel(self, *, now: datetime, reason: str = "the job was disabled or changed before this run began") -> None:
         """Close a recorded run that must not start (its job changed meanwhile, or it is too late)."""
         if self.status == "running":
             self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=CANCELLED,
                                error=f"cancelled: {reason}",
-                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={})
+                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={},
+                               **self._named())
 
     def retry(self, *, now: datetime) -> None:
         if self.status == "retrying":

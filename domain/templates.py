@@ -22,8 +22,3 @@ def render_template(template: str, variables: Mapping[str, str]) -> str:
         return str(variables[name])
 
     return _PLACEHOLDER.sub(substitute, template)
-
-
-def placeholders(template: str) -> list[str]:
-    """The variable names a template refers to, in order of first appearance."""
-    return list(dict.fromkeys(_PLACEHOLDER.findall(template)))

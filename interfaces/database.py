@@ -15,7 +15,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _LOCK_KEY = 7_342_001  # advisory lock serialising concurrent migrators
 READ_MODELS_LOCK = 7_342_003  # shared by every process that projects; taken alone by a rebuild
-# (7_342_002 is the retention pruner's: projections/retention.py)
+# (7_342_002 is the retention pruner's: application/maintenance/retention.py)
 
 
 class EmbeddedPostgres:

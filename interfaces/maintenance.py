@@ -1,17 +1,39 @@
-"""Periodic maintenance of a worker process: execution history retention."""
+"""Periodic maintenance of a worker process: execution history retention (docs/decisions.md)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import psycopg
+from psycopg import Connection
 
 from application.clock import Clock
-from projections.retention import prune_executions
+from application.maintenance.retention import delete_execution_events, take_pruner_lock
+from projections.retention import forget_executions
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    executions: int
+    events: int
+    log_lines: int
+
+
+def prune_executions(conn: Connection, cutoff: datetime, batch: int = 5000) -> Pruned:
+    """Remove up to `batch` finished executions that ended before `cutoff` (call until 0): their
+    read-model rows (the projections' part) and their events (the application's) in one
+    transaction, so the read models stay exactly what a replay of the remaining log builds."""
+    with conn.transaction():
+        if not take_pruner_lock(conn):
+            return Pruned(0, 0, 0)  # another process is pruning
+        forgotten = forget_executions(conn, cutoff, batch)
+        events = delete_execution_events(conn, forgotten.aggregate_ids)
+    return Pruned(len(forgotten.aggregate_ids), events, forgotten.log_lines)
 
 
 class Retention:

@@ -13,7 +13,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 from psycopg.types.json import Jsonb
 
-from domain.execution import TIMEOUT, Execution
+from domain.execution import Execution, failure_status
 from projections.view import Statement, TrackedView
 
 LINES_PER_EVENT = 1000  # executors keep at most 200 lines per execution
@@ -48,19 +48,29 @@ def _instant(raw: Any, fallback: datetime) -> datetime:
     return value if value.tzinfo is not None else fallback
 
 
+_LINES = (
+    "INSERT INTO execution_logs (id, gateway_id, job_id, execution_id, timestamp, level, message)"
+    " SELECT %(base)s + u.n, {names}, u.at, u.level, u.message"
+    " FROM {source}unnest(%(at)s::timestamptz[], %(level)s::text[], %(message)s::text[])"
+    "  WITH ORDINALITY AS u(at, level, message, n){where} ORDER BY u.n"
+)
+_LINES_NAMED = _LINES.format(
+    names="%(gateway_id)s::text, %(job_id)s::text, %(execution_id)s::text", source="", where=""
+)
+# An outcome recorded before outcomes named their execution: its row names it.
+_LINES_OF_ROW = _LINES.format(
+    names="e.gateway_id, e.job_id, e.execution_id", source="executions e, ", where=" WHERE e.aggregate_id = %(id)s"
+)
+
+
 def _log_lines(event: Any, tracking: Tracking) -> Statement:
-    """All of an outcome's log lines in one statement, in their order, keyed by the execution row.
-    Line ids derive from the event's position, so a replay of a pruned log gives the same ids."""
+    """All of an outcome's log lines in one statement, in their order. Line ids derive from the
+    event's position, so a replay of a pruned log gives the same ids."""
     lines = [line for line in event.logs if isinstance(line, dict)][: LINES_PER_EVENT - 1]
-    sql = (
-        "INSERT INTO execution_logs (id, gateway_id, job_id, execution_id, timestamp, level, message)"
-        " SELECT %(base)s + u.n, e.gateway_id, e.job_id, e.execution_id, u.at, u.level, u.message"
-        " FROM executions e, unnest(%(at)s::timestamptz[], %(level)s::text[], %(message)s::text[])"
-        "  WITH ORDINALITY AS u(at, level, message, n)"
-        " WHERE e.aggregate_id = %(id)s ORDER BY u.n"
-    )
+    sql = _LINES_NAMED if event.execution_id else _LINES_OF_ROW
     params = {
-        "id": event.originator_id,
+        "id": event.originator_id, "gateway_id": event.gateway_id, "job_id": event.job_id,
+        "execution_id": event.execution_id,
         "base": tracking.notification_id * LINES_PER_EVENT,
         "at": [_instant(line.get("timestamp"), event.timestamp) for line in lines],
         "level": [_clean(str(line.get("level") or "info")).lower() for line in lines],
@@ -115,8 +125,8 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
 
     @process_event.register
     def _retrying(self, event: Execution.Retrying, tracking: Tracking) -> None:
-        sql = "UPDATE executions SET status = 'running', attempt = %s WHERE aggregate_id = %s"
-        self.view.record(tracking, [(sql, (event.attempt, event.originator_id))])
+        sql = "UPDATE executions SET status = 'running', attempt = %(attempt)s WHERE aggregate_id = %(id)s"
+        self.view.record(tracking, [(sql, {"attempt": event.attempt, "id": event.originator_id})])
 
     @process_event.register
     def _succeeded(self, event: Execution.Succeeded, tracking: Tracking) -> None:
@@ -132,10 +142,7 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
 
     @process_event.register
     def _failed(self, event: Execution.Failed, tracking: Tracking) -> None:
-        if event.will_retry:
-            status = "retrying"
-        else:
-            status = "timeout" if event.code == TIMEOUT else "failed"
+        status = "retrying" if event.will_retry else failure_status(event.code)
         sql = (
             "UPDATE executions SET status = %(status)s, end_time = %(end_time)s, duration_ms = %(duration_ms)s,"
             " code = %(code)s, message = %(message)s, retry_count = %(retry_count)s, details = %(details)s"

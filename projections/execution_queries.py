@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from domain.errors import ExecutionNotFound, JobNotFound
+from domain.execution import ACTIVE, COMPLETED
 from projections.read_store import ReadStore
 
-FINISHED = ("success", "failed", "timeout")
-ACTIVE = ("running", "retrying")
 # A `running` filter means still going, between attempts included.
 STATUS_FILTERS = {"success": ("success",), "failed": ("failed",), "timeout": ("timeout",),
                   "missed": ("missed",), "running": ACTIVE}
-_FINISHED_SQL = "('success', 'failed', 'timeout')"
-_ACTIVE_SQL = "('running', 'retrying')"
+# Rates, durations and counts of executions are over the COMPLETED ones (missed never ran).
+_COMPLETED_SQL = "status = ANY(%(completed)s::text[])"
+_ACTIVE_SQL = "status = ANY(%(active)s::text[])"
+_VOCABULARY = {"completed": list(COMPLETED), "active": list(ACTIVE)}
 BUCKETS = {"hourly": "hour", "daily": "day", "weekly": "week"}
 MAX_BUCKETS = 1000
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -40,7 +41,7 @@ def _ms(value: Any) -> int:
 
 def _where(gateway_id: str, job_id: str, window: Window) -> tuple[str, dict[str, Any]]:
     clauses = ["gateway_id = %(gateway_id)s", "job_id = %(job_id)s"]
-    params: dict[str, Any] = {"gateway_id": gateway_id, "job_id": job_id}
+    params: dict[str, Any] = {**_VOCABULARY, "gateway_id": gateway_id, "job_id": job_id}
     if window.start is not None:
         clauses.append("start_time >= %(start)s")
         params["start"] = window.start
@@ -53,7 +54,8 @@ def _where(gateway_id: str, job_id: str, window: Window) -> tuple[str, dict[str,
 def job_name(store: ReadStore, gateway_id: str, job_id: str) -> str:
     # PostgreSQL refuses NUL in text; no id holds one, so such an id names nothing.
     row = None if "\x00" in job_id else store.one(
-        "SELECT name FROM jobs WHERE gateway_id = %s AND job_id = %s", (gateway_id, job_id)
+        "SELECT name FROM jobs WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s",
+        {"gateway_id": gateway_id, "job_id": job_id},
     )
     if row is None:
         raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
@@ -62,7 +64,8 @@ def job_name(store: ReadStore, gateway_id: str, job_id: str) -> str:
 
 def execution(store: ReadStore, gateway_id: str, execution_id: str) -> dict[str, Any]:
     row = None if "\x00" in execution_id else store.one(
-        "SELECT * FROM executions WHERE gateway_id = %s AND execution_id = %s", (gateway_id, execution_id)
+        "SELECT * FROM executions WHERE gateway_id = %(gateway_id)s AND execution_id = %(execution_id)s",
+        {"gateway_id": gateway_id, "execution_id": execution_id},
     )
     if row is None:
         raise ExecutionNotFound(f"Execution {execution_id} not found", {"execution_id": execution_id})
@@ -85,19 +88,25 @@ def job_history(
     selected = "(%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))"
     counts = store.one(
         f"SELECT count(*) FILTER (WHERE {selected}) AS total, count(*) FILTER (WHERE status = 'success') AS ok,"
-        f" count(*) FILTER (WHERE status IN {_FINISHED_SQL}) AS finished FROM executions WHERE {clause}",  # noqa: S608
+        f" count(*) FILTER (WHERE {_COMPLETED_SQL}) AS finished FROM executions WHERE {clause}",  # noqa: S608
         params,
     ) or {}
     rows = store.all(
-        "SELECT execution_id, start_time AS timestamp, trigger, duration_ms, status, message FROM executions"
+        "SELECT execution_id, start_time, trigger, duration_ms, status, message FROM executions"
         f" WHERE {clause} AND {selected} ORDER BY start_time DESC, execution_id DESC"  # noqa: S608
         " LIMIT %(limit)s OFFSET %(offset)s",
         params,
     )
     return {
         "job_id": job_id, "job_name": name, "total_executions": counts.get("total", 0),
-        "success_rate": _rate(counts.get("ok", 0), counts.get("finished", 0)), "history": rows,
+        "success_rate": _rate(counts.get("ok", 0), counts.get("finished", 0)),
+        "history": [_history_entry(r) for r in rows],
     }
+
+
+def _history_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {"execution_id": row["execution_id"], "timestamp": row["start_time"], "trigger": row["trigger"],
+            "duration_ms": row["duration_ms"], "status": row["status"], "message": row["message"]}
 
 
 def job_logs(
@@ -129,7 +138,7 @@ def job_metrics(store: ReadStore, gateway_id: str, job_id: str, granularity: str
     have any (at most MAX_BUCKETS), oldest first."""
     name = job_name(store, gateway_id, job_id)
     clause, params = _where(gateway_id, job_id, window)
-    clause += f" AND status IN {_FINISHED_SQL}"
+    clause += f" AND {_COMPLETED_SQL}"
     params.update(unit=BUCKETS[granularity], buckets=MAX_BUCKETS)
     totals = store.one(
         "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok, avg(duration_ms) AS average,"
@@ -187,13 +196,15 @@ def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: da
 def statistics(store: ReadStore, gateway_id: str, time_range: str, since: datetime, now: datetime) -> dict[str, Any]:
     """Finished executions that started since `since`; the job counts are the gateway's current ones."""
     jobs = store.one(
-        "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM jobs WHERE gateway_id = %s",
-        (gateway_id,),
+        "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM jobs"
+        " WHERE gateway_id = %(gateway_id)s",
+        {"gateway_id": gateway_id},
     ) or {}
     runs = store.one(
         "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok, avg(duration_ms) AS average"
-        f" FROM executions WHERE gateway_id = %s AND start_time >= %s AND status IN {_FINISHED_SQL}",  # noqa: S608
-        (gateway_id, since),
+        " FROM executions WHERE gateway_id = %(gateway_id)s AND start_time >= %(since)s"
+        f" AND {_COMPLETED_SQL}",  # noqa: S608
+        {**_VOCABULARY, "gateway_id": gateway_id, "since": since},
     ) or {}
     finished, ok = runs.get("finished", 0), runs.get("ok", 0)
     return {
@@ -217,8 +228,9 @@ def active_executions(store: ReadStore, gateway_id: str, now: datetime, midnight
         " CASE WHEN jsonb_typeof(j.options->'timeout_seconds') = 'number'"
         "  THEN (j.options->>'timeout_seconds')::float8 END AS timeout"
         " FROM executions e LEFT JOIN jobs j USING (gateway_id, job_id)"
-        f" WHERE e.gateway_id = %s AND e.status IN {_ACTIVE_SQL} ORDER BY e.start_time, e.execution_id",  # noqa: S608
-        (gateway_id,),
+        " WHERE e.gateway_id = %(gateway_id)s AND e.status = ANY(%(active)s::text[])"
+        " ORDER BY e.start_time, e.execution_id",
+        {**_VOCABULARY, "gateway_id": gateway_id},
     )
     active = []
     for r in rows:
@@ -240,7 +252,7 @@ def database_size_mb(store: ReadStore) -> float:
 def running_count(store: ReadStore, gateway_id: str) -> int:
     """Executions of the gateway running now (between attempts included), as recorded."""
     row = store.one(
-        f"SELECT count(*) AS n FROM executions WHERE gateway_id = %s AND status IN {_ACTIVE_SQL}",  # noqa: S608
-        (gateway_id,),
+        f"SELECT count(*) AS n FROM executions WHERE gateway_id = %(gateway_id)s AND {_ACTIVE_SQL}",  # noqa: S608
+        {**_VOCABULARY, "gateway_id": gateway_id},
     )
     return int(row["n"]) if row else 0

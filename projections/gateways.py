@@ -30,16 +30,18 @@ class GatewaysProjection(Projection[GatewaysView]):
     @process_event.register
     def _created(self, event: Gateway.Created, tracking: Tracking) -> None:
         sql = (
-            "INSERT INTO gateways (gateway_id, aggregate_id, name, created_at) VALUES (%s, %s, %s, %s)"
+            "INSERT INTO gateways (gateway_id, aggregate_id, name, created_at)"
+            " VALUES (%(gateway_id)s, %(id)s, %(gateway_id)s, %(at)s)"
         )
-        params = (event.gateway_id, event.originator_id, event.gateway_id, event.timestamp)
+        params = {"gateway_id": event.gateway_id, "id": event.originator_id, "at": event.timestamp}
         self.view.record(tracking, [(sql, params)])
 
     @process_event.register
     def _registered(self, event: Gateway.Registered, tracking: Tracking) -> None:
         sql = (
-            "UPDATE gateways SET name = %s, location = %s, latitude = %s, longitude = %s"
-            " WHERE aggregate_id = %s"
+            "UPDATE gateways SET name = %(name)s, location = %(location)s, latitude = %(latitude)s,"
+            " longitude = %(longitude)s WHERE aggregate_id = %(id)s"
         )
-        params = (event.name, event.location, event.latitude, event.longitude, event.originator_id)
+        params = {"name": event.name, "location": event.location, "latitude": event.latitude,
+                  "longitude": event.longitude, "id": event.originator_id}
         self.view.record(tracking, [(sql, params)])

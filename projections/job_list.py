@@ -12,7 +12,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 from psycopg.types.json import Jsonb
 
-from domain.execution import TIMEOUT, Execution
+from domain.execution import Execution, failure_status
 from domain.job import Job
 from domain.schedules import parse_schedule
 from projections.view import TrackedView
@@ -27,8 +27,9 @@ class JobListView(TrackedView):
         so far (this projection applies events in log order, so a replay reads the same)."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                "SELECT type, schedule, schedule_anchor, enabled FROM jobs WHERE gateway_id = %s AND job_id = %s",
-                (gateway_id, job_id),
+                "SELECT type, schedule, schedule_anchor, enabled FROM jobs"
+                " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s",
+                {"gateway_id": gateway_id, "job_id": job_id},
             )
             return curs.fetchone()
 
@@ -56,7 +57,8 @@ def _configuration(event: Any) -> dict[str, Any]:
         "action": Jsonb(event.action), "options": Jsonb(event.options), "tags": list(event.tags),
         "next": event.next_execution, "actor": event.actor,
     }
-# Outcome events do not name their job: execution_jobs, written on Started, does.
+_OF_JOB = " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
+# Outcomes recorded before they named their job: execution_jobs, written on Started, names it.
 _OF_EXECUTION = (
     " FROM execution_jobs e WHERE e.aggregate_id = %(id)s AND jobs.gateway_id = e.gateway_id"
     " AND jobs.job_id = e.job_id"
@@ -122,6 +124,8 @@ class JobListProjection(Projection[JobListView]):
     def _execution_started(self, event: Execution.Started, tracking: Tracking) -> None:
         params = {"id": event.originator_id, "gateway_id": event.gateway_id, "job_id": event.job_id,
                   "at": event.timestamp}
+        # For an outcome recorded before outcomes named their job: which Started precedes one
+        # cannot be told here, so each writes it, and the outcome (either kind) forgets it.
         remember = (
             "INSERT INTO execution_jobs (aggregate_id, gateway_id, job_id)"
             " VALUES (%(id)s, %(gateway_id)s, %(job_id)s)"
@@ -153,14 +157,15 @@ class JobListProjection(Projection[JobListView]):
         return sql, params
 
     def _finish(self, event: Any, tracking: Tracking, status: str) -> None:
-        params = {"id": event.originator_id, "duration_ms": event.duration_ms, "status": status,
-                  "ok": int(status == "success")}
+        params = {"id": event.originator_id, "gateway_id": event.gateway_id, "job_id": event.job_id,
+                  "duration_ms": event.duration_ms, "status": status, "ok": int(status == "success")}
         count = (
             "UPDATE jobs SET total_executions = total_executions + 1,"
             " successful_executions = successful_executions + %(ok)s,"
             " failed_executions = failed_executions + 1 - %(ok)s,"
             " total_duration_ms = total_duration_ms + %(duration_ms)s,"
-            " finished_executions = finished_executions + 1, last_status = %(status)s" + _OF_EXECUTION
+            " finished_executions = finished_executions + 1, last_status = %(status)s"
+            + (_OF_JOB if event.job_id else _OF_EXECUTION)
         )
         self.view.record(tracking, [(count, params), (_FORGET, params)])
 
@@ -173,4 +178,4 @@ class JobListProjection(Projection[JobListView]):
         if event.will_retry:
             self.view.record(tracking)  # the execution goes on: nothing to count yet
             return
-        self._finish(event, tracking, "timeout" if event.code == TIMEOUT else "failed")
+        self._finish(event, tracking, failure_status(event.code))

@@ -93,8 +93,8 @@ def _upcoming(row: dict[str, Any], location: tuple[float, float] | None, now: da
 def job_detail(store: ReadStore, gateway_id: str, job_id: str, now: datetime) -> dict[str, Any]:
     row = store.one(
         "SELECT j.*, g.latitude, g.longitude FROM jobs j LEFT JOIN gateways g USING (gateway_id)"
-        " WHERE j.gateway_id = %s AND j.job_id = %s",
-        (gateway_id, job_id),
+        " WHERE j.gateway_id = %(gateway_id)s AND j.job_id = %(job_id)s",
+        {"gateway_id": gateway_id, "job_id": job_id},
     )
     if row is None:
         raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
@@ -133,8 +133,8 @@ def job_detail(store: ReadStore, gateway_id: str, job_id: str, now: datetime) ->
 def gateway_jobs(store: ReadStore, gateway_id: str) -> list[dict[str, Any]]:
     rows = store.all(
         "SELECT job_id, name, type, enabled, status, next_execution FROM jobs"
-        " WHERE gateway_id = %s ORDER BY created_at, job_id",
-        (gateway_id,),
+        " WHERE gateway_id = %(gateway_id)s ORDER BY created_at, job_id",
+        {"gateway_id": gateway_id},
     )
     return [
         {"id": r["job_id"], "name": r["name"], "type": r["type"], "enabled": r["enabled"],
@@ -148,9 +148,9 @@ def tags(store: ReadStore, gateway_id: str, limit: int) -> list[dict[str, Any]]:
     return store.all(
         "SELECT tag AS name, count(*) AS job_count,"
         " max(coalesce(greatest(last_execution, updated_at), updated_at)) AS last_used"
-        " FROM jobs, unnest(tags) AS tag WHERE gateway_id = %s"
-        " GROUP BY tag ORDER BY job_count DESC, tag LIMIT %s",
-        (gateway_id, limit),
+        " FROM jobs, unnest(tags) AS tag WHERE gateway_id = %(gateway_id)s"
+        " GROUP BY tag ORDER BY job_count DESC, tag LIMIT %(limit)s",
+        {"gateway_id": gateway_id, "limit": limit},
     )
 
 
@@ -163,8 +163,8 @@ def job_counts(store: ReadStore, gateway_id: str) -> dict[str, Any]:
         " coalesce(sum(finished_executions), 0) AS finished,"
         " max(last_execution) AS last_execution,"
         " min(next_execution) AS next_scheduled"
-        " FROM jobs WHERE gateway_id = %s",
-        (gateway_id,),
+        " FROM jobs WHERE gateway_id = %(gateway_id)s",
+        {"gateway_id": gateway_id},
     )
     assert row is not None
     finished = int(row.pop("finished"))  # sum(bigint) is numeric: a Decimal
@@ -175,5 +175,8 @@ def job_counts(store: ReadStore, gateway_id: str) -> dict[str, Any]:
 
 def job_statistics(store: ReadStore, gateway_id: str, job_id: str) -> dict[str, Any]:
     """Execution counts of one job, e.g. for the answer to its deletion (zeros if unknown)."""
-    row = store.one("SELECT total_executions FROM jobs WHERE gateway_id = %s AND job_id = %s", (gateway_id, job_id))
+    row = store.one(
+        "SELECT total_executions FROM jobs WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s",
+        {"gateway_id": gateway_id, "job_id": job_id},
+    )
     return row or {"total_executions": 0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -27,10 +26,11 @@ class ReadStore:
     def close(self) -> None:
         self.pool.close()
 
-    def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def all(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Parameters are named (`%(name)s`), as in every statement of the read side."""
         with self.pool.connection() as conn:
             return conn.execute(sql, params, prepare=True).fetchall()  # type: ignore[arg-type]
 
-    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+    def one(self, sql: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         rows = self.all(sql, params)
         return rows[0] if rows else None

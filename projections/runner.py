@@ -41,7 +41,6 @@ class ProjectionThread:
         self._stopping = threading.Event()
         self._subscription: ApplicationSubscription[Any] | None = None
         self._thread = threading.Thread(target=self._run, name=f"projection-{projection.name}", daemon=True)
-        self.error: BaseException | None = None
         self.failure: Failure | None = None
         self.failures = 0  # failed attempts since the process started
         self._applying: int | None = None
@@ -58,7 +57,6 @@ class ProjectionThread:
         self.progress.release(self.view.tracking_table, False)
 
     def _failed(self, error: BaseException) -> None:
-        self.error = error
         self.failures += 1
         failure = Failure(self._applying, f"{type(error).__name__}: {error}")
         if failure != self.failure:  # once per cause, not once a second

@@ -9,7 +9,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.types.json import Jsonb
 
-Statement = tuple[str, Sequence[Any] | dict[str, Any]]
+Statement = tuple[str, dict[str, Any]]  # SQL with named parameters, and their values
 NUL_ESCAPE = "\\u0000"  # the six characters a NUL is shown as in the read models
 
 

@@ -49,9 +49,6 @@ class ExecutionLog:
     def info(self, message: str) -> None:
         self.add("info", message)
 
-    def warning(self, message: str) -> None:
-        self.add("warning", message)
-
     def error(self, message: str) -> None:
         self.add("error", message)
 

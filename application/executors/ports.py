@@ -66,10 +66,6 @@ class ExecutionResult:
     logs: list[LogLine]
     details: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == SUCCESS
-
     @classmethod
     def success(cls, message: str, log: ExecutionLog, **details: Any) -> ExecutionResult:
         log.info(message)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery
 
 from interfaces.api.dependencies import Context
 from interfaces.envelope import ok
-from projections import gateway_queries, job_queries
+from projections import gateway_queries
 
 
 class Gateways(Controller):
@@ -37,10 +37,6 @@ class Gateways(Controller):
         example asks for another gateway's jobs than the X-Gateway-ID context's); unknown: GATEWAY_NOT_FOUND."""
         if not ctx.principal.may_see(gateway_id):
             raise PermissionDeniedException(f"The token does not grant gateway {gateway_id}")
-        gateway = gateway_queries.gateway(ctx.runtime.reads, gateway_id, ctx.runtime.clock(), ctx.runtime.offline_after)
-        jobs = job_queries.gateway_jobs(ctx.runtime.reads, gateway_id)
-        data = {
-            "gateway_id": gateway_id, "gateway_name": gateway["name"], "total_jobs": len(jobs),
-            "active_jobs": sum(1 for j in jobs if j["status"] == "active"), "jobs": jobs,
-        }
+        runtime = ctx.runtime
+        data = gateway_queries.gateway_jobs(runtime.reads, gateway_id, runtime.clock(), runtime.offline_after)
         return ok(data, "Gateway jobs retrieved successfully")

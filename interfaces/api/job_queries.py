@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import ValidationFailed
 from domain.schedules import SCHEDULE_TYPES
 from interfaces.api.dependencies import Context
+from interfaces.api.response_cache import page_key, query_parameters
 from interfaces.auth import authorize
 from interfaces.envelope import ok
 from projections import job_queries
@@ -39,23 +39,14 @@ def job_filter(
     return JobFilter(status=status, type=job_type, tags=tag_list, enabled=enabled, limit=limit, offset=offset)
 
 
-LIST_PARAMETERS = frozenset({"status", "type", "tags", "enabled", "limit", "offset"})
-
-
-def page_key(gateway_id: str, query_string: bytes) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The cache key of a page: the gateway and the list's own parameters, sorted (others are
-    ignored by the route, so they must not make entries of their own)."""
-    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    return gateway_id, tuple(sorted(p for p in pairs if p[0] in LIST_PARAMETERS))
-
 
 def cached_pages(app: ASGIApp) -> ASGIApp:
     """Route middleware in front of the job list, after authentication: the caller is authorized
     (role, gateway), then a page this gateway read before, while the job list has not moved since,
     is sent again as it was, without building a request, parsing parameters or resolving
     dependencies (a cached read cost four times a bare endpoint that way; docs/decisions.md).
-    Pages are keyed by the list's parameters (`page_key`) and stored only by the handler, so only
-    for queries that validated and ran."""
+    Pages are keyed by the list's own query parameters (`page_key`, `LIST_PARAMETERS`) and stored
+    only by the handler, so only for queries that validated and ran."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         runtime = scope["litestar_app"].state.runtime
@@ -65,7 +56,7 @@ def cached_pages(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         position = runtime.progress.position(JobListView.tracking_table)
-        body = runtime.list_cache.get(page_key(gateway_id, scope["query_string"]), position)
+        body = runtime.list_cache.get(page_key(gateway_id, scope["query_string"], LIST_PARAMETERS), position)
         if body is None:
             await app(scope, receive, send)
             return
@@ -89,15 +80,16 @@ class JobQueries(Controller):
         job_type: Annotated[str | None, QueryParameter(name="type")] = None,
         tags: FromQuery[str | None] = None,
         enabled: FromQuery[bool | None] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> Response[bytes]:
         """List the gateway's jobs, filtered by status, type, tags (any of, comma-separated) and enabled."""
         selection = job_filter(status, job_type, tags, enabled, limit, offset)
         position = ctx.runtime.progress.position(JobListView.tracking_table)  # before the query runs
         data = await sync_to_thread(job_queries.list_jobs, ctx.runtime.reads, ctx.gateway_id, selection)
         body = ENCODER.encode(ok(data, "Jobs retrieved successfully"))
-        ctx.runtime.list_cache.put(page_key(ctx.gateway_id, request.scope["query_string"]), position, body)
+        key = page_key(ctx.gateway_id, request.scope["query_string"], LIST_PARAMETERS)
+        ctx.runtime.list_cache.put(key, position, body)
         return Response(body, media_type=MediaType.JSON)
 
     @get("/{job_id:str}", sync_to_thread=True)
@@ -105,3 +97,7 @@ class JobQueries(Controller):
         """One job: configuration, statistics, metadata and its next 10 fire instants. ETag is its version."""
         job = job_queries.job_detail(ctx.runtime.reads, ctx.gateway_id, job_id, ctx.runtime.clock())
         return Response(ok({"job": job}, "Job details retrieved successfully"), headers={"ETag": f'"{job["version"]}"'})
+
+
+# Every parameter of the list makes pages of its own; one added to the handler is in the key at once.
+LIST_PARAMETERS = query_parameters(JobQueries.list_jobs.fn)

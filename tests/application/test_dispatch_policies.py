@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from application.dispatch.planner import OVERLAP_SKIPPED
 from application.scheduler import Scheduler
 from interfaces.database import eventsourcing_env
 from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, sleeper, wait_until
@@ -79,13 +80,20 @@ def test_overlap_policy(runtime, policy):
         d.stop()
     starts = sorted(ts for ts, _ in fake.calls)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
-    skipped = [e for e in executions(runtime, gw) if e.status == "missed"]
+    found = executions(runtime, gw)
+    skipped = [e for e in found if e.status == "missed"]
     if policy == "allow":
         assert any(g < 1.5 for g in gaps), gaps  # a run started while the previous one was running
         assert not skipped
     elif policy == "skip":
         assert all(g >= 1.5 for g in gaps), gaps
-        assert skipped and all(e.status == "missed" for e in skipped)
+        assert skipped and {e.reason for e in skipped} == {OVERLAP_SKIPPED}
+        # Every instant of the 1 s schedule between the first and the last recorded one was either
+        # run or skipped, never both and never neither.
+        ran = {e.scheduled_for for e in found if e.status != "missed"}
+        first, last = min(e.scheduled_for for e in found), max(e.scheduled_for for e in found)
+        instants = {first + timedelta(seconds=k) for k in range(round((last - first).total_seconds()) + 1)}
+        assert sorted(e.scheduled_for for e in skipped) == sorted(instants - ran)
     else:
         assert all(g >= 1.5 for g in gaps), gaps
         assert not skipped

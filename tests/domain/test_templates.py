@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.templates import placeholders, render_template
+from domain.templates import render_template
 
 VARIABLES = {"NOW": "2025-03-12T15:10:30Z", "JOB_ID": "job_001", "DEVICE_ID": "dev-7", "zone": "north"}
 
@@ -38,7 +38,3 @@ def test_text_around_placeholders_is_kept_byte_for_byte():
 
 def test_empty_template_renders_empty():
     assert render_template("", VARIABLES) == ""
-
-
-def test_placeholders_lists_each_name_once_in_order():
-    assert placeholders("${NOW} ${zone} ${NOW} ${__x__} ${a.b}") == ["NOW", "zone", "__x__"]

@@ -59,3 +59,13 @@ def timed_out(gateway_id: str, job_id: str, at: datetime, duration_ms: int) -> E
 def missed(gateway_id: str, job_id: str, at: datetime, reason: str = "gateway was offline") -> Execution:
     return Execution.missed(gateway_id=gateway_id, job_id=job_id, execution_id=new_execution_id(),
                             job_name="Modbus Poll", scheduled_for=at, reason=reason, now=at)
+
+
+def recorded_before_outcomes_named(execution: Execution) -> Execution:
+    """`execution` with its outcome events as a version before them recorded them: without the
+    execution's gateway, job and name (they load with these empty)."""
+    for event in execution.pending_events:
+        if isinstance(event, (Execution.Succeeded, Execution.Failed)):
+            for name in ("gateway_id", "job_id", "job_name", "execution_id"):
+                event.__dict__.pop(name, None)
+    return execution

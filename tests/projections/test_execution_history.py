@@ -15,7 +15,7 @@ from projections.runner import rebuild
 
 from tests.conftest import job_body
 from tests.projections.execution_events import (
-    BASE, failed, log, missed, save, started, succeeded, timed_out,
+    BASE, failed, log, missed, recorded_before_outcomes_named, save, started, succeeded, timed_out,
 )
 
 
@@ -77,6 +77,25 @@ def test_succeeded_execution_is_one_success_row_with_its_logs(runtime, job):
     stats = job_row(runtime, gateway_id, job_id)
     assert (stats["total_executions"], stats["successful_executions"], stats["failed_executions"]) == (1, 1, 0)
     assert (stats["total_duration_ms"], stats["last_status"], stats["last_execution"]) == (120, "success", BASE)
+
+
+def test_outcomes_recorded_before_they_named_their_job_project_alike(runtime, job):
+    gateway_id, job_id = job
+    old_ok = recorded_before_outcomes_named(succeeded(gateway_id, job_id, BASE, 100))
+    old_failed = recorded_before_outcomes_named(failed(gateway_id, job_id, BASE + timedelta(minutes=1), 40))
+    assert not any(getattr(e, "job_id", None) for e in old_ok.pending_events[1:])  # they really are old ones
+    save(runtime, old_ok, old_failed)
+    assert execution_row(runtime, gateway_id, old_failed.execution_id)["status"] == "failed"
+    logs = runtime.reads.all(
+        "SELECT gateway_id, job_id, execution_id FROM execution_logs WHERE execution_id = ANY(%s) ORDER BY id",
+        ([old_ok.execution_id, old_failed.execution_id],),
+    )
+    assert [r["execution_id"] for r in logs] == [old_ok.execution_id] * 2 + [old_failed.execution_id]
+    assert {(r["gateway_id"], r["job_id"]) for r in logs} == {(gateway_id, job_id)}
+    stats = job_row(runtime, gateway_id, job_id)
+    assert (stats["total_executions"], stats["successful_executions"], stats["total_duration_ms"]) == (2, 1, 140)
+    assert runtime.reads.all("SELECT * FROM execution_jobs WHERE aggregate_id = ANY(%s)",
+                             ([old_ok.id, old_failed.id],)) == []
 
 
 def test_retried_execution_counts_once_when_it_finally_succeeds(runtime, job):
@@ -158,7 +177,8 @@ def test_rebuild_from_zero_gives_identical_rows(own_runtime):
     save(runtime, succeeded(gateway_id, job_id, BASE, 100), failed(gateway_id, job_id, BASE + timedelta(minutes=1), 30),
          missed(gateway_id, job_id, BASE + timedelta(minutes=2)),
          started(gateway_id, job_id, BASE + timedelta(minutes=3)), retried,
-         timed_out(other_gateway, other_job, BASE, 10))
+         timed_out(other_gateway, other_job, BASE, 10),
+         recorded_before_outcomes_named(succeeded(other_gateway, other_job, BASE + timedelta(minutes=5), 20)))
     before = {table: runtime.reads.all(sql) for table, sql in SNAPSHOTS.items()}
     assert before["execution_logs"] and before["execution_jobs"]
     replay(runtime, "execution_history")

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from domain.execution import TRIGGERS
+from domain.execution import TRIGGERS, CompletedStatus, Status
 from interfaces.api.schemas.configuration import Action, Instant, JobOptions, ListedSchedule, Schedule, ScheduleType
 
 JobStatus = Literal["active", "inactive", "error"]
-FinishedStatus = Literal["success", "failed", "timeout"]
-ExecutionStatus = Literal["running", "retrying", "success", "failed", "timeout", "missed"]
+FinishedStatus = CompletedStatus  # the statuses a finished run's counters know (domain/execution.py)
+ExecutionStatus = Status
 Trigger = Literal[TRIGGERS]  # type: ignore[valid-type]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Rate = Annotated[float, msgspec.Meta(ge=0, le=100, description="percent")]

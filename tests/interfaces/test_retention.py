@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import psycopg
 
+from application.maintenance.retention import delete_execution_events
 from interfaces.database import conninfo
-from projections.retention import prune_executions
+from interfaces.maintenance import prune_executions
 from projections.runner import rebuild
 from tests.projections.execution_events import BASE, failed, missed, save, started, succeeded
 from tests.projections.test_execution_history import SNAPSHOTS, new_job, own_runtime  # noqa: F401
@@ -44,3 +45,12 @@ def test_pruning_old_executions_keeps_read_models_equal_to_a_replay(own_runtime)
     rebuild(runtime.app, _projection(runtime, "execution_history"))
     rebuild(runtime.app, _projection(runtime, "job_list"))
     assert {table: runtime.reads.all(sql) for table, sql in SNAPSHOTS.items()} == after_prune
+
+
+def test_configuration_events_are_never_pruned(runtime):
+    gateway_id, job_id = new_job(runtime)
+    job = runtime.app.job(gateway_id, job_id)
+    with psycopg.connect(conninfo(runtime.url), autocommit=True) as conn:
+        deleted = delete_execution_events(conn, [job.id])
+        left = conn.execute("SELECT count(*) FROM scheduler_events WHERE originator_id = %s", (job.id,)).fetchone()[0]
+    assert (deleted, left) == (0, job.version)

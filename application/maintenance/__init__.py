@@ -1,0 +1,1 @@
+"""Maintenance of the event store: what leaves it, and when (docs/decisions.md, retention)."""
