@@ -26,7 +26,7 @@ from domain.execution import Execution  # noqa: E402
 from interfaces.database import EmbeddedPostgres, conninfo, create_database, drop_database  # noqa: E402
 from interfaces.runtime import Runtime  # noqa: E402
 from interfaces.settings import Settings  # noqa: E402
-from projections.retention import prune_executions  # noqa: E402
+from interfaces.maintenance import prune_executions  # noqa: E402
 
 TABLES = ("scheduler_events", "scheduler_snapshots", "executions", "execution_logs")
 

@@ -114,11 +114,6 @@ class Leadership:
         self._valid_until = now + LEASE_SECONDS - SAFETY
         return True
 
-    def lose(self) -> None:
-        """Forget the term (a fenced write found it ended)."""
-        self.term = None
-        self._valid_until = 0.0
-
     def release(self) -> None:
         """Step down (shutdown): let a replica take over at once."""
         term, self.term = self.term, None
