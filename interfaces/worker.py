@@ -10,13 +10,13 @@ import psycopg
 
 from application.commands import CommandContext, RegisterGateway
 from application.dispatch.dispatcher import Dispatcher
+from application.dispatch.heartbeat import Heartbeat
+from application.dispatch.job_feed import JOB_TOPICS
+from application.dispatch.leadership import Leadership
 from application.executors import ActionRunner
 from application.executors.files import FileExecutor
 from application.executors.mqtt import MqttPublisher
 from application.executors.system import SystemExecutor, disk_check, memory_check
-from application.dispatch.heartbeat import Heartbeat
-from application.dispatch.job_feed import JOB_TOPICS
-from application.dispatch.leadership import Leadership
 from interfaces.database import conninfo
 from interfaces.runtime import Runtime
 

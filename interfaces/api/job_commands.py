@@ -18,7 +18,6 @@ from interfaces.auth import same_gateway
 from interfaces.envelope import ok
 from projections import job_queries
 
-
 # The raw body, decoded strictly by the handler (interfaces/api/schemas/requests.py says why); the
 # OpenAPI document describes it with the structs of interfaces/api/schemas/documented_requests.py.
 RawBody = Annotated[bytes, Body(media_type="application/json")]

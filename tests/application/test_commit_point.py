@@ -8,6 +8,7 @@ import uuid
 from dataclasses import fields
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from application.commands import CommandContext, CreateJob, DeleteJob, RunJob, ToggleJob, UpdateJob
 from application.scheduler import CAUSE_FIELDS, Scheduler
@@ -15,7 +16,6 @@ from domain.errors import MaxJobsExceeded, VersionConflict
 from domain.gateway import Gateway
 from domain.identity import gateway_uuid, job_uuid
 from domain.job import Job
-from eventsourcing.persistence import StoredEvent
 
 ACTION = {"type": "publish", "topic": "t/commit", "payload_template": "x"}
 
