@@ -1,9 +1,9 @@
-"""The Scheduler application: loads and saves Job and Gateway aggregates (the command side)."""
+"""The Scheduler application: loads Job and Gateway aggregates and is the one commit point of the
+commands (application/commands/); the dispatcher records executions through `record`."""
 
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -14,17 +14,21 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.clock import Clock, utc_now
+from application.commands import (
+    Command,
+    CommandContext,
+    CreateJob,
+    DeleteJob,
+    RegisterGateway,
+    RunJob,
+    ToggleJob,
+    UpdateJob,
+    handler_for,
+)
 from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
-from domain.identity import (
-    check_gateway_id,
-    check_job_id,
-    execution_id,
-    gateway_uuid,
-    job_uuid,
-    new_job_id,
-)
+from domain.identity import gateway_uuid, job_uuid
 from domain.job import Job
 from domain.job_config import JobConfig
 
@@ -32,18 +36,35 @@ T = TypeVar("T")
 # Creates in one gateway all touch its Gateway aggregate (for the job limit), so bursts collide;
 # a collision re-runs the command on fresh state after a short random pause.
 _CONFLICT_RETRIES = 30
+# Written by the commit point on every event a command records (docs/events.md, "Cause").
+CAUSE_FIELDS = ("actor", "request_id", "operation_id")
 
 
 @dataclass(frozen=True)
 class Saved:
-    """What a command changed: the job after it, and the (topic, position) of each event."""
+    """What a command recorded: the job it was about, the (topic, position) of each event (the
+    caller waits for the read side to reach them), and the execution id of a run request."""
 
-    job: Job
+    job: Job | None
     recorded: tuple[tuple[str, int], ...]
+    execution_id: str | None = None
 
 
 def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
     return tuple((r.notification.topic, r.notification.id) for r in recordings)
+
+
+def _pending(aggregates: Sequence[Any]) -> list[Any]:
+    return [event for aggregate in aggregates for event in aggregate.pending_events]
+
+
+def _stamp(events: Sequence[Any], context: CommandContext) -> None:
+    """The cause is the command's, not the aggregate's business: written here on every event, so
+    no aggregate method carries it and no event of a command can miss it. Events are frozen
+    dataclasses; as the library's own mapper does, the attribute is set on the object itself."""
+    for event in events:
+        for name in CAUSE_FIELDS:
+            object.__setattr__(event, name, getattr(context, name))
 
 
 class JobConfigAsDict(Transcoding):
@@ -94,9 +115,10 @@ class Scheduler(Application[UUID]):
             raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
         return job
 
-    def _taken(self, aggregate_id: UUID) -> Job | None:
+    def job_ever(self, gateway_id: str, job_id: str) -> Job | None:
+        """The job under this id, deleted or not (a deleted job's id is never given again)."""
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(job_uuid(gateway_id, job_id))
         except AggregateNotFoundError:
             return None
 
@@ -105,9 +127,6 @@ class Scheduler(Application[UUID]):
             return self.repository.get(gateway_uuid(gateway_id))
         except AggregateNotFoundError:
             return None
-
-    def _gateway_or_new(self, gateway_id: str) -> Gateway:
-        return self.gateway(gateway_id) or Gateway.create(check_gateway_id(gateway_id), self.clock())
 
     @staticmethod
     def _retrying(command: Callable[[], T]) -> T:
@@ -131,106 +150,67 @@ class Scheduler(Application[UUID]):
             aggregate.collect_events()
         return recordings
 
-    # ---- commands -----------------------------------------------------------------------
+    # ---- the commit point ----------------------------------------------------------------
+
+    def execute(self, command: Command, context: CommandContext) -> Saved:
+        """The one place commands save: the handler decides on freshly loaded aggregates, then
+        every aggregate it changed is saved in one transaction, each event carrying the context.
+        A command that names the version it read (If-Match) fails with VERSION_CONFLICT when it
+        lost a race; any other re-runs on fresh state."""
+        handle = handler_for(command)
+
+        def attempt() -> Saved:
+            decision = handle(command, self, context)
+            _stamp(_pending(decision.aggregates), context)
+            return Saved(decision.job, _recorded(self.save(*decision.aggregates)), decision.execution_id)
+
+        if getattr(command, "expected_version", None) is not None:
+            try:
+                return attempt()
+            except IntegrityError:
+                raise VersionConflict(f"Job {getattr(command, 'job_id', '')} was changed concurrently", None) from None
+        return self._retrying(attempt)
+
+    def plan(self, command: Command, context: CommandContext) -> list[Any]:
+        """A dry run: the events `execute` would record now, context included, saving nothing
+        (the handler works on copies from the repository, which are then dropped)."""
+        events = _pending(handler_for(command)(command, self, context).aggregates)
+        _stamp(events, context)
+        return events
+
+    # ---- shortcuts for in-process callers (tests, the fault harness, benchmarks) ---------------
 
     def register_gateway(
-        self, gateway_id: str, *, name: str, location: str, latitude: float | None, longitude: float | None
+        self, gateway_id: str, *, name: str, location: str, latitude: float | None, longitude: float | None,
+        context: CommandContext | None = None,
     ) -> tuple[tuple[str, int], ...]:
-        def command() -> tuple[tuple[str, int], ...]:
-            gateway = self._gateway_or_new(gateway_id)
-            gateway.register(name=name, location=location, latitude=latitude, longitude=longitude, now=self.clock())
-            return _recorded(self.save(gateway))
-
-        return self._retrying(command)
+        command = RegisterGateway(gateway_id, name, location, latitude, longitude)
+        return self.execute(command, context or CommandContext(f"worker/{gateway_id}", None)).recorded
 
     def create_job(self, gateway_id: str, fields: dict[str, Any], *, actor: str) -> Saved:
-        job_id = check_job_id(fields["id"]) if fields.get("id") is not None else new_job_id()  # "" is no id
-
-        def command() -> Saved:
-            now = self.clock()
-            taken = self._taken(job_uuid(gateway_id, job_id))
-            if taken is not None:
-                if taken.deleted:  # docs/decisions.md: a deleted job's id is never given again
-                    raise VersionConflict(
-                        f"Job id {job_id} belonged to a job deleted in gateway {gateway_id}; ids are not reused",
-                        {"job_id": job_id, "reason": "deleted"},
-                    )
-                raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}",
-                                      {"job_id": job_id, "reason": "taken"})
-            gateway = self._gateway_or_new(gateway_id)
-            job = Job.create(
-                gateway_id=gateway_id, job_id=job_id, fields=fields, actor=actor, now=now,
-                default_location=gateway.location_point,
-            )
-            gateway.add_job(job_id, max_jobs=self.max_jobs, now=now)
-            return Saved(job, _recorded(self.save(gateway, job)))
-
-        return self._retrying(command)
-
-    def _change(
-        self, gateway_id: str, job_id: str, expected_version: int | None, change: Callable[[Job], Any]
-    ) -> Saved:
-        def command() -> Saved:
-            job = self.job(gateway_id, job_id)
-            if expected_version is not None and job.version != expected_version:
-                raise VersionConflict(
-                    f"Job {job_id} is at version {job.version}, not {expected_version}",
-                    {"current_version": job.version, "expected_version": expected_version},
-                )
-            result = change(job)
-            extra = result if isinstance(result, list) else []  # aggregates that change with the job
-            return Saved(job, _recorded(self.save(job, *extra)))
-
-        if expected_version is not None:
-            try:
-                return command()
-            except IntegrityError:
-                raise VersionConflict(f"Job {job_id} was changed concurrently", None) from None
-        return self._retrying(command)
-
-    def _location(self, gateway_id: str) -> tuple[float, float] | None:
-        gateway = self.gateway(gateway_id)
-        return gateway.location_point if gateway else None
+        return self.execute(CreateJob.from_fields(gateway_id, fields), CommandContext(actor, None))
 
     def update_job(
         self, gateway_id: str, job_id: str, patch: dict[str, Any], *, actor: str, expected_version: int | None = None
     ) -> Saved:
-        location = self._location(gateway_id)
-        return self._change(
-            gateway_id, job_id, expected_version,
-            lambda job: job.update(patch, actor=actor, now=self.clock(), default_location=location),
-        )
+        given = {k: tuple(v) if k == "tags" else v for k, v in patch.items() if v is not None}
+        command = UpdateJob(gateway_id, job_id, expected_version=expected_version, **given)
+        return self.execute(command, CommandContext(actor, None))
 
     def toggle_job(
         self, gateway_id: str, job_id: str, *, enabled: bool, reason: str, actor: str,
         expected_version: int | None = None,
     ) -> Saved:
-        location = self._location(gateway_id)
-        return self._change(
-            gateway_id, job_id, expected_version,
-            lambda job: job.toggle(enabled, reason, actor=actor, now=self.clock(), default_location=location),
-        )
+        return self.execute(ToggleJob(gateway_id, job_id, enabled, reason, expected_version), CommandContext(actor, None))
 
     def request_run(
         self, gateway_id: str, job_id: str, *, parameters: dict[str, Any], force: bool, actor: str
     ) -> tuple[str, Saved]:
-        """Ask the gateway's dispatcher to run the job now; returns the execution id it will use."""
-        now = self.clock()
-        run_id = execution_id(job_id, "manual", now, nonce=secrets.token_hex(4))
-        saved = self._change(
-            gateway_id, job_id, None,
-            lambda job: job.request_run(run_id, parameters, force=force, actor=actor, now=now),
-        )
-        return run_id, saved
+        saved = self.execute(RunJob(gateway_id, job_id, parameters, force), CommandContext(actor, None))
+        assert saved.execution_id is not None
+        return saved.execution_id, saved
 
     def delete_job(
         self, gateway_id: str, job_id: str, *, actor: str, expected_version: int | None = None
     ) -> Saved:
-        def change(job: Job) -> list[Gateway]:  # the job and its gateway's job set change together
-            now = self.clock()
-            job.delete(actor=actor, now=now)
-            gateway = self._gateway_or_new(gateway_id)
-            gateway.remove_job(job_id, now=now)
-            return [gateway]
-
-        return self._change(gateway_id, job_id, expected_version, change)
+        return self.execute(DeleteJob(gateway_id, job_id, expected_version), CommandContext(actor, None))

@@ -14,6 +14,9 @@ from domain.identity import gateway_uuid
 class Gateway(Aggregate):
     class Created(Aggregate.Created):
         gateway_id: str
+        actor: str | None = None  # the cause (docs/events.md): written by the commit point
+        request_id: str | None = None
+        operation_id: str | None = None
 
     def __init__(self, gateway_id: str) -> None:
         self.gateway_id = gateway_id
@@ -32,6 +35,9 @@ class Gateway(Aggregate):
         location: str
         latitude: float | None
         longitude: float | None
+        actor: str | None = None  # the cause (docs/events.md): written by the commit point
+        request_id: str | None = None
+        operation_id: str | None = None
 
         def apply(self, gateway: Gateway) -> None:
             gateway.name, gateway.location = self.name, self.location
@@ -39,12 +45,18 @@ class Gateway(Aggregate):
 
     class JobAdded(Event):
         job_id: str
+        actor: str | None = None  # the cause (docs/events.md): written by the commit point
+        request_id: str | None = None
+        operation_id: str | None = None
 
         def apply(self, gateway: Gateway) -> None:
             gateway.job_ids.append(self.job_id)
 
     class JobRemoved(Event):
         job_id: str
+        actor: str | None = None  # the cause (docs/events.md): written by the commit point
+        request_id: str | None = None
+        operation_id: str | None = None
 
         def apply(self, gateway: Gateway) -> None:
             gateway.job_ids.remove(self.job_id)

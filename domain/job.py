@@ -32,6 +32,8 @@ class Job(Aggregate):
         enabled: bool
         actor: str
         next_execution: datetime | None
+        request_id: str | None = None  # the cause (docs/events.md): written by the commit point
+        operation_id: str | None = None
 
     def __init__(
         self,
@@ -74,6 +76,8 @@ class Job(Aggregate):
         enabled: bool
         actor: str
         next_execution: datetime | None
+        request_id: str | None = None  # the cause (docs/events.md): written by the commit point
+        operation_id: str | None = None
 
         def apply(self, job: Job) -> None:
             job.config = JobConfig(
@@ -89,6 +93,8 @@ class Job(Aggregate):
         reason: str
         actor: str
         next_execution: datetime | None
+        request_id: str | None = None  # the cause (docs/events.md): written by the commit point
+        operation_id: str | None = None
 
         def apply(self, job: Job) -> None:
             job.enabled = self.enabled
@@ -98,6 +104,8 @@ class Job(Aggregate):
 
     class Deleted(Event):
         actor: str
+        request_id: str | None = None  # the cause (docs/events.md): written by the commit point
+        operation_id: str | None = None
 
         def apply(self, job: Job) -> None:
             job.deleted = True
@@ -111,6 +119,8 @@ class Job(Aggregate):
         parameters: dict[str, Any]
         force: bool
         actor: str
+        request_id: str | None = None  # the cause (docs/events.md): written by the commit point
+        operation_id: str | None = None
 
     # ---- construction -------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
-from litestar.routes import HTTPRoute
+from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.catalog import Catalog
@@ -16,25 +16,29 @@ from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
 from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
-from interfaces.auth import ROLES, authorize_request, jwt_auth
+from interfaces.auth import ROLES, authenticated_socket, authorize_page, authorize_request, jwt_auth
+from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, flush_logs, request_log_middleware
 from interfaces.runtime import Runtime
 
 API_PREFIX = "/api/v1/scheduler"
 MAX_BODY = 1024 * 1024
+# The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
+# probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
+# (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
+API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status]
+ROUTES = [Health]
 
 
 def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     """`owns_runtime`: close the runtime (worker, pools, embedded database) when the server shuts
     down, inside the lifespan, before the server re-raises the signal that stopped it."""
     configure_logging(runtime.settings.log_json)
-    api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=[
-        JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status,
-    ])
+    api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=API_ROUTES)
     auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"])
     app = Litestar(
-        route_handlers=[api, Health],
+        route_handlers=[api, *ROUTES],
         dependencies=DEPENDENCIES,
         exception_handlers={Exception: handle_exception},
         logging_config=None,  # ours (configure_logging): Litestar's default re-formats the root logger
@@ -95,15 +99,31 @@ def answer_options_for_the_whole_route(app: Litestar) -> None:
 
 
 def check_authorized(app: Litestar) -> None:
-    """Every API route declares the role it needs and is authorized by `authorize_request` (no
-    route overrides the router's hook), and `ctx` is the one the hook feeds: a route that would
-    skip the check stops the service at start."""
+    """Every route is authorized for its channel, or the service stops at start. An API route
+    declares the role it needs, keeps the router's `authorize_request` hook (no route overrides it)
+    and takes the `ctx` the hook feeds; a page route (opt `channel: page`) declares its role and runs
+    `authorize_page`; a WebSocket route, anywhere, declares its role and is wrapped by
+    `authenticated_socket` (its first message). The probes and the schema are public."""
     for route in app.routes:
-        if not route.path.startswith(API_PREFIX):
+        if isinstance(route, WebSocketRoute):
+            handler = route.route_handler
+            if handler.opt.get("role") not in ROLES or getattr(handler.fn, "authorized_by", None) is not authenticated_socket:
+                raise RuntimeError(
+                    f"WebSocket route {route.path} ({handler.handler_name}) must declare opt role and be wrapped"
+                    " by authenticated_socket"
+                )
             continue
         for handler in getattr(route, "route_handlers", ()):
             if handler.fn.__module__ == "litestar.routes.http" and handler.http_methods == {"OPTIONS"}:
                 continue  # Litestar's own answer to OPTIONS: the Allow header, no data
+            if handler.opt.get("channel") == PAGE:
+                if handler.opt.get("role") not in ROLES or handler.resolve_before_request() is not authorize_page:
+                    raise RuntimeError(
+                        f"page route {route.path} ({handler.handler_name}) must declare opt role and run authorize_page"
+                    )
+                continue
+            if not route.path.startswith(API_PREFIX):
+                continue
             ctx = handler.resolve_dependencies().get("ctx")
             if (handler.opt.get("role") not in ROLES or handler.resolve_before_request() is not authorize_request
                     or ctx is None or ctx.dependency is not DEPENDENCIES["ctx"].dependency):

@@ -19,6 +19,7 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import SchedulerError
+from interfaces.auth.channels import is_page, page_failure
 from interfaces.envelope import failure
 
 _log = structlog.get_logger("gateway_scheduler.errors")
@@ -48,6 +49,12 @@ def _request_id(request: Request[Any, Any, Any]) -> str:
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The API's envelope; a page route gets the page's answer instead (interfaces/auth/channels.py)."""
+    answer = _envelope(request, exc)
+    return page_failure(request, exc, answer) if is_page(request) else answer
+
+
+def _envelope(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, SchedulerError):
         return error_response(exc.code, exc.message, exc.details)
     if isinstance(exc, SerializationException):

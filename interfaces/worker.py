@@ -8,14 +8,15 @@ from functools import partial
 
 import psycopg
 
+from application.commands import CommandContext, RegisterGateway
 from application.dispatch.dispatcher import Dispatcher
+from application.dispatch.heartbeat import Heartbeat
+from application.dispatch.job_feed import JOB_TOPICS
+from application.dispatch.leadership import Leadership
 from application.executors import ActionRunner
 from application.executors.files import FileExecutor
 from application.executors.mqtt import MqttPublisher
 from application.executors.system import SystemExecutor, disk_check, memory_check
-from application.dispatch.heartbeat import Heartbeat
-from application.dispatch.job_feed import JOB_TOPICS
-from application.dispatch.leadership import Leadership
 from interfaces.database import conninfo
 from interfaces.runtime import Runtime
 
@@ -65,12 +66,8 @@ def start_worker(runtime: Runtime, gateway_id: str | None = None, mqtt_url: str 
     gateway_id = gateway_id or s.gateway_id
     dsn = conninfo(runtime.url)
     worker = Worker(gateway_id)
-    runtime.wait(
-        runtime.app.register_gateway(
-            gateway_id, name=s.gateway_name or gateway_id, location=s.gateway_location,
-            latitude=s.latitude, longitude=s.longitude,
-        )
-    )
+    identity = RegisterGateway(gateway_id, s.gateway_name or gateway_id, s.gateway_location, s.latitude, s.longitude)
+    runtime.wait(runtime.app.execute(identity, CommandContext(f"worker/{gateway_id}", None)).recorded)
     heartbeat = Heartbeat(dsn, gateway_id, every=s.heartbeat_seconds, clock=runtime.clock)
     heartbeat.start()
     worker._closers.append(heartbeat.stop)

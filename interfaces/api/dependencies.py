@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import Provide
 
+from application.commands import CommandContext
 from domain.errors import ValidationFailed
 from interfaces.auth import Principal
 from interfaces.runtime import Runtime
@@ -24,16 +25,23 @@ def _runtime(request: Request[Any, Any, Any]) -> Runtime:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Who calls, in which gateway (X-Gateway-ID, checked against the token), with which runtime."""
+    """Who calls, in which gateway (X-Gateway-ID, checked against the token), with which runtime,
+    in which request (the id interfaces/logs.py assigned)."""
 
     runtime: Runtime
     principal: Principal
     gateway_id: str
+    request_id: str | None = None
+
+    @property
+    def cause(self) -> CommandContext:
+        """What the commands of this request record on their events."""
+        return CommandContext(self.principal.subject, self.request_id)
 
 
 def _context(request: Request[Any, Any, Any]) -> Context:
     principal, gateway_id = request.state.caller  # set by the router's authorize_request hook
-    return Context(request.app.state.runtime, principal, gateway_id)
+    return Context(request.app.state.runtime, principal, gateway_id, request.scope.get("state", {}).get("request_id"))
 
 
 def _if_match(request: Request[Any, Any, Any]) -> int | None:

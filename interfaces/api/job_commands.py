@@ -9,22 +9,39 @@ from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from application.commands import CreateJob, DeleteJob, ToggleJob, UpdateJob
+from application.scheduler import Saved
+from domain.job import Job
 from interfaces.api.dependencies import Context
-from interfaces.api.schemas import (
-    CreateJobRequest,
-    ToggleJobRequest,
-    UpdateJobRequest,
-    decode_body,
-    fields_of,
-)
+from interfaces.api.schemas import CreateJobRequest, ToggleJobRequest, UpdateJobRequest, decode_body
 from interfaces.auth import same_gateway
 from interfaces.envelope import ok
 from projections import job_queries
 
-
 # The raw body, decoded strictly by the handler (interfaces/api/schemas/requests.py says why); the
 # OpenAPI document describes it with the structs of interfaces/api/schemas/documented_requests.py.
 RawBody = Annotated[bytes, Body(media_type="application/json")]
+
+
+def _create(gateway_id: str, data: CreateJobRequest) -> CreateJob:
+    return CreateJob(
+        gateway_id=gateway_id, name=data.name, type=data.type, schedule=data.schedule, action=data.action,
+        description=data.description, enabled=data.enabled, tags=tuple(data.tags), options=data.options,
+        job_id=data.id,
+    )
+
+
+def _update(gateway_id: str, job_id: str, data: UpdateJobRequest, version: int | None) -> UpdateJob:
+    return UpdateJob(
+        gateway_id=gateway_id, job_id=job_id, name=data.name, description=data.description, type=data.type,
+        enabled=data.enabled, schedule=data.schedule, action=data.action,
+        tags=None if data.tags is None else tuple(data.tags), options=data.options, expected_version=version,
+    )
+
+
+def _job(saved: Saved) -> Job:
+    assert saved.job is not None  # every job command is about a job
+    return saved.job
 
 
 class JobCommands(Controller):
@@ -38,9 +55,9 @@ class JobCommands(Controller):
         """Create a scheduled job in the current gateway; answers once the job is listed."""
         data = decode_body(body, CreateJobRequest)
         same_gateway(ctx.gateway_id, data.gateway_id)
-        saved = ctx.runtime.app.create_job(ctx.gateway_id, fields_of(data, skip=("gateway_id",)), actor=ctx.principal.subject)
+        saved = ctx.runtime.app.execute(_create(ctx.gateway_id, data), ctx.cause)
         ctx.runtime.wait(saved.recorded)
-        job = saved.job
+        job = _job(saved)
         body = {"job_id": job.job_id, "name": job.config.name, "next_execution": job.next_execution, "version": job.version}
         return ok(body, "Job created successfully")
 
@@ -53,12 +70,12 @@ class JobCommands(Controller):
         in the body) makes the write conditional: a stale one is VERSION_CONFLICT."""
         data = decode_body(body, UpdateJobRequest)
         same_gateway(ctx.gateway_id, data.gateway_id)
-        patch = fields_of(data, skip=("gateway_id", "version"))
         version = expected_version if expected_version is not None else data.version
-        saved = ctx.runtime.app.update_job(ctx.gateway_id, job_id, patch, actor=ctx.principal.subject, expected_version=version)
+        saved = ctx.runtime.app.execute(_update(ctx.gateway_id, job_id, data, version), ctx.cause)
         ctx.runtime.wait(saved.recorded)
-        body = {"job_id": job_id, "next_execution": saved.job.next_execution, "version": saved.job.version}
-        return Response(ok(body, "Job updated successfully"), headers={"ETag": f'"{saved.job.version}"'})
+        job = _job(saved)
+        body = {"job_id": job_id, "next_execution": job.next_execution, "version": job.version}
+        return Response(ok(body, "Job updated successfully"), headers={"ETag": f'"{job.version}"'})
 
     @delete("/{job_id:str}", status_code=HTTP_200_OK, sync_to_thread=True)
     def delete_job(
@@ -66,7 +83,7 @@ class JobCommands(Controller):
     ) -> dict[str, Any]:
         """Delete a job permanently (its events stay in the log)."""
         statistics = job_queries.job_statistics(ctx.runtime.reads, ctx.gateway_id, job_id)
-        saved = ctx.runtime.app.delete_job(ctx.gateway_id, job_id, actor=ctx.principal.subject, expected_version=expected_version)
+        saved = ctx.runtime.app.execute(DeleteJob(ctx.gateway_id, job_id, expected_version), ctx.cause)
         ctx.runtime.wait(saved.recorded)
         body = {"deleted_job": job_id, "statistics": statistics}
         return ok(body, "Job deleted successfully")
@@ -78,10 +95,9 @@ class JobCommands(Controller):
     ) -> dict[str, Any]:
         """Enable or disable a job, with a reason kept in its history."""
         data = decode_body(body, ToggleJobRequest)
-        saved = ctx.runtime.app.toggle_job(
-            ctx.gateway_id, job_id, enabled=data.enabled, reason=data.reason, actor=ctx.principal.subject,
-            expected_version=expected_version,
-        )
+        command = ToggleJob(ctx.gateway_id, job_id, data.enabled, data.reason, expected_version)
+        saved = ctx.runtime.app.execute(command, ctx.cause)
         ctx.runtime.wait(saved.recorded)
-        body = {"job_id": job_id, "enabled": saved.job.enabled, "next_execution": saved.job.next_execution}
+        job = _job(saved)
+        body = {"job_id": job_id, "enabled": job.enabled, "next_execution": job.next_execution}
         return ok(body, "Job enabled successfully" if data.enabled else "Job disabled successfully")

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
+from application.commands import RunJob
 from domain.errors import GatewayOffline, ResourceLimitExceeded
 from interfaces.api.dependencies import Context
 from interfaces.api.job_commands import RawBody
@@ -39,10 +40,9 @@ class JobRuns(Controller):
                 f"{running} executions are running (limit {ctx.runtime.settings.max_concurrent_jobs}); pass force to queue anyway",
                 {"running": running, "max_concurrent_jobs": ctx.runtime.settings.max_concurrent_jobs},
             )
-        run_id, saved = ctx.runtime.app.request_run(
-            ctx.gateway_id, job_id, parameters=request.parameters, force=request.force, actor=ctx.principal.subject
-        )
+        saved = ctx.runtime.app.execute(RunJob(ctx.gateway_id, job_id, request.parameters, request.force), ctx.cause)
         ctx.runtime.wait(saved.recorded)
-        data_out = {"execution_id": run_id, "job_id": job_id, "status": "started", "trigger": "manual",
+        assert saved.job is not None
+        data_out = {"execution_id": saved.execution_id, "job_id": job_id, "status": "started", "trigger": "manual",
                     "start_time": saved.job.modified_on}
         return ok(data_out, "Job execution started")

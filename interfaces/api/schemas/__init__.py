@@ -7,7 +7,6 @@ from interfaces.api.schemas.requests import (
     ToggleJobRequest,
     UpdateJobRequest,
     decode_body,
-    fields_of,
 )
 
-__all__ = ["CreateJobRequest", "RunJobRequest", "ToggleJobRequest", "UpdateJobRequest", "decode_body", "fields_of"]
+__all__ = ["CreateJobRequest", "RunJobRequest", "ToggleJobRequest", "UpdateJobRequest", "decode_body"]

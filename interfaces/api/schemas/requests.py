@@ -70,12 +70,3 @@ class RunJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class ToggleJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     enabled: bool
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
-
-
-def fields_of(request: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The fields a client actually sent (None means not given)."""
-    return {
-        name: value
-        for name in request.__struct_fields__
-        if name not in skip and (value := getattr(request, name)) is not None
-    }

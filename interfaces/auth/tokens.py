@@ -1,5 +1,5 @@
-"""Bearer JWT (header or `session_token` cookie) through Litestar's JWT backend; roles and
-gateway scoping; the gateway context every API request names with X-Gateway-ID."""
+"""Who is calling: a Principal from a signed JWT, whichever channel carried it (the Bearer
+`Authorization` header, the `session_token` cookie, a WebSocket's first message)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Self
 
-from litestar.connection import ASGIConnection, Request
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 
-from domain.errors import ValidationFailed
-from domain.identity import check_gateway_id
-from interfaces.api.request_body import refuse_nul
-from interfaces.api.request_query import refuse_repeated
-
 ROLES = ("viewer", "operator", "admin")
-_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 ALGORITHM = "HS256"
+SESSION_COOKIE = "session_token"
 
 
 @dataclass(frozen=True)
@@ -71,12 +67,28 @@ class VerifiedToken(Token):
         return token
 
 
-async def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+def _claims(token: Token) -> Principal | None:
     role = token.extras.get("role")
     gateways = token.extras.get("gateways")
     if role not in ROLES or not isinstance(gateways, list) or not all(isinstance(g, str) for g in gateways):
         return None
     return Principal(subject=token.sub, role=role, gateways=tuple(gateways))
+
+
+async def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    return _claims(token)
+
+
+def principal_from_token(encoded: Any, secret: str) -> Principal:
+    """The principal of a token that came without HTTP (a WebSocket's first message): checked as
+    the middleware checks a header's. NotAuthorizedException when it is missing or invalid."""
+    if not isinstance(encoded, str) or not encoded.strip():
+        raise NotAuthorizedException("A valid token is required")
+    token = VerifiedToken.decode(encoded.strip(), secret, ALGORITHM)  # raises NotAuthorizedException
+    principal = _claims(token)
+    if principal is None:
+        raise NotAuthorizedException("The token carries no valid role and gateways")
+    return principal
 
 
 class BearerOrCookieMiddleware(JWTCookieAuthenticationMiddleware):
@@ -98,55 +110,17 @@ class BearerOrCookieMiddleware(JWTCookieAuthenticationMiddleware):
 
 
 def jwt_auth(secret: str, exclude: list[str]) -> JWTCookieAuth[Principal]:
+    """HTTP only: a WebSocket authenticates with its first message (`channels.authenticated_socket`),
+    as a browser cannot set headers on one."""
     return JWTCookieAuth[Principal](
         retrieve_user_handler=_principal,
         token_secret=secret,
         algorithm=ALGORITHM,
-        key="session_token",
+        key=SESSION_COOKIE,
         token_cls=VerifiedToken,
         authentication_middleware_class=BearerOrCookieMiddleware,
         exclude=exclude,
         exclude_http_methods=["OPTIONS"],  # HEAD too must carry a token (Litestar exempts it by default)
         samesite="strict",
+        scopes={ScopeType.HTTP},
     )
-
-
-def authorize(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[Principal, str]:
-    """The one authorization check of the API: the caller holds at least the role the route
-    declares in its `opt` (viewer < operator < admin) and the token grants the gateway the request
-    names with X-Gateway-ID. Litestar's guards would do the role part, at the price of a copy of
-    the route handler per call (docs/decisions.md)."""
-    user = connection.scope.get("user")  # absent, not an error, where the auth middleware did not run
-    if not isinstance(user, Principal):
-        raise NotAuthorizedException("A valid bearer token is required")
-    needed = connection.route_handler.opt["role"]
-    if RANK[user.role] < RANK[needed]:
-        raise PermissionDeniedException(f"This needs the {needed} role; the token has {user.role}")
-    gateway_id = connection.headers.get("x-gateway-id")
-    if not gateway_id:
-        raise ValidationFailed("The X-Gateway-ID header is required", {"field": "X-Gateway-ID", "reason": "missing"})
-    check_gateway_id(gateway_id)
-    if not user.may_see(gateway_id):
-        raise PermissionDeniedException(f"The token does not grant gateway {gateway_id}")
-    return user, gateway_id
-
-
-def same_gateway(context: str, named: str | None, field: str = "gateway_id") -> None:
-    """A gateway named in a body or query must be the context's: nothing crosses gateways."""
-    if named is not None and named != context:
-        raise PermissionDeniedException(
-            f"{field} {named!r} differs from the X-Gateway-ID context {context!r}"
-        )
-
-
-async def authorize_request(request: Request[Any, Any, Any]) -> None:
-    """The API router's `before_request` hook: it runs before parameters and body are parsed, so
-    a caller without the role or the gateway learns nothing of what the route would accept. Its
-    verdict is what the `ctx` dependency hands to the handler. OPTIONS (a CORS preflight carries
-    no credentials) reaches only Litestar's own answer, the Allow header, which reveals nothing."""
-    if request.method == "OPTIONS":
-        return
-    request.state.caller = authorize(request)
-    refuse_repeated(key for key, _ in request.query_params.multi_items())
-    if request.method in _WITH_BODY:  # then the body, read once (Litestar keeps it for the route)
-        refuse_nul(await request.body())

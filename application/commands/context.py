@@ -1,0 +1,47 @@
+"""What every command carries (who asked, in which request, as part of which operation) and what
+its handler hands back to the commit point (the aggregates that change together)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.gateway import Gateway
+from domain.job import Job
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """The cause recorded on every event a command records: the actor (a token's subject, or the
+    worker), the request id the API assigned (None outside a request), and the operation (a bulk
+    change, an import, an undo) the command belongs to, if any."""
+
+    actor: str
+    request_id: str | None
+    operation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A handler's verdict: every aggregate with pending events (saved in one transaction), the
+    job the command was about, and the execution id a run request will use."""
+
+    aggregates: Sequence[Any]
+    job: Job | None = None
+    execution_id: str | None = None
+
+
+class Aggregates(Protocol):
+    """How a handler loads what it decides on (the Scheduler provides it)."""
+
+    max_jobs: int
+
+    def clock(self) -> datetime: ...
+
+    def job(self, gateway_id: str, job_id: str) -> Job: ...
+
+    def job_ever(self, gateway_id: str, job_id: str) -> Job | None: ...
+
+    def gateway(self, gateway_id: str) -> Gateway | None: ...
