@@ -52,11 +52,15 @@ class Execution(Aggregate):
         parameters: dict[str, Any]
         actor: str
         max_attempts: int
+        # A manual run's cause, copied from the Job.RunRequested that asked for it (docs/events.md).
+        request_id: str | None = None
+        operation_id: str | None = None
 
     def __init__(
         self, gateway_id: str, job_id: str, execution_id: str, job_name: str, scheduled_for: datetime | None,
         trigger: str = "scheduled", jitter_seconds: float = 0.0, parameters: dict[str, Any] | None = None,
         actor: str = "scheduler", max_attempts: int = 1, reason: str = "",
+        request_id: str | None = None, operation_id: str | None = None,
     ) -> None:
         """Initialised by either created event: Started (a run) or Missed (a run that did not happen)."""
         self.gateway_id = gateway_id
@@ -68,6 +72,8 @@ class Execution(Aggregate):
         self.jitter_seconds = jitter_seconds
         self.parameters = parameters or {}
         self.max_attempts = max_attempts
+        self.actor = actor
+        self.request_id, self.operation_id = request_id, operation_id
         self.attempt = 1
         self.reason = reason
         self.code = ""  # of the last failed attempt
@@ -137,6 +143,7 @@ class Execution(Aggregate):
         cls, *, gateway_id: str, job_id: str, execution_id: str, job_name: str, trigger: str,
         scheduled_for: datetime | None, now: datetime, jitter_seconds: float = 0.0,
         parameters: dict[str, Any] | None = None, actor: str = "scheduler", max_attempts: int = 1,
+        request_id: str | None = None, operation_id: str | None = None,
     ) -> Execution:
         if trigger not in TRIGGERS:
             raise ValidationFailed(f"Unknown trigger {trigger!r}", {"field": "trigger"})
@@ -144,7 +151,7 @@ class Execution(Aggregate):
             cls.Started, id=execution_uuid(gateway_id, execution_id), timestamp=now, gateway_id=gateway_id,
             job_id=job_id, execution_id=execution_id, job_name=job_name, trigger=trigger,
             scheduled_for=scheduled_for, jitter_seconds=jitter_seconds, parameters=dict(parameters or {}),
-            actor=actor, max_attempts=max_attempts,
+            actor=actor, max_attempts=max_attempts, request_id=request_id, operation_id=operation_id,
         )
         return execution
 

@@ -150,7 +150,8 @@ class Dispatcher:
         if job is None:
             return
         if isinstance(event, Job.RunRequested):
-            due = Due(event.timestamp, 0, job.job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters))
+            due = Due(event.timestamp, 0, job.job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters),
+                      cause=(event.actor, getattr(event, "request_id", None), getattr(event, "operation_id", None)))
             if self.leadership.held and live:
                 self.index.push(due)
             elif self.clock() - event.timestamp < timedelta(hours=1):
@@ -269,10 +270,12 @@ class Dispatcher:
 
     def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
         execution_id = due.execution_id or derive_execution_id(entry.job_id, "scheduled", due.nominal or now)
+        actor, request_id, operation_id = due.cause or ("scheduler", None, None)
         return Execution.start(
             gateway_id=self.gateway_id, job_id=entry.job_id, execution_id=execution_id, job_name=entry.name,
             trigger=TRIGGERS[due.kind], scheduled_for=due.nominal, now=now, jitter_seconds=due.jitter_seconds,
-            parameters=due.parameters, max_attempts=entry.options.max_attempts,
+            parameters=due.parameters, max_attempts=entry.options.max_attempts, actor=actor,
+            request_id=request_id, operation_id=operation_id,
         )
 
     def _missed(self, entry: JobEntry, instant: datetime, reason: str) -> Execution:

@@ -28,6 +28,7 @@ class Due:
     parameters: dict[str, Any] = field(compare=False, default_factory=dict)
     execution: Any = field(compare=False, default=None)  # the Execution aggregate of a retry
     requeued: bool = field(compare=False, default=False)  # pushed back after a failed save
+    cause: tuple[str, str | None, str | None] | None = field(compare=False, default=None)  # a manual run's (actor, request id, operation id)
 
 
 @dataclass

@@ -3,10 +3,12 @@ request id the API answered with (X-Request-ID)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from domain.identity import gateway_uuid, job_uuid
 from tests.conftest import Api, job_body
+from tests.interfaces.test_job_runs import worker_api  # noqa: F401 - a real worker in a gateway of its own
 
 
 def test_the_events_of_a_request_carry_its_actor_and_request_id(api: Api, runtime: Any):
@@ -21,3 +23,20 @@ def test_the_events_of_a_request_carry_its_actor_and_request_id(api: Api, runtim
     assert job_events == [("Job.Created", "tester", first), ("Job.Toggled", "tester", second)]
     gateway_events = [(type(e).__qualname__, e.actor, e.request_id) for e in runtime.app.events.get(gateway_uuid(api.gateway_id))]
     assert gateway_events == [("Gateway.Created", "tester", first), ("Gateway.JobAdded", "tester", first)]
+
+
+def test_a_manual_run_carries_the_cause_of_the_request_that_asked_for_it(worker_api: Api, runtime: Any):  # noqa: F811
+    from domain.execution import Execution
+
+    body = job_body(schedule={"interval_seconds": 3600}, action={"type": "system", "operation": "health_check"})
+    job_id = worker_api.post("/jobs", body).json()["data"]["job_id"]
+    asked = worker_api.post(f"/jobs/{job_id}/run", {})
+    assert asked.status_code == 200, asked.text
+    execution_id = asked.json()["data"]["execution_id"]
+    aggregate_id = Execution.id_for(worker_api.gateway_id, execution_id)
+    deadline = time.monotonic() + 10
+    while not list(runtime.app.events.get(aggregate_id)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = list(runtime.app.events.get(aggregate_id))[0]
+    assert isinstance(started, Execution.Started)
+    assert (started.actor, started.request_id) == ("tester", asked.headers["x-request-id"])
