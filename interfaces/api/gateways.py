@@ -15,10 +15,9 @@ from projections import gateway_queries
 
 
 class Gateways(Controller):
-    path = "/gateways"
     opt = {"role": "viewer"}
 
-    @get("/", sync_to_thread=True)
+    @get("/gateways", sync_to_thread=True)
     def list_gateways(
         self, ctx: NamedDependency[Context],
         status: FromQuery[Literal["online", "offline"] | None] = None, online: FromQuery[bool | None] = None,
@@ -31,7 +30,7 @@ class Gateways(Controller):
             rows = [g for g in rows if (g["status"] == "online") == online]
         return ok({"gateways": rows}, "Gateways retrieved successfully")
 
-    @get("/{gateway_id:str}/jobs", sync_to_thread=True)
+    @get("/gateways/{gateway_id:str}/jobs", sync_to_thread=True)
     def gateway_jobs(self, gateway_id: FromPath[str], ctx: NamedDependency[Context]) -> dict[str, Any]:
         """All jobs of the gateway the path names: any gateway the token grants (the contract's own
         example asks for another gateway's jobs than the X-Gateway-ID context's); unknown: GATEWAY_NOT_FOUND."""

@@ -45,10 +45,9 @@ def _job(saved: Saved) -> Job:
 
 
 class JobCommands(Controller):
-    path = "/jobs"
     opt = {"role": "operator"}
 
-    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    @post("/jobs", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def create_job(
         self, body: RawBody, ctx: NamedDependency[Context]
     ) -> dict[str, Any]:
@@ -61,7 +60,7 @@ class JobCommands(Controller):
         body = {"job_id": job.job_id, "name": job.config.name, "next_execution": job.next_execution, "version": job.version}
         return ok(body, "Job created successfully")
 
-    @put("/{job_id:str}", sync_to_thread=True)
+    @put("/jobs/{job_id:str}", sync_to_thread=True)
     def update_job(
         self, job_id: FromPath[str], body: RawBody, ctx: NamedDependency[Context],
         expected_version: NamedDependency[int | None],
@@ -77,7 +76,7 @@ class JobCommands(Controller):
         body = {"job_id": job_id, "next_execution": job.next_execution, "version": job.version}
         return Response(ok(body, "Job updated successfully"), headers={"ETag": f'"{job.version}"'})
 
-    @delete("/{job_id:str}", status_code=HTTP_200_OK, sync_to_thread=True)
+    @delete("/jobs/{job_id:str}", status_code=HTTP_200_OK, sync_to_thread=True)
     def delete_job(
         self, job_id: FromPath[str], ctx: NamedDependency[Context], expected_version: NamedDependency[int | None]
     ) -> dict[str, Any]:
@@ -88,7 +87,7 @@ class JobCommands(Controller):
         body = {"deleted_job": job_id, "statistics": statistics}
         return ok(body, "Job deleted successfully")
 
-    @post("/{job_id:str}/toggle", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/jobs/{job_id:str}/toggle", status_code=HTTP_200_OK, sync_to_thread=True)
     def toggle_job(
         self, job_id: FromPath[str], body: RawBody, ctx: NamedDependency[Context],
         expected_version: NamedDependency[int | None],

@@ -68,10 +68,9 @@ def cached_pages(app: ASGIApp) -> ASGIApp:
 
 
 class JobQueries(Controller):
-    path = "/jobs"
     opt = {"role": "viewer"}
 
-    @get("/", middleware=[cached_pages])
+    @get("/jobs", middleware=[cached_pages])
     async def list_jobs(
         self,
         request: Request[Any, Any, Any],
@@ -92,7 +91,7 @@ class JobQueries(Controller):
         ctx.runtime.list_cache.put(key, position, body)
         return Response(body, media_type=MediaType.JSON)
 
-    @get("/{job_id:str}", sync_to_thread=True)
+    @get("/jobs/{job_id:str}", sync_to_thread=True)
     def job_detail(self, job_id: FromPath[str], ctx: NamedDependency[Context]) -> Response[dict[str, Any]]:
         """One job: configuration, statistics, metadata and its next 10 fire instants. ETag is its version."""
         job = job_queries.job_detail(ctx.runtime.reads, ctx.gateway_id, job_id, ctx.runtime.clock())

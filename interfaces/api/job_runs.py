@@ -19,10 +19,9 @@ from projections import execution_queries, gateway_queries
 
 
 class JobRuns(Controller):
-    path = "/jobs"
     opt = {"role": "operator"}
 
-    @post("/{job_id:str}/run", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/jobs/{job_id:str}/run", status_code=HTTP_200_OK, sync_to_thread=True)
     def run_job(
         self, job_id: FromPath[str], ctx: NamedDependency[Context], body: RawBody = b""
     ) -> dict[str, Any]:
