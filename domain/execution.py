@@ -205,8 +205,9 @@ class Execution(Aggregate):
                                **self._named())
 
     def cancel(self, *, now: datetime, reason: str = "the job was disabled or changed before this run began") -> None:
-        """Close a recorded run that must not start (its job changed meanwhile, or it is too late)."""
-        if self.status == "running":
+        """Close a recorded run, or a run between attempts, that must not start (its job changed or
+        went away meanwhile, or it is too late)."""
+        if self.status in ("running", "retrying"):
             self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=CANCELLED,
                                error=f"cancelled: {reason}",
                                retry_count=self.attempt - 1, will_retry=False, logs=[], details={},

@@ -34,6 +34,7 @@ from application.scheduler import Scheduler
 from domain.execution import Execution
 from domain.identity import execution_id as derive_execution_id
 from domain.job import Job
+from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 
@@ -91,9 +92,14 @@ class Dispatcher:
         self.feed.stop()
         for thread in self._threads:
             thread.join(timeout=drain_seconds)
-        self.starter.stop()
+        for run in self.starter.clear():  # not begun: unmarked, so the next leader launches them
+            self.live.pop(run.execution.id, None)
+        # A replica may take over at once; this process's session stays open until its runs have
+        # finished, so that the replica leaves them to it (docs/architecture.md, runs in flight).
+        self.leadership.release(disconnect=False)
+        self.starter.stop()  # the runs begun finish, each within its timeout
         self.writer.flush()
-        self.leadership.release()
+        self.leadership.close()
         self.store.close()
 
     def running_count(self) -> int:
@@ -230,7 +236,11 @@ class Dispatcher:
         self.starter.arm(armed)
         for execution in adopted.retry:
             self.live[execution.id] = execution
-            self.index.push(Due(now, 0, execution.job_id, execution.scheduled_for, kind="retry", execution=execution))
+            entry = self.index.entries.get(execution.job_id)
+            # Its backoff began before the takeover, when its attempt failed; waiting it again in
+            # full errs on the side of the job's pace.
+            wait = timedelta(seconds=entry.options.backoff_for(execution.attempt + 1)) if entry else timedelta(0)
+            self.index.push(Due(now + wait, 0, execution.job_id, execution.scheduled_for, kind="retry", execution=execution))
 
     # ---- firing --------------------------------------------------------------------------------
 
@@ -239,6 +249,9 @@ class Dispatcher:
         plan = plan_fires(dues, self.index.entries, now)
         for entry, after in plan.reschedule:
             self.index.schedule_after(entry, after)
+        for orphan in plan.orphans:  # its job was deleted between two attempts
+            orphan.execution.cancel(now=now, reason="its job was deleted before the next attempt")
+            self.writer.put(Outcome(orphan.execution, False, JobOptions(), orphan.job_id))
         if not plan:
             return
         runs = [Run(self._start(entry, due, max(now, due.fire_at)), entry, entry.generation, due.fire_at)

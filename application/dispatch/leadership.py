@@ -114,8 +114,9 @@ class Leadership:
         self._valid_until = now + LEASE_SECONDS - SAFETY
         return True
 
-    def release(self) -> None:
-        """Step down (shutdown): let a replica take over at once."""
+    def release(self, *, disconnect: bool = True) -> None:
+        """Step down: let a replica take over at once. With `disconnect=False` this holder's
+        session stays visible (its runs still finishing are left to it) until `close()`."""
         term, self.term = self.term, None
         self._valid_until = 0.0
         if term is not None and self._conn is not None and not self._conn.closed:
@@ -123,7 +124,11 @@ class Leadership:
                 self._conn.execute(_RELEASE, {"g": self.gateway_id, "t": term, "h": self.holder})
             except psycopg.Error:
                 pass
-        self._disconnect()
+        if disconnect:
+            self._disconnect()
+
+    def close(self) -> None:
+        self.release()
 
     def _disconnect(self) -> None:
         conn, self._conn = self._conn, None

@@ -25,6 +25,7 @@ class FirePlan:
     missed: list[tuple[JobEntry, datetime, str]] = field(default_factory=list)  # (entry, instant, reason)
     reschedule: list[tuple[JobEntry, datetime]] = field(default_factory=list)  # next fire strictly after
     taken: list[Due] = field(default_factory=list)  # consumed here: due again if recording them fails
+    orphans: list[Due] = field(default_factory=list)  # retries of a job deleted since: closed, not run
 
     def __bool__(self) -> bool:
         return bool(self.starts or self.retries or self.missed)
@@ -41,6 +42,8 @@ def plan_fires(dues: Iterable[Due], entries: Mapping[str, JobEntry], now: dateti
     for due in dues:
         entry = entries.get(due.job_id)
         if entry is None:
+            if due.kind == "retry":
+                plan.orphans.append(due)
             continue
         if due.kind == "retry":
             plan.retries.append((entry, due))

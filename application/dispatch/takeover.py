@@ -80,8 +80,12 @@ class Sweeper:
         return adopted
 
     def _gone_holders(self, holders: Iterable[str]) -> set[str]:
+        """Holders with no session at this sweep and at every sweep since the first one that saw
+        none (an absence is forgotten once the holder is seen, or has no runs in flight)."""
+        holders = set(holders)
         connected = self.store.connected_holders()
         now = time.monotonic()
+        self._absent_since = {h: t for h, t in self._absent_since.items() if h in holders}
         gone = set()
         for holder in holders:
             if holder == self.store.holder or holder in connected:

@@ -55,6 +55,16 @@ class BrokerAddress:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
+def _published(info: mqtt.MQTTMessageInfo) -> bool:
+    """Acknowledged (QoS 1/2) or sent (QoS 0). paho's `is_published()` raises for a message queued
+    while disconnected (its result code stays NO_CONN even once a reconnect delivered it)."""
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):
+        with info._condition:
+            return bool(info._published)
+
+
 class MqttPublisher:
     """Publishes with QoS 0 (handed to the socket), 1 or 2 (acknowledged by the broker), within the timeout."""
 
@@ -118,12 +128,12 @@ class MqttPublisher:
             return ExecutionResult.failure(
                 f"publish to {action.topic!r} refused by the client: {mqtt.error_string(info.rc)}", log,
                 broker=str(self._address))
-        while not info.is_published() and time.monotonic() < deadline:
+        while not _published(info) and time.monotonic() < deadline:
             try:
                 info.wait_for_publish(timeout=min(0.05, max(deadline - time.monotonic(), 0.0)))
             except (RuntimeError, ValueError):  # queued while disconnected: paho sends it on reconnect
                 time.sleep(0.02)
-        if not info.is_published():
+        if not _published(info):
             # paho would still send a queued message after a reconnect: take it back, so that a
             # publish reported failed is never delivered later. One already sent but never
             # acknowledged may have reached the broker: its failure says so and is not retried.
@@ -132,7 +142,7 @@ class MqttPublisher:
                 return ExecutionResult.failure(
                     f"publish to {action.topic!r} sent but not {waited} within {ctx.timeout_seconds:g}s;"
                     " it may have reached the broker", log, broker=str(self._address), error_code=DELIVERY_UNKNOWN)
-            if info.is_published():
+            if _published(info):
                 pass  # acknowledged while being withdrawn: a success after all
             else:
                 return ExecutionResult.failure(
@@ -148,14 +158,14 @@ class MqttPublisher:
         """Remove a message from paho's outgoing queue: "withdrawn" (it was never sent),
         "unknown" (sent at least once, not acknowledged) or "done" (already acknowledged)."""
         client = self._client
+        awaiting = (mqtt.mqtt_ms_wait_for_puback, mqtt.mqtt_ms_wait_for_pubrec, mqtt.mqtt_ms_wait_for_pubcomp)
         with client._out_message_mutex:  # paho offers no public way to cancel a queued publish
             message = client._out_messages.pop(mid, None)
             if message is None:
                 return "done"
-            sent = message.dup or message.state in (mqtt.mqtt_ms_wait_for_puback, mqtt.mqtt_ms_wait_for_pubrec,
-                                                    mqtt.mqtt_ms_wait_for_pubrel, mqtt.mqtt_ms_wait_for_pubcomp)
-            if message.state != mqtt.mqtt_ms_queued:
+            if message.state in awaiting:  # paho counts exactly these as in flight
                 client._inflight_messages = max(0, client._inflight_messages - 1)
+            sent = message.dup or message.state in (*awaiting, mqtt.mqtt_ms_resend_pubrel)
             return "unknown" if sent else "withdrawn"
 
     def _wait_connected(self, deadline: float) -> bool:

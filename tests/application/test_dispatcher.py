@@ -147,3 +147,25 @@ def test_a_job_updated_mid_flight_fires_on_its_new_schedule_from_then_on(runtime
     after = sorted(e.scheduled_for for e in executions(runtime, gw) if e.scheduled_for and e.scheduled_for > changed_at)
     assert after and after[0] == changed_at + timedelta(seconds=2)
     assert all((b - a).total_seconds() == 2 for a, b in zip(after, after[1:]))
+
+
+def test_a_run_waiting_for_its_next_attempt_is_closed_when_its_job_is_deleted(runtime):
+    from application.executors.log import ExecutionLog
+    from application.executors.ports import ExecutionResult
+
+    gw = _gateway()
+    fake = FakeExecutor(lambda ctx, n: ExecutionResult.failure(f"attempt {n} failed", ExecutionLog()))
+    d = dispatcher(runtime, gw, fake)
+    d.start()
+    try:
+        job = _job(runtime, gw, schedule={"interval_seconds": 3600},
+                   options={"max_attempts": 3, "backoff_seconds": 1.5, "misfire_policy": "skip"})
+        runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
+        assert wait_until(lambda: any(e.status == "retrying" for e in executions(runtime, gw)), timeout=8)
+        runtime.app.delete_job(gw, job.job_id, actor="t")
+        assert wait_until(lambda: all(e.finished for e in executions(runtime, gw)), timeout=8)
+    finally:
+        d.stop()
+    (run,) = executions(runtime, gw)
+    assert run.status == "failed" and run.code == "CANCELLED"
+    assert len(fake.calls) == 1 and not d.live  # not attempted again, and nothing left in flight

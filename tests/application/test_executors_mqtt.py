@@ -186,3 +186,39 @@ def test_a_publish_sent_but_never_acknowledged_fails_as_delivery_unknown_and_is_
         if broker.proc is not None:
             os.kill(broker.proc.pid, signal.SIGCONT)
         broker.stop()
+
+
+def test_a_publish_queued_while_disconnected_is_withdrawn_when_it_fails_and_never_delivered_later(tmp_path):
+    """The connection drops between the publisher's check and paho's publish (paho then queues the
+    message for the reconnect): the run fails within its timeout, and the message is taken back, so
+    after the broker returns only later publishes arrive."""
+    from tests.faults.processes import Broker
+
+    if not shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
+        pytest.skip("no mosquitto binary to start a broker of this test's own")
+    broker = Broker(tmp_path / "broker")
+    publisher = MqttPublisher(broker.url)  # nothing listens yet: the client is disconnected
+    publisher._wait_connected = lambda deadline: True  # the drop after the check, made deterministic
+    topic = f"test/gateway-scheduler/{uuid.uuid4().hex}"
+    action = parse_action({"type": "publish", "topic": topic, "payload_template": "${EXECUTION_ID}", "qos": 1})
+    lost = context(timeout=1.0)
+    subscriber = None
+    try:
+        result = publisher.execute(action, lost)
+        assert result.status == "failed" and result.details.get("error_code") == "EXECUTION_TIMEOUT", result.message
+        assert "not sent" in result.message and publisher._client._out_messages == {}
+        del publisher._wait_connected
+        broker.start()
+        subscriber = Subscriber(broker.url, topic)
+        later = context()
+        deadline = time.monotonic() + 15
+        while publisher.execute(action, later).status != "success":  # reconnected
+            assert time.monotonic() < deadline, "the publisher never reconnected"
+            later = context()
+        first = subscriber.next(timeout=5).payload.decode()
+        assert first == later.execution_id  # the failed one was never delivered before it
+    finally:
+        if subscriber is not None:
+            subscriber.close()
+        publisher.close()
+        broker.stop()
