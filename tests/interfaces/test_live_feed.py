@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,9 +34,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(runtime: Any) -> Iterator[str]:
+def served(runtime: Any) -> Iterator[tuple[str, Any]]:
+    """(host:port, the app) of the real app under uvicorn."""
     port = _free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_config=None, lifespan="on",
+    app = create_app(runtime)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
                             ws="websockets-sansio" if _has_sansio() else "websockets")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -45,10 +48,15 @@ def server(runtime: Any) -> Iterator[str]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", app
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[str, Any]) -> str:
+    return served[0]
 
 
 def _has_sansio() -> bool:
@@ -247,12 +255,49 @@ def test_a_resume_during_a_burst_gets_every_event_exactly_once(server, runtime, 
     ws.close()
 
 
-def test_a_connection_whose_queue_overflows_catches_up_from_the_log(server, runtime, gw, monkeypatch):
+def test_a_connection_whose_queue_overflows_catches_up_from_the_log(served, runtime, gw, monkeypatch):
+    server, app = served
     monkeypatch.setattr(hub_module, "QUEUE_SIZE", 2)
     ws = subscribed(server, gw)
     read_until(ws, caught_up)
+    (subscriber,) = app.state.feed._subscribers[gw]
     now = datetime.now(UTC)
     positions = save(runtime, *[succeeded(gw, f"job_{i}", now, 1) for i in range(60)])  # 120 events, one commit
+    messages = [m for m in read_until(ws, has_positions(set(positions))) if m["type"] != "caught_up"]
+    assert [m["position"] for m in messages] == positions
+    assert subscriber.overflows > 0  # the catch-up path did the work
+    ws.close()
+
+
+# ---- across processes ------------------------------------------------------------------------
+
+_WRITER = """
+import json, sys
+from datetime import UTC, datetime
+from application.scheduler import Scheduler
+from interfaces.database import eventsourcing_env
+from tests.projections.execution_events import succeeded
+url, gateway_id, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+app = Scheduler(eventsourcing_env(url, pool_size=2))
+positions = []
+for i in range(count):
+    positions += [r.notification.id for r in app.save(succeeded(gateway_id, f"job_{i}", datetime.now(UTC), 1))]
+app.close()
+print(json.dumps(positions))
+"""
+
+
+def test_runs_recorded_by_another_process_reach_this_processs_socket(server, runtime, gw, database_url):
+    """The database carries the feed (LISTEN/NOTIFY): a writer in another process, a socket here."""
+    import subprocess
+    import sys
+
+    ws = subscribed(server, gw)
+    read_until(ws, caught_up)
+    done = subprocess.run([sys.executable, "-c", _WRITER, database_url, gw, "5"], capture_output=True, text=True,
+                          timeout=60, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    positions = json.loads(done.stdout.strip().splitlines()[-1])
     messages = [m for m in read_until(ws, has_positions(set(positions))) if m["type"] != "caught_up"]
     assert [m["position"] for m in messages] == positions
     ws.close()
