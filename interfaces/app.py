@@ -37,7 +37,7 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     """`owns_runtime`: close the runtime (worker, pools, embedded database) when the server shuts
     down, inside the lifespan, before the server re-raises the signal that stopped it."""
     configure_logging(runtime.settings.log_json)
-    feed = FeedHub(runtime.app)  # the live feed's one subscription in this process, opened by the first socket
+    feed = FeedHub(lambda: runtime.app)  # the live feed's one subscription in this process, opened by the first socket
     api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=API_ROUTES)
     auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"])
     app = Litestar(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -75,8 +75,8 @@ class JobDirectory:
     """Job aggregate id -> its gateway and job id (never change), from Created events seen, else
     read once from the job's first event."""
 
-    def __init__(self, app: Any) -> None:
-        self._app = app
+    def __init__(self, hub: FeedHub) -> None:
+        self._hub = hub
         self._refs: dict[UUID, JobRef] = {}
 
     def learn(self, event: Any) -> None:
@@ -87,7 +87,7 @@ class JobDirectory:
     def ref(self, originator_id: UUID) -> JobRef | None:
         ref = self._refs.get(originator_id)
         if ref is None:
-            first = list(self._app.events.get(originator_id, lte=1))
+            first = list(self._hub.app.events.get(originator_id, lte=1))
             if first and isinstance(first[0], Job.Created):
                 ref = ref_of_created(first[0])
                 if ref is not None:
@@ -96,9 +96,12 @@ class JobDirectory:
 
 
 class FeedHub:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.directory = JobDirectory(app)
+    """`app_of` gives the Scheduler application (read when first needed: the app is built before
+    its runtime starts)."""
+
+    def __init__(self, app_of: Callable[[], Any]) -> None:
+        self._app_of = app_of
+        self.directory = JobDirectory(self)
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._thread: threading.Thread | None = None
@@ -106,6 +109,10 @@ class FeedHub:
         self._stopping = threading.Event()
         self._started = threading.Event()
         self.position = 0  # the last notification the live subscription handed out
+
+    @property
+    def app(self) -> Any:
+        return self._app_of()
 
     # ---- turning events into items (history and live alike) ----------------------------------
 
