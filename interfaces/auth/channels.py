@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.connection import WebSocket
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, SerializationException
 from litestar.status_codes import HTTP_302_FOUND
 
 from domain.errors import SchedulerError
@@ -81,6 +81,9 @@ def authenticated_socket(handler: SocketHandler) -> SocketHandler:
             return
         except PermissionDeniedException as exc:
             await socket.close(code=CLOSE_FORBIDDEN, reason=exc.detail[:120])
+            return
+        except SerializationException:
+            await socket.close(code=CLOSE_INVALID, reason="The first message must be JSON")
             return
         except (SchedulerError, ValueError) as exc:  # a malformed message or gateway id
             await socket.close(code=CLOSE_INVALID, reason=str(exc)[:120])

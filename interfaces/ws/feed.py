@@ -14,9 +14,10 @@ from litestar.exceptions import WebSocketDisconnect
 
 from interfaces.auth.channels import CLOSE_INVALID, authenticated_socket
 from interfaces.ws.hub import OVERFLOW, FeedHub, Filters, Item, Subscriber
-from interfaces.ws.messages import MESSAGE_TYPES, AuthOk, CaughtUp, encode
+from interfaces.ws.messages import MESSAGE_TYPES, AuthOk, CaughtUp, Heartbeat, encode
 
 PATH = "/api/v1/scheduler/ws"
+HEARTBEAT_SECONDS = 15.0  # a quiet connection gets {"type": "heartbeat", "position": cursor} this often
 
 
 class BadRequest(ValueError):
@@ -72,7 +73,11 @@ class Connection:
 
     async def live(self) -> None:
         while True:
-            item = await self.subscriber.queue.get()
+            try:
+                item = await asyncio.wait_for(self.subscriber.queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                await self.socket.send_text(encode(Heartbeat(self.cursor)))
+                continue
             if item is OVERFLOW:
                 await self.catch_up(self.cursor)
             else:

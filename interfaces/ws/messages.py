@@ -117,6 +117,13 @@ class CaughtUp(msgspec.Struct):
     type: Literal["caught_up"] = "caught_up"
 
 
+class Heartbeat(msgspec.Struct):
+    """Sent after HEARTBEAT_SECONDS without a message: the connection's cursor (resume after it)."""
+
+    position: int
+    type: Literal["heartbeat"] = "heartbeat"
+
+
 # The events the feed carries: the history read and the live subscription ask for these topics only.
 _EXECUTION_EVENTS = (Execution.Started, Execution.Succeeded, Execution.Failed, Execution.Missed)
 _LATER_JOB_EVENTS = (Job.Updated, Job.Toggled, Job.Deleted)
@@ -204,5 +211,5 @@ def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | Non
 ENCODER = msgspec.json.Encoder()
 
 
-def encode(message: FeedMessage | AuthOk | CaughtUp | dict[str, Any]) -> str:
+def encode(message: FeedMessage | AuthOk | CaughtUp | Heartbeat | dict[str, Any]) -> str:
     return ENCODER.encode(message).decode()

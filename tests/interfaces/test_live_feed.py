@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interfaces.app import create_app
+from interfaces.ws import feed as feed_module
 from interfaces.ws import hub as hub_module
 from tests.conftest import job_body, token
 from tests.projections.execution_events import failed, missed, started, succeeded
@@ -136,6 +137,12 @@ def test_a_malformed_subscription_is_closed_4400(server, gw, bad):
     assert closed_with(open_feed(server, token=token("viewer", [gw]), gateway_id=gw, **bad)) == 4400
 
 
+def test_a_first_message_that_is_not_json_is_closed_4400(server):
+    ws = connect(f"ws://{server}/api/v1/scheduler/ws", open_timeout=DEADLINE)
+    ws.send("{not json")
+    assert closed_with(ws) == 4400
+
+
 @pytest.mark.slow
 def test_a_socket_that_says_nothing_is_closed_4401_after_5_seconds(server):
     ws = connect(f"ws://{server}/api/v1/scheduler/ws", open_timeout=DEADLINE)
@@ -198,6 +205,16 @@ def test_filters_by_type_and_job_id(server, runtime, gw):
     keep = save(runtime, succeeded(gw, "job_keep", now, 1))
     messages = read_until(ws, has_positions({keep[1]}))
     assert [(m["type"], m["data"]["job_id"], m["position"]) for m in messages] == [("job_completed", "job_keep", keep[1])]
+
+
+def test_a_quiet_connection_gets_heartbeats_carrying_its_cursor(server, runtime, gw, monkeypatch):
+    monkeypatch.setattr(feed_module, "HEARTBEAT_SECONDS", 0.2)
+    ws = subscribed(server, gw)
+    read_until(ws, caught_up)
+    ours = save(runtime, started(gw, "job_h", datetime.now(UTC)))
+    messages = read_until(ws, lambda ms: any(m["type"] == "heartbeat" and m["position"] >= ours[0] for m in ms))
+    assert [m["type"] for m in messages if m["type"] != "heartbeat"] == ["job_started"]
+    ws.close()
 
 
 # ---- resume ----------------------------------------------------------------------------------
