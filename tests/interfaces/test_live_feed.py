@@ -318,3 +318,24 @@ def test_runs_recorded_by_another_process_reach_this_processs_socket(server, run
     messages = [m for m in read_until(ws, has_positions(set(positions))) if m["type"] != "caught_up"]
     assert [m["position"] for m in messages] == positions
     ws.close()
+
+
+def test_a_client_that_does_not_read_slows_no_one_and_loses_nothing(served, runtime, gw, monkeypatch):
+    """While one client reads nothing, a burst is recorded and another client of the gateway gets
+    all of it; then the slow one reads and gets every event exactly once."""
+    server, app = served
+    monkeypatch.setattr(hub_module, "QUEUE_SIZE", 20)
+    slow = subscribed(server, gw)
+    read_until(slow, caught_up)
+    fast = subscribed(server, gw)
+    read_until(fast, caught_up)
+    now = datetime.now(UTC)
+    positions: list[int] = []
+    for batch in range(10):
+        positions += save(runtime, *[succeeded(gw, f"job_{batch}_{i}", now, 1) for i in range(50)])
+    got_fast = [m["position"] for m in read_until(fast, has_positions(set(positions))) if m["type"] != "caught_up"]
+    assert got_fast == positions
+    got_slow = [m["position"] for m in read_until(slow, has_positions(set(positions))) if m["type"] != "caught_up"]
+    assert got_slow == positions
+    slow.close()
+    fast.close()
