@@ -5,14 +5,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
 from litestar import websocket
 from litestar.connection import WebSocket
-from litestar.exceptions import WebSocketDisconnect
+from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
 
-from interfaces.auth.channels import CLOSE_INVALID, authenticated_socket
+from interfaces.auth.channels import CLOSE_INVALID, CLOSE_UNAUTHORIZED, authenticated_socket
+from interfaces.auth.tokens import token_expiry
 from interfaces.ws.hub import OVERFLOW, FeedHub, Filters, Item, Subscriber
 from interfaces.ws.messages import MESSAGE_TYPES, AuthOk, CaughtUp, Heartbeat, encode
 
@@ -47,8 +49,10 @@ def hub_of(socket: WebSocket[Any, Any, Any]) -> FeedHub:
 
 
 class Connection:
-    def __init__(self, socket: WebSocket[Any, Any, Any], hub: FeedHub, subscriber: Subscriber, filters: Filters):
+    def __init__(self, socket: WebSocket[Any, Any, Any], hub: FeedHub, subscriber: Subscriber, filters: Filters,
+                 expires: datetime):
         self.socket, self.hub, self.subscriber, self.filters = socket, hub, subscriber, filters
+        self.expires = expires  # the token's expiry: the connection closes then (4401)
         self.cursor = 0  # the last position delivered or passed over
 
     async def send(self, item: Item) -> None:
@@ -73,9 +77,13 @@ class Connection:
 
     async def live(self) -> None:
         while True:
+            left = (self.expires - datetime.now(UTC)).total_seconds()
             try:
-                item = await asyncio.wait_for(self.subscriber.queue.get(), HEARTBEAT_SECONDS)
+                item = await asyncio.wait_for(self.subscriber.queue.get(), max(0.0, min(HEARTBEAT_SECONDS, left)))
             except TimeoutError:
+                if datetime.now(UTC) >= self.expires:
+                    await self.socket.close(code=CLOSE_UNAUTHORIZED, reason="The token expired")
+                    return
                 await self.socket.send_text(encode(Heartbeat(self.cursor)))
                 continue
             if item is OVERFLOW:
@@ -93,10 +101,15 @@ async def live_feed(socket: WebSocket[Any, Any, Any]) -> None:
     except BadRequest as exc:
         await socket.close(code=CLOSE_INVALID, reason=str(exc)[:120])
         return
+    try:
+        expires = token_expiry(socket.state.first_message["token"], socket.app.state.runtime.settings.secret())
+    except NotAuthorizedException:  # expired since it was checked
+        await socket.close(code=CLOSE_UNAUTHORIZED, reason="The token expired")
+        return
     hub = hub_of(socket)
     await anyio.to_thread.run_sync(hub.ensure_started)
-    subscriber = hub.add(Subscriber(gateway_id, asyncio.get_running_loop()))
-    connection = Connection(socket, hub, subscriber, filters)
+    subscriber = hub.add(Subscriber(gateway_id, asyncio.get_running_loop()))  # before the history read: the seam
+    connection = Connection(socket, hub, subscriber, filters, expires)
     try:
         await socket.send_text(encode(AuthOk(gateway_id)))
         if after is None:  # live only, from now

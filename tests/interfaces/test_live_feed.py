@@ -149,6 +149,16 @@ def test_a_socket_that_says_nothing_is_closed_4401_after_5_seconds(server):
     assert closed_with(ws) == 4401
 
 
+def test_a_socket_is_closed_4401_when_its_token_expires(server, gw):
+    from interfaces.auth import issue_token
+    from tests.conftest import JWT_SECRET
+
+    short = issue_token(JWT_SECRET, subject="brief", role="viewer", gateways=[gw], ttl=timedelta(seconds=2))
+    ws = open_feed(server, token=short, gateway_id=gw)
+    assert [m["type"] for m in read_until(ws, caught_up)] == ["auth_ok", "caught_up"]
+    assert closed_with(ws) == 4401
+
+
 # ---- live ----------------------------------------------------------------------------------
 
 
