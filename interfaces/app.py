@@ -21,6 +21,8 @@ from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, flush_logs, request_log_middleware
 from interfaces.runtime import Runtime
+from interfaces.ws.feed import live_feed
+from interfaces.ws.hub import FeedHub
 
 API_PREFIX = "/api/v1/scheduler"
 MAX_BODY = 1024 * 1024
@@ -28,13 +30,14 @@ MAX_BODY = 1024 * 1024
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
 API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status]
-ROUTES = [Health]
+ROUTES = [Health, live_feed]
 
 
 def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     """`owns_runtime`: close the runtime (worker, pools, embedded database) when the server shuts
     down, inside the lifespan, before the server re-raises the signal that stopped it."""
     configure_logging(runtime.settings.log_json)
+    feed = FeedHub(lambda: runtime.app)  # the live feed's one subscription in this process, opened by the first socket
     api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=API_ROUTES)
     auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"])
     app = Litestar(
@@ -48,9 +51,10 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
         ),
         request_max_body_size=MAX_BODY,
         debug=False,
-        on_shutdown=[runtime.close, flush_logs] if owns_runtime else [flush_logs],
+        on_shutdown=[feed.close, runtime.close, flush_logs] if owns_runtime else [feed.close, flush_logs],
     )
     app.state.runtime = runtime
+    app.state.feed = feed
     check_authorized(app)
     answer_options_for_the_whole_route(app)
     # Around everything, the exception handler and the router included: every request gets its id,

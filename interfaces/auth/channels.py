@@ -4,6 +4,7 @@ with a 44xx code when that fails."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.connection import WebSocket
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, SerializationException
 from litestar.status_codes import HTTP_302_FOUND
 
 from domain.errors import SchedulerError
@@ -22,6 +23,7 @@ PAGE = "page"  # the `channel` a page route declares in its opt
 LOGIN = "/login"
 # Close codes of a refused socket (4000-4999 are the application's): as the HTTP statuses.
 CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_INVALID = 4401, 4403, 4400
+AUTH_TIMEOUT = 5.0  # seconds a socket has to send its first message
 
 
 def is_page(request: Request[Any, Any, Any]) -> bool:
@@ -56,7 +58,8 @@ SocketHandler = Callable[..., Awaitable[None]]
 def authenticated_socket(handler: SocketHandler) -> SocketHandler:
     """Wraps a WebSocket route: accept, read the first message `{"token": ..., "gateway_id": ...}`,
     check the token, the role the route declares and the gateway (the message's, else the server's
-    own), then run the route with `socket.state.caller = (principal, gateway_id)`. `create_app`
+    own), then run the route with `socket.state.caller = (principal, gateway_id)` and the message
+    itself in `socket.state.first_message`. No message within AUTH_TIMEOUT: closed with 4401. `create_app`
     refuses a WebSocket route not wrapped so."""
 
     @functools.wraps(handler)
@@ -64,7 +67,10 @@ def authenticated_socket(handler: SocketHandler) -> SocketHandler:
         await socket.accept()
         settings = socket.app.state.runtime.settings
         try:
-            message = await socket.receive_json()
+            try:
+                message = await asyncio.wait_for(socket.receive_json(), AUTH_TIMEOUT)
+            except TimeoutError:
+                raise NotAuthorizedException(f"No auth message within {AUTH_TIMEOUT:g} s") from None
             if not isinstance(message, dict):
                 raise NotAuthorizedException("The first message must be {\"token\": ...}")
             principal = principal_from_token(message.get("token"), settings.secret())
@@ -76,10 +82,14 @@ def authenticated_socket(handler: SocketHandler) -> SocketHandler:
         except PermissionDeniedException as exc:
             await socket.close(code=CLOSE_FORBIDDEN, reason=exc.detail[:120])
             return
+        except SerializationException:
+            await socket.close(code=CLOSE_INVALID, reason="The first message must be JSON")
+            return
         except (SchedulerError, ValueError) as exc:  # a malformed message or gateway id
             await socket.close(code=CLOSE_INVALID, reason=str(exc)[:120])
             return
         socket.state.caller = (principal, gateway_id)
+        socket.state.first_message = message
         await handler(socket, **kwargs)
 
     authenticated.authorized_by = authenticated_socket  # type: ignore[attr-defined]

@@ -91,6 +91,11 @@ def principal_from_token(encoded: Any, secret: str) -> Principal:
     return principal
 
 
+def token_expiry(encoded: str, secret: str) -> datetime:
+    """When a token already checked (`principal_from_token`) expires (UTC): a WebSocket closes then."""
+    return VerifiedToken.decode(encoded.strip(), secret, ALGORITHM).exp  # type: ignore[no-any-return]
+
+
 class BearerOrCookieMiddleware(JWTCookieAuthenticationMiddleware):
     """Litestar's cookie middleware takes whatever follows the first space of `Authorization`
     whatever the scheme, so `Basic <jwt>` passed as Bearer. Only the Bearer scheme (any case, as

@@ -1,0 +1,207 @@
+"""One live subscription per process to the event store (its LISTEN/NOTIFY, so any process's
+events arrive), fanned out to every socket of this process through bounded per-connection queues;
+and the history read a socket catches up with. docs/live-feed.md says the protocol.
+
+Why no event is lost or sent twice at the seam between history and live: appends are serialised
+(a table lock), so notification ids become visible in order. A connection registers with the hub
+*before* it reads history; every event the hub hands out after that is queued for it, and every
+event committed before its history read ends is in that history. The connection keeps a cursor
+(the last position delivered or passed over) and drops anything at or below it. A queue that fills
+up is emptied and marked overflowed; its connection then catches up from its cursor again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.projection import ApplicationSubscription
+
+from domain.job import Job
+from interfaces.ws.messages import TOPICS, JobRef, encode, needs_job_ref, ref_of_created, route
+
+_log = logging.getLogger(__name__)
+QUEUE_SIZE = 1000  # live messages a connection may have waiting before it falls back to catch-up
+PAGE = 500  # notifications per history read
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message, encoded once for every socket that gets it."""
+
+    position: int
+    gateway_id: str
+    type: str
+    job_id: str
+    text: str
+
+
+OVERFLOW = object()  # in a queue: live messages were dropped, catch up from the cursor
+
+
+@dataclass(frozen=True)
+class Filters:
+    types: frozenset[str] | None = None
+    job_ids: frozenset[str] | None = None
+
+    def accepts(self, item: Item) -> bool:
+        return (self.types is None or item.type in self.types) and (self.job_ids is None or item.job_id in self.job_ids)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    gateway_id: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflows: int = 0
+
+    def offer(self, items: Sequence[Item]) -> None:
+        """On the subscriber's loop."""
+        for item in items:
+            try:
+                self.queue.put_nowait(item)
+            except asyncio.QueueFull:
+                while not self.queue.empty():
+                    self.queue.get_nowait()
+                self.queue.put_nowait(OVERFLOW)
+                self.overflows += 1
+
+
+class JobDirectory:
+    """Job aggregate id -> its gateway and job id (never change), from Created events seen, else
+    read once from the job's first event."""
+
+    def __init__(self, hub: FeedHub) -> None:
+        self._hub = hub
+        self._refs: dict[UUID, JobRef] = {}
+
+    def learn(self, event: Any) -> None:
+        ref = ref_of_created(event)
+        if ref is not None:
+            self._refs[event.originator_id] = ref
+
+    def ref(self, originator_id: UUID) -> JobRef | None:
+        ref = self._refs.get(originator_id)
+        if ref is None:
+            first = list(self._hub.app.events.get(originator_id, lte=1))
+            if first and isinstance(first[0], Job.Created):
+                ref = ref_of_created(first[0])
+                if ref is not None:
+                    self._refs[originator_id] = ref
+        return ref
+
+
+class FeedHub:
+    """`app_of` gives the Scheduler application (read when first needed: the app is built before
+    its runtime starts)."""
+
+    def __init__(self, app_of: Callable[[], Any]) -> None:
+        self._app_of = app_of
+        self.directory = JobDirectory(self)
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self._thread: threading.Thread | None = None
+        self._subscription: ApplicationSubscription[Any] | None = None
+        self._stopping = threading.Event()
+        self._started = threading.Event()
+        self.position = 0  # the last notification the live subscription handed out
+
+    @property
+    def app(self) -> Any:
+        return self._app_of()
+
+    # ---- turning events into items (history and live alike) ----------------------------------
+
+    def item(self, event: Any, position: int) -> Item | None:
+        self.directory.learn(event)
+        originator = needs_job_ref(event)
+        routed = route(event, position, self.directory.ref(originator) if originator is not None else None)
+        if routed is None:
+            return None
+        gateway_id, message = routed
+        return Item(position, gateway_id, message.type, message.data.job_id, encode(message))
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def history(self, gateway_id: str, after: int, limit: int = PAGE) -> tuple[list[Item], int, bool]:
+        """The gateway's items after `after` (one page): (items, last notification id read, done)."""
+        notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit, topics=TOPICS)
+        items = []
+        for notification in notifications:
+            item = self.item(self.app.mapper.to_domain_event(notification), notification.id)
+            if item is not None and item.gateway_id == gateway_id:
+                items.append(item)
+        last = notifications[-1].id if notifications else after
+        return items, last, len(notifications) < limit
+
+    # ---- the live subscription -----------------------------------------------------------------
+
+    def add(self, subscriber: Subscriber) -> Subscriber:
+        with self._lock:
+            self._subscribers.setdefault(subscriber.gateway_id, set()).add(subscriber)
+        return subscriber
+
+    def remove(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            group = self._subscribers.get(subscriber.gateway_id)
+            if group is not None:
+                group.discard(subscriber)
+                if not group:
+                    del self._subscribers[subscriber.gateway_id]
+
+    def ensure_started(self) -> None:
+        """Blocking (the first time it opens the live subscription): call from a worker thread."""
+        with self._lock:
+            if self._thread is None:
+                self.position = self.head()
+                self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
+                self._thread.start()
+        self._started.wait(10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._subscription = ApplicationSubscription(self.app, gt=self.position, topics=TOPICS)
+                with self._subscription:
+                    self._started.set()
+                    for event, tracking in self._subscription:
+                        self._dispatch(self.item(event, tracking.notification_id))
+                        self.position = tracking.notification_id
+            except BaseException:  # noqa: BLE001 - the feed outlives a lost database; resumes where it was
+                self._started.set()
+                if self._stopping.is_set():
+                    return
+                _log.exception("live feed subscription failed; resubscribing after position %s", self.position)
+                self._stopping.wait(1.0)
+
+    def _dispatch(self, item: Item | None) -> None:
+        if item is None:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers.get(item.gateway_id, ()))
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
+        for subscriber in subscribers:
+            by_loop.setdefault(subscriber.loop, []).append(subscriber)
+        for loop, group in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_offer_all, group, item)
+            except RuntimeError:  # that loop is closed: its sockets are gone
+                for subscriber in group:
+                    self.remove(subscriber)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def _offer_all(group: list[Subscriber], item: Item) -> None:
+    for subscriber in group:
+        subscriber.offer((item,))

@@ -1,0 +1,215 @@
+"""The one mapping from domain events to the live feed's wire messages (docs/live-feed.md).
+
+Every message is `{"type", "timestamp", "position", "data"}`: `timestamp` is the event's (UTC, `Z`),
+`position` its notification id in the event store (a client resumes with `"after": position`).
+`route` says which gateway an event belongs to and what it becomes on the wire; `to_message` is that
+for one gateway (another gateway's event, or one the feed does not carry, is None). Both are pure:
+the Job events after `Created` do not name their gateway and job, so the caller passes a `JobRef`
+(what the job's `Created` said), which it keeps from the log (interfaces/ws/hub.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+from uuid import UUID
+
+import msgspec
+from eventsourcing.utils import get_topic
+
+from domain.execution import Execution, failure_status
+from domain.job import Job
+
+MessageType = Literal[
+    "job_started", "job_completed", "job_failed", "job_missed",
+    "job_created", "job_updated", "job_toggled", "job_deleted",
+]
+MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
+
+
+class JobRef(msgspec.Struct, frozen=True):
+    """Who a Job aggregate is: from its Created event (gateway and job id never change)."""
+
+    gateway_id: str
+    job_id: str
+
+
+class JobStarted(msgspec.Struct):
+    job_id: str
+    job_name: str
+    execution_id: str
+    trigger: str
+    scheduled_for: datetime | None
+
+
+class JobCompleted(msgspec.Struct):
+    job_id: str
+    job_name: str
+    execution_id: str
+    status: Literal["success"]
+    duration_ms: int
+
+
+class JobFailed(msgspec.Struct):
+    job_id: str
+    job_name: str
+    execution_id: str
+    error: str
+    retry_count: int
+    code: str
+    will_retry: bool
+    status: Literal["retrying", "failed", "timeout"]
+    duration_ms: int
+
+
+class JobMissed(msgspec.Struct):
+    job_id: str
+    job_name: str
+    execution_id: str
+    scheduled_for: datetime
+    reason: str
+
+
+class JobConfigured(msgspec.Struct):
+    """job_created and job_updated: the job's configuration summary after the change."""
+
+    job_id: str
+    job_name: str
+    schedule_type: str
+    enabled: bool
+    tags: list[str]
+    next_execution: datetime | None
+    actor: str
+
+
+class JobToggled(msgspec.Struct):
+    job_id: str
+    enabled: bool
+    reason: str
+    next_execution: datetime | None
+    actor: str
+
+
+class JobDeleted(msgspec.Struct):
+    job_id: str
+    actor: str
+
+
+Data = JobStarted | JobCompleted | JobFailed | JobMissed | JobConfigured | JobToggled | JobDeleted
+
+
+class FeedMessage(msgspec.Struct):
+    type: MessageType
+    timestamp: datetime
+    position: int
+    data: Data
+
+
+# Control messages of the socket (not events).
+class AuthOk(msgspec.Struct):
+    gateway_id: str
+    type: Literal["auth_ok"] = "auth_ok"
+
+
+class CaughtUp(msgspec.Struct):
+    """History is delivered up to `position` (the log's head when the catch-up ended); live follows."""
+
+    position: int
+    type: Literal["caught_up"] = "caught_up"
+
+
+class Heartbeat(msgspec.Struct):
+    """Sent after HEARTBEAT_SECONDS without a message: the connection's cursor (resume after it)."""
+
+    position: int
+    type: Literal["heartbeat"] = "heartbeat"
+
+
+# The events the feed carries: the history read and the live subscription ask for these topics only.
+_EXECUTION_EVENTS = (Execution.Started, Execution.Succeeded, Execution.Failed, Execution.Missed)
+_LATER_JOB_EVENTS = (Job.Updated, Job.Toggled, Job.Deleted)
+TOPICS: tuple[str, ...] = tuple(get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS))
+
+
+def needs_job_ref(event: Any) -> UUID | None:
+    """The Job aggregate whose JobRef `route` needs for this event, else None."""
+    return event.originator_id if isinstance(event, _LATER_JOB_EVENTS) else None
+
+
+def ref_of_created(event: Any) -> JobRef | None:
+    return JobRef(event.gateway_id, event.job_id) if isinstance(event, Job.Created) else None
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC) if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def _utc_or_none(instant: datetime | None) -> datetime | None:
+    return None if instant is None else _utc(instant)
+
+
+def route(event: Any, position: int, job: JobRef | None = None) -> tuple[str, FeedMessage] | None:
+    """(gateway id, message) of an event the feed carries; None for any other event, for an
+    outcome recorded before outcomes named their execution (docs/events.md), and for a later Job
+    event whose JobRef is not given."""
+    made = _made(event, job)
+    if made is None:
+        return None
+    gateway_id, kind, data = made
+    return gateway_id, FeedMessage(kind, _utc(event.timestamp), position, data)
+
+
+def to_message(event: Any, position: int, gateway_id: str, job: JobRef | None = None) -> FeedMessage | None:
+    """The message for a client of `gateway_id`; None when the event is another gateway's or not carried."""
+    routed = route(event, position, job)
+    if routed is None or routed[0] != gateway_id:
+        return None
+    return routed[1]
+
+
+def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | None:  # noqa: PLR0911 - one case per event
+    if isinstance(event, Execution.Started):
+        return event.gateway_id, "job_started", JobStarted(
+            event.job_id, event.job_name, event.execution_id, event.trigger, _utc_or_none(event.scheduled_for),
+        )
+    if isinstance(event, Execution.Missed):
+        return event.gateway_id, "job_missed", JobMissed(
+            event.job_id, event.job_name, event.execution_id, _utc(event.scheduled_for), event.reason,
+        )
+    if isinstance(event, Execution.Succeeded):
+        if not event.gateway_id or not event.execution_id:
+            return None
+        return event.gateway_id, "job_completed", JobCompleted(
+            event.job_id, event.job_name, event.execution_id, "success", event.duration_ms,
+        )
+    if isinstance(event, Execution.Failed):
+        if not event.gateway_id or not event.execution_id:
+            return None
+        status = "retrying" if event.will_retry else failure_status(event.code)
+        return event.gateway_id, "job_failed", JobFailed(
+            event.job_id, event.job_name, event.execution_id, event.error, event.retry_count, event.code,
+            event.will_retry, status, event.duration_ms,
+        )
+    if isinstance(event, Job.Created):
+        return event.gateway_id, "job_created", JobConfigured(
+            event.job_id, event.name, event.schedule_type, event.enabled, list(event.tags),
+            _utc_or_none(event.next_execution), event.actor,
+        )
+    if job is None or not isinstance(event, _LATER_JOB_EVENTS):
+        return None
+    if isinstance(event, Job.Updated):
+        return job.gateway_id, "job_updated", JobConfigured(
+            job.job_id, event.name, event.schedule_type, event.enabled, list(event.tags),
+            _utc_or_none(event.next_execution), event.actor,
+        )
+    if isinstance(event, Job.Toggled):
+        return job.gateway_id, "job_toggled", JobToggled(
+            job.job_id, event.enabled, event.reason, _utc_or_none(event.next_execution), event.actor,
+        )
+    return job.gateway_id, "job_deleted", JobDeleted(job.job_id, event.actor)
+
+
+ENCODER = msgspec.json.Encoder()
+
+
+def encode(message: FeedMessage | AuthOk | CaughtUp | Heartbeat | dict[str, Any]) -> str:
+    return ENCODER.encode(message).decode()

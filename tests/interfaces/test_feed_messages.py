@@ -1,0 +1,129 @@
+"""The one mapping from domain events to the live feed's messages (interfaces/ws/messages.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from domain.execution import Execution
+from domain.job import Job
+from interfaces.ws.messages import TOPICS, JobRef, encode, needs_job_ref, ref_of_created, route, to_message
+
+NOW = datetime(2025, 3, 12, 15, 10, 30, 123000, tzinfo=UTC)
+GW, OTHER = "gw-a", "gw-b"
+
+
+def _execution(**kw):
+    fields = dict(gateway_id=GW, job_id="job_001", execution_id="exec_1", job_name="Modbus Poll",
+                  trigger="scheduled", scheduled_for=NOW, now=NOW, max_attempts=3)
+    fields.update(kw)
+    return Execution.start(**fields)
+
+
+def _job(**kw):
+    fields = {"name": "Modbus Poll", "type": "interval", "schedule": {"interval_seconds": 10},
+              "action": {"type": "publish", "topic": "t/x", "payload_template": "{}"}, "tags": ["modbus"]}
+    fields.update(kw)
+    return Job.create(gateway_id=GW, job_id="job_001", fields=fields, actor="alice", now=NOW)
+
+
+def _wire(message):
+    return json.loads(encode(message))
+
+
+def test_a_started_run_is_job_started_with_its_position_and_utc_timestamp():
+    started = _execution().pending_events[0]
+    assert _wire(to_message(started, 42, GW)) == {
+        "type": "job_started", "timestamp": "2025-03-12T15:10:30.123000Z", "position": 42,
+        "data": {"job_id": "job_001", "job_name": "Modbus Poll", "execution_id": "exec_1", "trigger": "scheduled",
+                 "scheduled_for": "2025-03-12T15:10:30.123000Z"},
+    }
+
+
+def test_outcomes_are_job_completed_and_job_failed_with_error_and_retry_count():
+    run = _execution()
+    run.fail(now=NOW + timedelta(seconds=1), duration_ms=5, code="ACTION_FAILED", error="boom", logs=[])
+    run.retry(now=NOW + timedelta(seconds=2))
+    run.succeed(now=NOW + timedelta(seconds=3), duration_ms=120, message="ok", logs=[])
+    events = run.pending_events
+    failed = _wire(to_message(events[1], 2, GW))
+    assert failed["type"] == "job_failed"
+    assert failed["data"] | {} == {
+        "job_id": "job_001", "job_name": "Modbus Poll", "execution_id": "exec_1", "error": "boom", "retry_count": 0,
+        "code": "ACTION_FAILED", "will_retry": True, "status": "retrying", "duration_ms": 5,
+    }
+    assert to_message(events[2], 3, GW) is None  # Retrying is not carried
+    completed = _wire(to_message(events[3], 4, GW))
+    assert completed == {
+        "type": "job_completed", "timestamp": "2025-03-12T15:10:33.123000Z", "position": 4,
+        "data": {"job_id": "job_001", "job_name": "Modbus Poll", "execution_id": "exec_1", "status": "success",
+                 "duration_ms": 120},
+    }
+
+
+def test_a_final_failure_says_failed_or_timeout():
+    run = _execution(max_attempts=1)
+    run.fail(now=NOW, duration_ms=5, code="EXECUTION_TIMEOUT", error="too slow", logs=[])
+    data = _wire(to_message(run.pending_events[-1], 9, GW))["data"]
+    assert (data["status"], data["will_retry"], data["retry_count"]) == ("timeout", False, 0)
+
+
+def test_a_missed_instant_is_job_missed_with_its_reason():
+    missed = Execution.missed(gateway_id=GW, job_id="job_001", execution_id="exec_2", job_name="Modbus Poll",
+                              scheduled_for=NOW, reason="downtime", now=NOW).pending_events[0]
+    assert _wire(to_message(missed, 7, GW))["data"] == {
+        "job_id": "job_001", "job_name": "Modbus Poll", "execution_id": "exec_2",
+        "scheduled_for": "2025-03-12T15:10:30.123000Z", "reason": "downtime",
+    }
+
+
+def test_job_events_are_job_created_updated_toggled_deleted():
+    job = _job()
+    job.update({"name": "Renamed"}, actor="bob", now=NOW + timedelta(seconds=1))
+    job.toggle(False, "maintenance", actor="bob", now=NOW + timedelta(seconds=2))
+    job.delete(actor="carol", now=NOW + timedelta(seconds=3))
+    created, updated, toggled, deleted = job.pending_events
+    ref = ref_of_created(created)
+    assert ref == JobRef(GW, "job_001")
+    assert needs_job_ref(created) is None and needs_job_ref(updated) == job.id
+    wire = [_wire(to_message(e, i, GW, ref)) for i, e in enumerate(job.pending_events, start=1)]
+    assert [m["type"] for m in wire] == ["job_created", "job_updated", "job_toggled", "job_deleted"]
+    assert wire[0]["data"]["job_name"] == "Modbus Poll" and wire[0]["data"]["enabled"] is True
+    assert wire[1]["data"]["job_name"] == "Renamed" and wire[1]["data"]["actor"] == "bob"
+    assert wire[2]["data"] == {"job_id": "job_001", "enabled": False, "reason": "maintenance",
+                               "next_execution": None, "actor": "bob"}
+    assert wire[3]["data"] == {"job_id": "job_001", "actor": "carol"}
+    assert [m["position"] for m in wire] == [1, 2, 3, 4]
+
+
+def test_a_later_job_event_without_its_ref_is_not_carried():
+    job = _job()
+    job.delete(actor="carol", now=NOW)
+    assert to_message(job.pending_events[1], 2, GW) is None
+
+
+def test_another_gateways_events_are_none():
+    started = _execution().pending_events[0]
+    job = _job()
+    job.delete(actor="x", now=NOW)
+    assert to_message(started, 1, OTHER) is None
+    assert to_message(job.pending_events[0], 2, OTHER) is None
+    assert to_message(job.pending_events[1], 3, OTHER, JobRef(GW, "job_001")) is None
+    assert route(started, 1)[0] == GW
+
+
+def test_outcomes_recorded_before_they_named_their_execution_are_not_carried():
+    run = _execution()
+    run.succeed(now=NOW, duration_ms=1, message="", logs=[])
+    old = run.pending_events[-1]
+    object.__setattr__(old, "gateway_id", "")
+    object.__setattr__(old, "execution_id", "")
+    assert to_message(old, 5, GW) is None
+
+
+def test_uninteresting_events_are_none_and_not_among_the_topics():
+    job = _job()
+    job.request_run("exec_9", {}, force=False, actor="a", now=NOW)
+    requested = job.pending_events[-1]
+    assert to_message(requested, 1, GW, JobRef(GW, "job_001")) is None
+    assert "domain.job:Job.RunRequested" not in TOPICS and "domain.job:Job.Created" in TOPICS
