@@ -84,6 +84,8 @@ class Connection:
                 if datetime.now(UTC) >= self.expires:
                     await self.socket.close(code=CLOSE_UNAUTHORIZED, reason="The token expired")
                     return
+                if left < HEARTBEAT_SECONDS:
+                    continue  # it woke for the expiry, a moment early (timer granularity): wait again
                 await self.socket.send_text(encode(Heartbeat(self.cursor)))
                 continue
             if item is OVERFLOW:
