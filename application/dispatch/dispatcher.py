@@ -12,19 +12,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.clock import Clock, utc_now
+from application.dispatch import planner
 from application.dispatch.due_index import Due, DueIndex, JobEntry
 from application.dispatch.job_feed import JobFeed
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
-from application.dispatch.planner import TRIGGERS, plan_fires
 from application.dispatch.starter import Run, Starter
 from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
@@ -32,7 +30,6 @@ from application.dispatch.takeover import Sweeper, plan_takeover
 from application.executors.ports import Executor
 from application.scheduler import Scheduler
 from domain.execution import Execution
-from domain.identity import execution_id as derive_execution_id
 from domain.job import Job
 from domain.options import JobOptions
 
@@ -105,9 +102,6 @@ class Dispatcher:
     def running_count(self) -> int:
         return len(self.live)
 
-    def health(self) -> tuple[bool, str]:
-        return self.writer.health()
-
     # ---- the loop ------------------------------------------------------------------------------
 
     def _loop(self) -> None:
@@ -156,8 +150,7 @@ class Dispatcher:
         if job is None:
             return
         if isinstance(event, Job.RunRequested):
-            due = Due(event.timestamp, 0, job.job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters),
-                      cause=(event.actor, getattr(event, "request_id", None), getattr(event, "operation_id", None)))
+            due = Due.run_requested(job.job_id, event)
             if self.leadership.held and live:
                 self.index.push(due)
             elif self.clock() - event.timestamp < timedelta(hours=1):
@@ -195,7 +188,8 @@ class Dispatcher:
             if entry is not None:
                 entry.running.add(execution_id)
         if missed:
-            self._save([self._missed(entry, instant, reason) for entry, instant, reason in missed])
+            self.store.save_fires([planner.missed_run(self.gateway_id, entry, instant, reason, now)
+                                  for entry, instant, reason in missed], self.leadership.term, now, {})
         for due in runs:
             self.index.push(due)
         for entry, after in resume:
@@ -221,32 +215,19 @@ class Dispatcher:
         term = self.leadership.term
         if term is None:
             return
-
-        def timeout_of(job_id: str) -> float:
-            entry = self.index.entries.get(job_id)
-            return entry.options.timeout_seconds if entry else 300.0
-
-        adopted = self.sweeper.sweep(self.live, term, timeout_of)
-        now = self.clock()
-        armed = []
-        for execution in adopted.launch:
-            entry = self.index.entries.get(execution.job_id)
+        adopted = self.sweeper.sweep(self.live, term, self.index.entries)
+        for execution in adopted.launch + adopted.retry:
             self.live[execution.id] = execution
-            armed.append((now, Run(execution, entry, entry.generation if entry else -1, now, marked=False)))
+        armed, retries = self.sweeper.starts(adopted, self.index.entries, self.clock())
         self.starter.arm(armed)
-        for execution in adopted.retry:
-            self.live[execution.id] = execution
-            entry = self.index.entries.get(execution.job_id)
-            # Its backoff began before the takeover, when its attempt failed; waiting it again in
-            # full errs on the side of the job's pace.
-            wait = timedelta(seconds=entry.options.backoff_for(execution.attempt + 1)) if entry else timedelta(0)
-            self.index.push(Due(now + wait, 0, execution.job_id, execution.scheduled_for, kind="retry", execution=execution))
+        for due in retries:
+            self.index.push(due)
 
     # ---- firing --------------------------------------------------------------------------------
 
     def _fire(self, dues: Iterable[Due]) -> None:
         now = self.clock()
-        plan = plan_fires(dues, self.index.entries, now)
+        plan = planner.plan_fires(dues, self.index.entries, now)
         for entry, after in plan.reschedule:
             self.index.schedule_after(entry, after)
         for orphan in plan.orphans:  # its job was deleted between two attempts
@@ -254,15 +235,15 @@ class Dispatcher:
             self.writer.put(Outcome(orphan.execution, False, JobOptions(), orphan.job_id))
         if not plan:
             return
-        runs = [Run(self._start(entry, due, max(now, due.fire_at)), entry, entry.generation, due.fire_at)
+        runs = [Run(planner.started_run(self.gateway_id, entry, due, max(now, due.fire_at)), entry, entry.generation, due.fire_at)
                 for entry, due in plan.starts]
         for entry, due in plan.retries:
             due.execution.retry(now=max(now, due.fire_at))
             runs.append(Run(due.execution, entry, entry.generation, due.fire_at))
-        missed = [self._missed(entry, instant, reason) for entry, instant, reason in plan.missed]
+        missed = [planner.missed_run(self.gateway_id, entry, instant, reason, now) for entry, instant, reason in plan.missed]
         launch_at = {r.execution.id: max(now, r.fire_at) for r in runs}  # marked launched as recorded
         try:
-            saved = self._save([r.execution for r in runs] + missed, launch_at)
+            saved = self.store.save_fires([r.execution for r in runs] + missed, self.leadership.term, now, launch_at)
         except StaleTerm:
             raise
         except Exception:
@@ -280,42 +261,6 @@ class Dispatcher:
         self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
         self.stats.missed += sum(1 for e in missed if e.id in saved)
         self.starter.arm(armed)
-
-    def _start(self, entry: JobEntry, due: Due, now: datetime) -> Execution:
-        execution_id = due.execution_id or derive_execution_id(entry.job_id, "scheduled", due.nominal or now)
-        actor, request_id, operation_id = due.cause or ("scheduler", None, None)
-        return Execution.start(
-            gateway_id=self.gateway_id, job_id=entry.job_id, execution_id=execution_id, job_name=entry.name,
-            trigger=TRIGGERS[due.kind], scheduled_for=due.nominal, now=now, jitter_seconds=due.jitter_seconds,
-            parameters=due.parameters, max_attempts=entry.options.max_attempts, actor=actor,
-            request_id=request_id, operation_id=operation_id,
-        )
-
-    def _missed(self, entry: JobEntry, instant: datetime, reason: str) -> Execution:
-        return Execution.missed(
-            gateway_id=self.gateway_id, job_id=entry.job_id, job_name=entry.name, scheduled_for=instant,
-            execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=self.clock(),
-        )
-
-    def _save(self, executions: list[Execution], launch_at: dict[UUID, datetime] | None = None) -> set[UUID]:
-        """Save in one fenced transaction; if another writer got there first (a duplicate fire),
-        save one by one so only the duplicates are dropped. Returns the ids saved."""
-        term = self.leadership.term
-        if term is None:
-            raise StaleTerm("not leading")
-        launch_at = launch_at or {}
-        try:
-            self.store.save(executions, self.store.fire_side(executions, term, self.clock(), launch_at))
-            return {e.id for e in executions}
-        except IntegrityError:
-            saved: set[UUID] = set()
-            for execution in executions:
-                try:
-                    self.store.save([execution], self.store.fire_side([execution], term, self.clock(), launch_at))
-                    saved.add(execution.id)
-                except IntegrityError:
-                    _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
-            return saved
 
     # ---- outcomes ------------------------------------------------------------------------------
 
@@ -346,12 +291,9 @@ class Dispatcher:
         if entry is None:
             return
         if outcome.will_retry:
-            at = self.clock() + timedelta(seconds=outcome.options.backoff_for(execution.attempt + 1))
-            self.index.push(Due(at, 0, entry.job_id, execution.scheduled_for, kind="retry", execution=execution))
+            self.index.push(planner.next_attempt(entry, outcome, self.clock()))
             return
         entry.running.discard(execution.execution_id)
-        if entry.queued and not entry.running:
-            queued = entry.queued.popleft()
-            queued.fire_at = self.clock()
-            queued.kind = "misfire" if queued.kind == "misfire" else "queued"
+        queued = planner.next_queued(entry, self.clock())
+        if queued is not None:
             self.index.push(queued)

@@ -30,6 +30,13 @@ class Due:
     requeued: bool = field(compare=False, default=False)  # pushed back after a failed save
     cause: tuple[str, str | None, str | None] | None = field(compare=False, default=None)  # a manual run's (actor, request id, operation id)
 
+    @classmethod
+    def run_requested(cls, job_id: str, event: Any) -> Due:
+        """A manual run (Job.RunRequested), with the cause of the request that asked for it."""
+        cause = (event.actor, getattr(event, "request_id", None), getattr(event, "operation_id", None))
+        return cls(event.timestamp, 0, job_id, None, 0.0, 0, "manual", event.execution_id, dict(event.parameters),
+                   cause=cause)
+
 
 @dataclass
 class JobEntry:

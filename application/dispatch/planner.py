@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from application.dispatch.due_index import Due, JobEntry
+from application.dispatch.outcomes import Outcome
+from domain.execution import Execution
+from domain.identity import execution_id as derive_execution_id
 from domain.misfires import misfire_plan
 
 # Instants up to this late fire normally; later ones follow the job's misfire policy, whatever
@@ -93,3 +96,40 @@ def _plan_late(plan: FirePlan, entry: JobEntry, due: Due, now: datetime, late: t
     entry.last_due = max(entry.last_due or resume, resume)
     if not due.requeued:
         plan.reschedule.append((entry, resume))
+
+
+def started_run(gateway_id: str, entry: JobEntry, due: Due, now: datetime) -> Execution:
+    """The Execution a start of the plan records (its id derived from the job and the instant)."""
+    execution_id = due.execution_id or derive_execution_id(entry.job_id, "scheduled", due.nominal or now)
+    actor, request_id, operation_id = due.cause or ("scheduler", None, None)
+    return Execution.start(
+        gateway_id=gateway_id, job_id=entry.job_id, execution_id=execution_id, job_name=entry.name,
+        trigger=TRIGGERS[due.kind], scheduled_for=due.nominal, now=now, jitter_seconds=due.jitter_seconds,
+        parameters=due.parameters, max_attempts=entry.options.max_attempts, actor=actor,
+        request_id=request_id, operation_id=operation_id,
+    )
+
+
+def missed_run(gateway_id: str, entry: JobEntry, instant: datetime, reason: str, now: datetime) -> Execution:
+    """The Execution that records an instant of the plan as missed, and why."""
+    return Execution.missed(
+        gateway_id=gateway_id, job_id=entry.job_id, job_name=entry.name, scheduled_for=instant,
+        execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=now,
+    )
+
+
+def next_attempt(entry: JobEntry, outcome: Outcome, now: datetime) -> Due:
+    """A failed attempt with another to come: due after the job's backoff."""
+    execution = outcome.execution
+    at = now + timedelta(seconds=outcome.options.backoff_for(execution.attempt + 1))
+    return Due(at, 0, entry.job_id, execution.scheduled_for, kind="retry", execution=execution)
+
+
+def next_queued(entry: JobEntry, now: datetime) -> Due | None:
+    """The job is free again: its oldest queued instant (overlap_policy=queue) is due now."""
+    if not entry.queued or entry.running:
+        return None
+    queued = entry.queued.popleft()
+    queued.fire_at = now
+    queued.kind = "misfire" if queued.kind == "misfire" else "queued"
+    return queued

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
 from application.dispatch.leadership import APP_NAME_PREFIX
 from domain.execution import Execution
@@ -113,6 +114,26 @@ class DispatchStore:
         if keep:
             side.append((_INFLIGHT_KEEP, [(self.holder, list(keep))]))
         return side + self.finished_side(closed)
+
+    def save_fires(
+        self, executions: Sequence[Execution], term: int | None, now: datetime, launch_at: Mapping[UUID, datetime]
+    ) -> set[UUID]:
+        """Record fires in one fenced transaction; if another writer got there first (a duplicate
+        fire), one by one, so only the duplicates are dropped. Returns the ids recorded."""
+        if term is None:
+            raise StaleTerm("not leading")
+        try:
+            self.save(executions, self.fire_side(executions, term, now, launch_at))
+            return {e.id for e in executions}
+        except IntegrityError:
+            saved: set[UUID] = set()
+            for execution in executions:
+                try:
+                    self.save([execution], self.fire_side([execution], term, now, launch_at))
+                    saved.add(execution.id)
+                except IntegrityError:
+                    _log.info("execution %s already recorded elsewhere; not firing it", execution.execution_id)
+            return saved
 
     # ---- reads ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.clock import Clock
 from application.dispatch.due_index import Due, JobEntry
 from application.dispatch.planner import GRACE
+from application.dispatch.starter import Run
 from application.dispatch.store import DispatchStore
 from domain.execution import Execution
 from domain.job import Job
@@ -44,8 +45,13 @@ class Sweeper:
         self.clock = clock
         self._absent_since: dict[str, float] = {}
 
-    def sweep(self, live: Collection[UUID], term: int, timeout_of: Callable[[str], float]) -> Adopted:
+    def sweep(self, live: Collection[UUID], term: int, entries: Mapping[str, JobEntry]) -> Adopted:
         """Adopt or close the rows in flight of runs not in `live` (this process's own runs)."""
+
+        def timeout_of(job_id: str) -> float:
+            entry = entries.get(job_id)
+            return entry.options.timeout_seconds if entry else 300.0
+
         rows = [r for r in self.store.inflight() if r.aggregate_id not in live]
         adopted = Adopted()
         if not rows:
@@ -78,6 +84,22 @@ class Sweeper:
         if adopted.closed:
             _log.warning("closed %d interrupted executions of %s", len(adopted.closed), self.store.gateway_id)
         return adopted
+
+    @staticmethod
+    def starts(adopted: Adopted, entries: Mapping[str, JobEntry], now: datetime) -> tuple[list[tuple[datetime, Run]], list[Due]]:
+        """What the leader does with what it adopted: launch the never-launched runs now (not
+        marked: they are marked as they start), and retry the others after their backoff (it began
+        before the takeover, when the attempt failed; waiting it again errs on the job's pace)."""
+        armed = []
+        for execution in adopted.launch:
+            entry = entries.get(execution.job_id)
+            armed.append((now, Run(execution, entry, entry.generation if entry else -1, now, marked=False)))
+        retries = []
+        for execution in adopted.retry:
+            entry = entries.get(execution.job_id)
+            wait = timedelta(seconds=entry.options.backoff_for(execution.attempt + 1)) if entry else timedelta(0)
+            retries.append(Due(now + wait, 0, execution.job_id, execution.scheduled_for, kind="retry", execution=execution))
+        return armed, retries
 
     def _gone_holders(self, holders: Iterable[str]) -> set[str]:
         """Holders with no session at this sweep and at every sweep since the first one that saw

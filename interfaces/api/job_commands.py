@@ -13,7 +13,12 @@ from application.commands import CreateJob, DeleteJob, ToggleJob, UpdateJob
 from application.scheduler import Saved
 from domain.job import Job
 from interfaces.api.dependencies import Context
-from interfaces.api.schemas import CreateJobRequest, ToggleJobRequest, UpdateJobRequest, decode_body
+from interfaces.api.schemas import (
+    CreateJobRequest,
+    ToggleJobRequest,
+    UpdateJobRequest,
+    decode_body,
+)
 from interfaces.auth import same_gateway
 from interfaces.envelope import ok
 from projections import job_queries

@@ -19,7 +19,11 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from interfaces.api.schemas import answers as a
 from interfaces.api.schemas import documented_requests as r
-from interfaces.api.schemas.configuration import ListedScheduleParameters, SCHEDULE_PARAMETERS
+from interfaces.api.schemas import execution_answers as x
+from interfaces.api.schemas.configuration import (
+    SCHEDULE_PARAMETERS,
+    ListedScheduleParameters,
+)
 from interfaces.api.schemas.errors import CODES_BY_STATUS, ERROR_ENVELOPES
 
 API_PREFIX = "/api/v1/scheduler"
@@ -50,13 +54,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/jobs/{job_id}"): Operation(a.JobDeletedData, (*_BY_ID, 409), conditional=True),
     ("POST", "/jobs/{job_id}/toggle"): Operation(a.JobToggledData, _WRITE, r.ToggleJob, conditional=True),
     ("POST", "/jobs/{job_id}/run"): Operation(a.RunStartedData, (*_WRITE, 429), r.RunJob, request_required=False),
-    ("GET", "/jobs/{job_id}/history"): Operation(a.HistoryData, _BY_ID),
-    ("GET", "/jobs/{job_id}/logs"): Operation(a.LogsData, _BY_ID),
-    ("GET", "/jobs/{job_id}/metrics"): Operation(a.MetricsData, _BY_ID),
-    ("GET", "/executions/{execution_id}"): Operation(a.ExecutionData, _BY_ID),
-    ("GET", "/statistics"): Operation(a.StatisticsData),
-    ("GET", "/monitor/active"): Operation(a.ActiveData),
-    ("GET", "/resources/usage"): Operation(a.ResourceUsageData),
+    ("GET", "/jobs/{job_id}/history"): Operation(x.HistoryData, _BY_ID),
+    ("GET", "/jobs/{job_id}/logs"): Operation(x.LogsData, _BY_ID),
+    ("GET", "/jobs/{job_id}/metrics"): Operation(x.MetricsData, _BY_ID),
+    ("GET", "/executions/{execution_id}"): Operation(x.ExecutionData, _BY_ID),
+    ("GET", "/statistics"): Operation(x.StatisticsData),
+    ("GET", "/monitor/active"): Operation(x.ActiveData),
+    ("GET", "/resources/usage"): Operation(x.ResourceUsageData),
     ("GET", "/templates"): Operation(a.TemplatesData),
     ("GET", "/tags"): Operation(a.TagsData),
     ("POST", "/schedules/validate"): Operation(a.ValidationData, (*_EVERY, 413), r.ValidateSchedule),

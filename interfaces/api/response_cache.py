@@ -11,7 +11,13 @@ from urllib.parse import parse_qsl
 
 from litestar.constants import RESERVED_KWARGS
 from litestar.di import Dependency
-from litestar.params import CookieParameter, DependencyKwarg, HeaderParameter, ParameterKwarg, PathParameter
+from litestar.params import (
+    CookieParameter,
+    DependencyKwarg,
+    HeaderParameter,
+    ParameterKwarg,
+    PathParameter,
+)
 
 PageKey = tuple[str, tuple[tuple[str, str], ...]]
 

@@ -68,7 +68,7 @@ class Health(Controller):
         if stuck:
             return error_response("SERVICE_UNAVAILABLE", "a read model cannot advance", {"projections": stuck})
         for gateway_id, worker in list(runtime.workers.items()):
-            healthy, detail = worker.dispatcher.health() if worker.dispatcher else (True, "")
+            healthy, detail = worker.dispatcher.writer.health() if worker.dispatcher else (True, "")
             if not healthy:
                 return error_response("SERVICE_UNAVAILABLE", f"dispatcher of {gateway_id}: {detail}")
         return Response(ok({"status": "ready"}, "ready"))
