@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.clock import Clock, utc_now
@@ -25,6 +25,7 @@ from application.commands import (
     UpdateJob,
     handler_for,
 )
+from application.group_commit import GroupCommitter, Tainted, Together, live
 from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
@@ -33,8 +34,9 @@ from domain.job import Job
 from domain.job_config import JobConfig
 
 T = TypeVar("T")
-# Creates in one gateway all touch its Gateway aggregate (for the job limit), so bursts collide;
-# a collision re-runs the command on fresh state after a short random pause.
+# A save that lost a race with another writer (another process: in this one, commands are decided
+# one batch at a time, application/group_commit.py) re-runs the command on fresh state after a
+# short random pause.
 _CONFLICT_RETRIES = 30
 # Written by the commit point on every event a command records (docs/events.md, "Cause").
 CAUSE_FIELDS = ("actor", "request_id", "operation_id")
@@ -96,6 +98,7 @@ class Scheduler(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self.max_jobs = max_jobs
+        self.committer: GroupCommitter[tuple[Command, CommandContext], Saved] = GroupCommitter(self.execute_batch)
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -107,13 +110,7 @@ class Scheduler(Application[UUID]):
         return events
 
     def job(self, gateway_id: str, job_id: str) -> Job:
-        try:
-            job: Job = self.repository.get(job_uuid(gateway_id, job_id))
-        except AggregateNotFoundError:
-            job = None  # type: ignore[assignment]
-        if job is None or job.deleted:
-            raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
-        return job
+        return live(self.job_ever(gateway_id, job_id), job_id)
 
     def job_ever(self, gateway_id: str, job_id: str) -> Job | None:
         """The job under this id, deleted or not (a deleted job's id is never given again)."""
@@ -153,10 +150,69 @@ class Scheduler(Application[UUID]):
     # ---- the commit point ----------------------------------------------------------------
 
     def execute(self, command: Command, context: CommandContext) -> Saved:
-        """The one place commands save: the handler decides on freshly loaded aggregates, then
-        every aggregate it changed is saved in one transaction, each event carrying the context.
-        A command that names the version it read (If-Match) fails with VERSION_CONFLICT when it
-        lost a race; any other re-runs on fresh state."""
+        """The one place commands save. Commands arriving while a batch is saved are committed
+        together in the next one (execute_batch); each caller gets its own outcome."""
+        handler_for(command)  # not a command: refused here, not in someone else's batch
+        return self.committer.submit((command, context))
+
+    def execute_batch(self, items: Sequence[tuple[Command, CommandContext]]) -> list[Saved | Exception]:
+        """Decides the commands in order on shared working copies and saves all their events in one
+        transaction; each outcome is the command's Saved or its own error. When the transaction
+        loses a race with another writer, or a refused command left a shared copy changed, each
+        command is executed alone instead (as one command always is)."""
+        if len(items) == 1:
+            return [self._outcome(*items[0])]
+        together = Together(self)
+        verdicts: list[Any] = []
+        try:
+            for command, context in items:
+                try:
+                    verdict = together.decide(handler_for(command), command, context)
+                except Tainted:
+                    raise
+                except Exception as error:  # noqa: BLE001 - this command's own refusal
+                    verdicts.append(error)
+                    continue
+                _stamp(verdict.events, context)
+                verdicts.append(verdict)
+            positions = self._save_in_order(
+                [e for v in verdicts if not isinstance(v, Exception) for e in v.events], together.changed()
+            )
+        except (IntegrityError, Tainted):
+            return [self._outcome(command, context) for command, context in items]
+        return [
+            v if isinstance(v, Exception)
+            else Saved(v.job, tuple(positions[(e.originator_id, e.originator_version)] for e in v.events), v.execution_id)
+            for v in verdicts
+        ]
+
+    def _save_in_order(self, events: list[Any], aggregates: list[Any]) -> dict[tuple[UUID, int], tuple[str, int]]:
+        """`save()` of the aggregates, but their events recorded in command order (the order the
+        read side sees them in); answers each event's (topic, position) by (aggregate, version)."""
+        processing = ProcessingEvent[UUID]()
+        processing.events = list(events)
+        processing.aggregates = {aggregate.id: aggregate for aggregate in aggregates}
+        recordings = self._record(processing)
+        for aggregate in aggregates:  # only once saved
+            aggregate.collect_events()
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return {
+            (r.domain_event.originator_id, r.domain_event.originator_version): (r.notification.topic, r.notification.id)
+            for r in recordings
+        }
+
+    def _outcome(self, command: Command, context: CommandContext) -> Saved | Exception:
+        try:
+            return self._execute_alone(command, context)
+        except Exception as error:  # noqa: BLE001 - handed to the command's own caller
+            return error
+
+    def _execute_alone(self, command: Command, context: CommandContext) -> Saved:
+        """The handler decides on freshly loaded aggregates, then every aggregate it changed is saved
+        in one transaction, each event carrying the context. A command that names the version it
+        read (If-Match) fails with VERSION_CONFLICT when it lost a race; any other re-runs on
+        fresh state."""
         handle = handler_for(command)
 
         def attempt() -> Saved:

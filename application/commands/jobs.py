@@ -117,9 +117,11 @@ def _current(aggregates: Aggregates, gateway_id: str, job_id: str, expected_vers
 def create_job(command: CreateJob, aggregates: Aggregates, context: CommandContext) -> Decision:
     """The job and its gateway's job set (for the per-gateway limit) change together."""
     gateway_id = command.gateway_id
-    job_id = check_job_id(command.job_id) if command.job_id is not None else new_job_id()
     now = aggregates.clock()
-    taken = aggregates.job_ever(gateway_id, job_id)
+    # A drawn id (60 random bits) is not looked up: were it taken, the save would fail on the
+    # store's unique (aggregate, version) and the command re-run under another drawn id.
+    job_id = check_job_id(command.job_id) if command.job_id is not None else new_job_id()
+    taken = aggregates.job_ever(gateway_id, job_id) if command.job_id is not None else None
     if taken is not None:
         if taken.deleted:  # docs/decisions.md: a deleted job's id is never given again
             raise VersionConflict(
