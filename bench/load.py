@@ -56,9 +56,13 @@ def httpx_load(spec: dict[str, Any]) -> dict[str, Any]:
                 if t0 >= stop_at:
                     return
                 url = spec["url"]
-                if spec.get("vary_offset"):
+                if spec.get("paths"):
+                    base = url.split("/", 3)[:3]
+                    url = "/".join(base) + random.choice(spec["paths"])
+                elif spec.get("vary_offset"):
                     url = url.split("?")[0] + f"?limit=50&offset={random.randint(0, 950)}"
-                response = client.request(spec["method"], url, content=body)
+                extra = {"X-Gateway-ID": random.choice(spec["gateways"])} if spec.get("gateways") else None
+                response = client.request(spec["method"], url, content=body, headers=extra)
                 t1 = time.monotonic()
                 if t0 >= start_at:
                     latencies[i].append(t1 - t0)
@@ -94,12 +98,25 @@ def wrk_load(spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
     if spec.get("body") is not None:
         lines.append("wrk.headers['Content-Type'] = 'application/json'")
         lines.append(f"wrk.body = {json.dumps(json.dumps(spec['body']))}")
-    if spec.get("vary_offset"):
-        # Every request a different page: the answer cache cannot help, the query runs each time.
+    # Each wrk thread seeds its own generator (a table's address differs between threads).
+    lines.append("init = function(args) math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000) end")
+    body_of_request = []
+    if spec.get("gateways"):  # each request in one of these gateways, at random
+        lines.append("gateways = {%s}" % ", ".join(json.dumps(g) for g in spec["gateways"]))
+        body_of_request.append("wrk.headers['X-Gateway-ID'] = gateways[math.random(#gateways)]")
+    if spec.get("paths"):  # each request one of these paths, at random
+        lines.append("paths = {%s}" % ", ".join(json.dumps(p) for p in spec["paths"]))
+        body_of_request.append("return wrk.format(nil, paths[math.random(#paths)])")
+    elif spec.get("vary_offset"):
+        # Every request a random page of 50 out of 1,000 jobs.
         from urllib.parse import urlsplit
 
         path = urlsplit(spec["url"]).path + "?limit=50&offset="
-        lines.append("request = function() return wrk.format(nil, %s .. math.random(0, 950)) end" % json.dumps(path))
+        body_of_request.append("return wrk.format(nil, %s .. math.random(0, 950))" % json.dumps(path))
+    else:
+        body_of_request.append("return wrk.format()")
+    if spec.get("gateways") or spec.get("paths") or spec.get("vary_offset"):
+        lines.append("request = function() %s end" % " ".join(body_of_request))
     lua.write_text("\n".join(lines) + "\n")
     connections = spec["connections"]
     threads = min(connections, 2)

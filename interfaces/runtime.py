@@ -72,6 +72,7 @@ class Runtime:
         env = eventsourcing_env(self.url, pool_size=self.settings.pool_size)
         self.app = Scheduler(env, clock=self.clock, max_jobs=self.settings.max_jobs_per_gateway)
         self.reads = ReadStore(conninfo(self.url), size=self.settings.pool_size)
+        self.list_cache = ResponseCache(self.settings.list_cache_pages)
         self.reads.open()
         self._datastore = _datastore(env, 4)
         for projection in (

@@ -30,6 +30,7 @@ class Settings:
     offline_after_seconds: float = 30.0
     jwt_secret: str = field(default="", repr=False)
     pool_size: int = 8
+    list_cache_pages: int = 512  # encoded GET /jobs pages kept (0: none; the API bench reads uncached)
     execution_retention_days: float = 30.0
     log_json: bool | None = None
 
@@ -53,6 +54,7 @@ class Settings:
             offline_after_seconds=float(env.get("SCHEDULER_OFFLINE_AFTER_SECONDS", "30")),
             jwt_secret=env.get("SCHEDULER_JWT_SECRET", ""),
             pool_size=int(env.get("SCHEDULER_DB_POOL_SIZE", "8")),
+            list_cache_pages=int(env.get("SCHEDULER_LIST_CACHE_PAGES", "512")),
             execution_retention_days=float(env.get("SCHEDULER_EXECUTION_RETENTION_DAYS", "30")),
         )
 

@@ -25,6 +25,7 @@ class JobListView(TrackedView):
     def schedule_row(self, gateway_id: str, job_id: str) -> dict[str, Any] | None:
         """What the next instant after a fire is computed from: the row as the log has built it
         so far (this projection applies events in log order, so a replay reads the same)."""
+        self.flush_if_batching()  # what the thread keeps for one transaction is part of "so far"
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 "SELECT type, schedule, schedule_anchor, enabled FROM jobs"

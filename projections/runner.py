@@ -26,6 +26,22 @@ class Failure:
     error: str
 
 
+BATCH = 500  # events at most in one read-model transaction
+
+
+def _more_ready(subscription: ApplicationSubscription[Any]) -> bool:
+    """Whether the subscription holds more events already read from the log (then the next one
+    comes without waiting, and joins the same transaction). eventsourcing's listen/notify
+    subscription keeps them in a list and a queue; without those, every event commits alone."""
+    inner = subscription.subscription
+    held = getattr(inner, "_notifications", None)
+    index = getattr(inner, "_notifications_index", None)
+    queue = getattr(inner, "_notifications_queue", None)
+    if held is None or index is None or queue is None:
+        return False
+    return index < len(held) or not queue.empty()
+
+
 class ProjectionThread:
     """Subscribes after the view's tracked position and feeds events to the projection.
     A failure is logged and the subscription restarts from the last committed position. While it
@@ -58,6 +74,9 @@ class ProjectionThread:
 
     def _failed(self, error: BaseException) -> None:
         self.failures += 1
+        self.view._pending.clear()  # not committed: read again from the committed position
+        if self._applying is None:  # failed while flushing: the event the view was recording
+            self._applying = self.view.applying
         failure = Failure(self._applying, f"{type(error).__name__}: {error}")
         if failure != self.failure:  # once per cause, not once a second
             _log.error(
@@ -83,9 +102,13 @@ class ProjectionThread:
                 with self._subscription:
                     if self.failure is not None and self.failure.notification_id is None:
                         self._recovered()  # the database is back
+                    self.view.batch_in_this_thread()
                     for event, tracking in self._subscription:
                         self._applying = tracking.notification_id
                         self.projection.process_event(event, tracking)
+                        if not _more_ready(self._subscription) or len(self.view._pending) >= BATCH:
+                            self._applying = None
+                            self.view.flush()
             except BaseException as error:  # noqa: BLE001 - keep the read side alive, log why
                 if self._stopping.is_set():
                     return

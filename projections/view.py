@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -37,11 +38,61 @@ class TrackedView(PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, on_commit: Callable[[str, int], None] | None = None) -> None:
         super().__init__(datastore, tracking_table_name=self.tracking_table)
         self.on_commit = on_commit
+        # The projection's thread keeps its events for `flush`, many in one transaction (docs/
+        # decisions.md, 83); any other caller (a rebuild, a test) records each at once.
+        self._batching_thread: int | None = None
+        self._pending: list[tuple[Tracking, Sequence[Statement]]] = []
+        self.applying: int | None = None  # the event being recorded when recording failed
+
+    def batch_in_this_thread(self) -> None:
+        self._batching_thread = threading.get_ident()
 
     def record(self, tracking: Tracking, statements: Sequence[Statement] = ()) -> None:
+        if self._batching_thread == threading.get_ident():
+            self._pending.append((tracking, list(statements)))
+        else:
+            self._record_one(tracking, statements)
+
+    def flush_if_batching(self) -> None:
+        if self._pending and self._batching_thread == threading.get_ident():
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the events kept while batching in one transaction: their statements in order and
+        the tracking of the last. When another process recorded some of them meanwhile, or one
+        fails, they are recorded one at a time instead (each refused if already recorded, a
+        failure pinned on its own event)."""
+        pending, self._pending = self._pending, []
+        if len(pending) <= 1:
+            for tracking, statements in pending:
+                self._record_one(tracking, statements)
+            return
+        first, last = pending[0][0], pending[-1][0]
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                curs.execute(
+                    f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s FOR UPDATE",  # noqa: S608
+                    (first.application_name,),
+                )
+                row = curs.fetchone()
+                if row is not None and row["notification_id"] >= first.notification_id:
+                    raise IntegrityError("recorded meanwhile")
+                for _, statements in pending:
+                    for sql, params in statements:
+                        curs.execute(sql, storable(params))  # type: ignore[arg-type]
+                self._insert_tracking(curs, last)
+        except Exception:  # noqa: BLE001 - one at a time says which event, if any, cannot be applied
+            for tracking, statements in pending:
+                self._record_one(tracking, statements)
+            return
+        if self.on_commit is not None:
+            self.on_commit(self.tracking_table, last.notification_id)
+
+    def _record_one(self, tracking: Tracking, statements: Sequence[Statement] = ()) -> None:
         """Apply `statements` and advance tracking atomically, then wake waiters. When another
         process running the same projection on the same tables has already recorded this event,
         the tracking write refuses and the whole transaction rolls back: nothing is applied twice."""
+        self.applying = tracking.notification_id
         try:
             with self.datastore.transaction(commit=True) as curs:
                 for sql, params in statements:
