@@ -41,7 +41,7 @@ from interfaces.database import EmbeddedPostgres, conninfo, create_database, dro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dispatch_apscheduler import run_apscheduler  # noqa: E402
-from dispatch_jobs import EDGE, Result, Spec, expected_fires, first_ms, instant, job_specs, ms_of, sleep_until  # noqa: E402,F401
+from dispatch_jobs import EDGE, Result, Spec, expected_fires, first_ms, instant, job_specs, ms_of, rss_mb, sleep_until  # noqa: E402,F401
 
 GATEWAY = "gw-bench"
 ACTION = {"type": "system", "operation": "health_check"}
@@ -79,6 +79,11 @@ def report(results: list[Result], n: int, seconds: float, window: float) -> None
             cells.append(f"{p99:.0f}/{max(late, default=float('nan')):.0f} n={len(late)}")
         print(f"{r.name:<18}" + "".join(f"{c:>22}" for c in cells))
     print()
+    for r in results:
+        print(f"{r.name}: CPU per fire {r.cpu_us_per_fire:.0f} us ({r.cpu_seconds:.1f} s of this process's CPU for "
+              f"{r.fires_run} fires; PostgreSQL's own CPU not counted), resident memory {r.rss_mb:.0f} MiB"
+              + (f", database commits {r.commits / seconds:.0f}/s ({r.commits / max(1, r.fires_run):.2f} per fire)"
+                 if r.commits else ""))
     ours, theirs = results
     if ours.lateness_ms and theirs.lateness_ms and theirs.pct(0.99) > 0:
         print(f"p99 ratio gateway-scheduler / apscheduler: {ours.pct(0.99) / theirs.pct(0.99):.2f}x")
@@ -171,6 +176,16 @@ def recorded_executions(app: Scheduler) -> tuple[dict[tuple[str, int], list[str]
         position = page[-1].id
 
 
+def xact_commit(url: str) -> int:
+    """Transactions committed in the bench's database so far (the statistics collector's count)."""
+    import psycopg
+
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()
+    return int(row[0]) if row else 0
+
+
 def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead: float) -> Result:
     app = Scheduler(eventsourcing_env(db.url, pool_size=8), max_jobs=len(specs) + 10)
     try:
@@ -187,7 +202,11 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
         print(f"gateway-scheduler: {len(specs)} jobs created in {created - began:.1f} s, dispatcher leading "
               f"with {len(dispatcher.index.entries)} jobs indexed after {ready - created:.1f} s; "
               f"first fires at +{base_ms / 1000 - ready:.1f} s", flush=True)
+        sleep_until(base_ms / 1000)
+        cpu0, calls0, commits0 = time.process_time(), executor.calls, xact_commit(db.url)
         sleep_until(base_ms / 1000 + seconds)
+        cpu, calls, rss = time.process_time() - cpu0, executor.calls - calls0, rss_mb()
+        commits = xact_commit(db.url) - commits0
         stopped = time.time()
         stop_error = None
         try:
@@ -205,6 +224,7 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
             missed_events=sum(1 for m in missed if lo_ms <= m < hi_ms),
             duplicates=sum(len(v) - 1 for v in in_window.values()),
         )
+        result.cpu_seconds, result.fires_run, result.rss_mb, result.commits = cpu, calls, rss, commits
         not_run = 0
         for (_, scheduled_ms), ids in in_window.items():
             start = executor.starts.get(ids[0])
@@ -235,6 +255,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=64, help="max concurrent actions, both schedulers")
     parser.add_argument("--lead", type=float, default=None,
                         help="seconds from set-up start to the first fires (default 5 + 1.5 ms per job)")
+    parser.add_argument("--ceiling", type=float, default=0.0, metavar="SECONDS",
+                        help="then find the largest N (10k, 20k, ...) with zero missed and p99 < 250 ms, "
+                             "ours only, stopping after SECONDS (default 0: no search)")
     args = parser.parse_args()
     if args.seconds <= 2 * EDGE + 1:
         parser.error(f"--seconds must be more than {2 * EDGE + 1:g}")
@@ -249,6 +272,32 @@ def main() -> None:
         db.close()
     theirs = run_apscheduler(specs, args.seconds, args.workers, lead=3 + 0.0003 * args.jobs)
     report([ours, theirs], args.jobs, args.seconds, args.seconds - 2 * EDGE)
+    if args.ceiling > 0:
+        ceiling(args.seconds, args.workers, args.ceiling)
+
+
+def ceiling(seconds: float, workers: int, budget: float) -> None:
+    """Ours alone at 10,000 jobs, then 20,000, ... while zero missed and p99 < 250 ms, within budget."""
+    stop_at, best, n = time.monotonic() + budget, 0, 10_000
+    rows = []
+    while time.monotonic() < stop_at:
+        db = Database()
+        try:
+            result = run_ours(db, job_specs(n), seconds, workers, 5 + 0.0015 * n)
+        finally:
+            db.close()
+        ok = result.missed == 0 and result.pct(0.99) < 250
+        rows.append((n, result, ok))
+        print(f"ceiling: {n} jobs: missed {result.missed}, p99 {result.pct(0.99):.1f} ms, "
+              f"CPU per fire {result.cpu_us_per_fire:.0f} us, RSS {result.rss_mb:.0f} MiB: {'ok' if ok else 'over'}",
+              flush=True)
+        if not ok:
+            break
+        best, n = n, n + 10_000
+    else:
+        print(f"ceiling: time budget of {budget:g} s spent", flush=True)
+    print(f"ceiling: largest N with zero missed and p99 < 250 ms: {best or 'none'} "
+          f"({len(rows)} sizes tried; --seconds {seconds:g} each)")
 
 
 if __name__ == "__main__":

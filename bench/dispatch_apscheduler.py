@@ -6,7 +6,7 @@ import math
 import time
 from datetime import UTC
 
-from dispatch_jobs import EDGE, Result, Spec, expected_fires, first_ms, instant, ms_of, sleep_until  # noqa: F401
+from dispatch_jobs import EDGE, Result, Spec, expected_fires, first_ms, instant, ms_of, rss_mb, sleep_until  # noqa: F401
 
 def run_apscheduler(specs: list[Spec], seconds: float, workers: int, lead: float) -> Result:
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
@@ -34,7 +34,10 @@ def run_apscheduler(specs: list[Spec], seconds: float, workers: int, lead: float
     ready = time.time()
     print(f"apscheduler: {len(specs)} jobs added and started; first fires at +{base_ms / 1000 - ready:.1f} s",
           flush=True)
+    sleep_until(base_ms / 1000)
+    cpu0, fired0 = time.process_time(), len(starts)
     sleep_until(base_ms / 1000 + seconds)
+    cpu, fired_run, rss = time.process_time() - cpu0, len(starts) - fired0, rss_mb()
     scheduler.shutdown(wait=True)
 
     lo_ms, hi_ms = base_ms + int(EDGE * 1000), base_ms + int((seconds - EDGE) * 1000)
@@ -53,6 +56,7 @@ def run_apscheduler(specs: list[Spec], seconds: float, workers: int, lead: float
                 fired[(index, nominal)] = (nominal - lo_ms, start_ms - nominal)
     result = Result("apscheduler", expected_fires(specs, base_ms, lo_ms, hi_ms), len(fired), duplicates=duplicates)
     result.samples = list(fired.values())
+    result.cpu_seconds, result.fires_run, result.rss_mb = cpu, fired_run, rss
     if skipped:
         result.notes.append(f"{len(skipped)} runs reported missed or skipped (max instances) by APScheduler")
     if ready > base_ms / 1000:

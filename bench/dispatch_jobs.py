@@ -68,6 +68,14 @@ class Result:
     duplicates: int = 0
     samples: list[tuple[int, float]] = field(default_factory=list)  # (scheduled ms, lateness ms) of each fire run
     notes: list[str] = field(default_factory=list)
+    cpu_seconds: float = float("nan")  # this process's CPU from the first fire to the stop
+    fires_run: int = 0  # actions started over that time
+    rss_mb: float = float("nan")  # this process's resident memory at the stop
+    commits: int = 0  # the database's committed transactions over the same time (pg_stat_database)
+
+    @property
+    def cpu_us_per_fire(self) -> float:
+        return self.cpu_seconds / self.fires_run * 1e6 if self.fires_run else float("nan")
 
     @property
     def lateness_ms(self) -> list[float]:
@@ -89,3 +97,12 @@ def sleep_until(t: float) -> None:
         time.sleep(min(left, 0.5))
 
 
+
+
+def rss_mb() -> float:
+    """This process's resident set size (Linux /proc), MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
