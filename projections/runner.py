@@ -75,8 +75,8 @@ class ProjectionThread:
     def _failed(self, error: BaseException) -> None:
         self.failures += 1
         self.view._pending.clear()  # not committed: read again from the committed position
-        if self._applying is None:  # failed while flushing: the event the view was recording
-            self._applying = self.view.applying
+        if self.view.applying is not None:  # recording failed (maybe a flush inside a later event)
+            self._applying, self.view.applying = self.view.applying, None
         failure = Failure(self._applying, f"{type(error).__name__}: {error}")
         if failure != self.failure:  # once per cause, not once a second
             _log.error(

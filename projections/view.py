@@ -42,7 +42,7 @@ class TrackedView(PostgresTrackingRecorder):
         # decisions.md, 83); any other caller (a rebuild, a test) records each at once.
         self._batching_thread: int | None = None
         self._pending: list[tuple[Tracking, Sequence[Statement]]] = []
-        self.applying: int | None = None  # the event being recorded when recording failed
+        self.applying: int | None = None  # the event whose recording failed, None while none did
 
     def batch_in_this_thread(self) -> None:
         self._batching_thread = threading.get_ident()
@@ -101,6 +101,7 @@ class TrackedView(PostgresTrackingRecorder):
         except IntegrityError:
             if not self.has_tracking_id(tracking.application_name, tracking.notification_id):
                 raise
+        self.applying = None
         if self.on_commit is not None:
             self.on_commit(self.tracking_table, tracking.notification_id)
 
