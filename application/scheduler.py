@@ -43,11 +43,13 @@ CAUSE_FIELDS = ("actor", "request_id", "operation_id")
 @dataclass(frozen=True)
 class Saved:
     """What a command recorded: the job it was about, the (topic, position) of each event (the
-    caller waits for the read side to reach them), and the execution id of a run request."""
+    caller waits for the read side to reach them), the execution id of a run request, and the
+    report of a command on many jobs (an import's)."""
 
     job: Job | None
     recorded: tuple[tuple[str, int], ...]
     execution_id: str | None = None
+    report: Any = None
 
 
 def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
@@ -162,7 +164,8 @@ class Scheduler(Application[UUID]):
         def attempt() -> Saved:
             decision = handle(command, self, context)
             _stamp(_pending(decision.aggregates), context)
-            return Saved(decision.job, _recorded(self.save(*decision.aggregates)), decision.execution_id)
+            recorded = _recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
+            return Saved(decision.job, recorded, decision.execution_id, decision.report)
 
         if getattr(command, "expected_version", None) is not None:
             try:
@@ -174,9 +177,14 @@ class Scheduler(Application[UUID]):
     def plan(self, command: Command, context: CommandContext) -> list[Any]:
         """A dry run: the events `execute` would record now, context included, saving nothing
         (the handler works on copies from the repository, which are then dropped)."""
-        events = _pending(handler_for(command)(command, self, context).aggregates)
+        return self.preview(command, context)[0]
+
+    def preview(self, command: Command, context: CommandContext) -> tuple[list[Any], Any]:
+        """`plan`, with the handler's report (what an import would do to each job)."""
+        decision = handler_for(command)(command, self, context)
+        events = _pending(decision.aggregates)
         _stamp(events, context)
-        return events
+        return events, decision.report
 
     # ---- shortcuts for in-process callers (tests, the fault harness, benchmarks) ---------------
 
