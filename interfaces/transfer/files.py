@@ -215,7 +215,7 @@ def read_jobs(content: bytes, filename: str | None = None, on_progress: Progress
         try:
             job = msgspec.convert(raw, ImportedJob, strict=True)
         except msgspec.ValidationError as error:
-            faults.append({"index": index, "id": job_id, "field": _where(error) or "job", "code": "IMPORT_FAILED",
+            faults.append({"index": index, "id": job_id, "field": _where(error) or "job", "code": "VALIDATION_ERROR",
                            "reason": str(error), "message": f"Job {index} has the wrong shape: {error}"})
         else:
             jobs.append({k: v for k, v in msgspec.structs.asdict(job).items() if v is not None})

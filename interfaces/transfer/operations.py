@@ -9,7 +9,12 @@ from typing import Any
 
 from application.commands import CommandContext, ImportJobs, ImportReport
 from domain.errors import ValidationFailed
-from interfaces.api.schemas.transfer import EXPORT_TYPE, FORMAT_VERSION, Format, Strategy
+from interfaces.api.schemas.transfer import (
+    EXPORT_TYPE,
+    FORMAT_VERSION,
+    Format,
+    Strategy,
+)
 from interfaces.runtime import Runtime
 from interfaces.transfer.files import MEDIA_TYPES, Progress, read_jobs, render
 from projections import job_export

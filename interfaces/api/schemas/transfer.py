@@ -9,7 +9,13 @@ import msgspec
 
 from domain.execution import TRIGGERS, Status
 from interfaces.api.schemas.answers import Count, JobStatistics
-from interfaces.api.schemas.configuration import Action, Instant, JobOptions, Schedule, ScheduleType
+from interfaces.api.schemas.configuration import (
+    Action,
+    Instant,
+    JobOptions,
+    Schedule,
+    ScheduleType,
+)
 
 EXPORT_TYPE = "jobs_configuration"
 FORMAT_VERSION = 1  # bumped when a reader of version 1 would misread a file (docs/api.md, "Export")
