@@ -24,12 +24,14 @@ UPCOMING = 3  # fire times shown per job in the answer (its plan)
 @dataclass(frozen=True, slots=True)
 class ImportJobs:
     """`jobs` in the shape a create accepts, each with its `id` (kept). `plan_token`: the token of
-    a dry run; the import is refused if the gateway's jobs changed since."""
+    a dry run; the import is refused if the gateway's jobs changed since. `upcoming`: report each
+    job's next fire times (a plan shows them; computing them is most of a large apply's time)."""
 
     gateway_id: str
     jobs: Sequence[Mapping[str, Any]]
     strategy: Strategy = "merge"
     plan_token: str | None = None
+    upcoming: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +70,6 @@ def _fault(index: int, job_id: Any, error: SchedulerError) -> dict[str, Any]:
             "reason": details.get("reason", ""), "message": error.message}
 
 
-def _upcoming(job: Job, location: tuple[float, float] | None, now: datetime) -> tuple[datetime, ...]:
-    return tuple(job.schedule_for(location).next_n(now, UPCOMING)) if job.enabled else ()
 
 
 class _Import:
@@ -80,10 +80,20 @@ class _Import:
         self.now = aggregates.clock()
         self.gateway: Gateway = gateway_or_new(aggregates, command.gateway_id)
         self.location = self.gateway.location_point
-        self.current = {job_id: aggregates.job(command.gateway_id, job_id) for job_id in self.gateway.job_ids}
+        named = [entry.get("id") for entry in command.jobs if isinstance(entry.get("id"), str)]
+        # Every job the import may touch, read at once: the gateway's (live) and the file's (live,
+        # deleted or unknown).
+        self.known = aggregates.jobs_ever(command.gateway_id, list(dict.fromkeys([*self.gateway.job_ids, *named])))
+        self.current = {job_id: job for job_id in self.gateway.job_ids
+                        if (job := self.known[job_id]) is not None and not job.deleted}
         self.changed: list[Any] = []
         self.steps: list[Step] = []
         self.faults: list[dict[str, Any]] = []
+
+    def _upcoming(self, job: Job) -> tuple[datetime, ...]:
+        if not (self.command.upcoming and job.enabled):
+            return ()
+        return tuple(job.schedule_for(self.location).next_n(self.now, UPCOMING))
 
     def decide(self) -> ImportReport:
         token = plan_token(list(self.current.values()))
@@ -119,17 +129,17 @@ class _Import:
         existing = self.current.get(job_id)
         if existing is not None:
             if self.command.strategy == "merge":
-                self.steps.append(Step(index, job_id, "skip", "exists", None, _upcoming(existing, self.location, self.now)))
+                self.steps.append(Step(index, job_id, "skip", "exists", None, self._upcoming(existing)))
                 return
             changes = existing.reconfigure(fields, actor=self.actor, now=self.now, default_location=self.location)
-            upcoming = _upcoming(existing, self.location, self.now)
+            upcoming = self._upcoming(existing)
             if changes:
                 self.changed.append(existing)
                 self.steps.append(Step(index, job_id, "update", None, changes, upcoming))
             else:
                 self.steps.append(Step(index, job_id, "skip", "unchanged", None, upcoming))
             return
-        if self.aggregates.job_ever(self.command.gateway_id, job_id) is not None:
+        if self.known.get(job_id) is not None:
             # docs/decisions.md 22: a deleted job's id is never given again
             raise VersionConflict(f"Job id {job_id} belonged to a job deleted in gateway {self.command.gateway_id}",
                                   {"field": "id", "reason": "deleted"})
@@ -140,7 +150,7 @@ class _Import:
         except MaxJobsExceeded as error:
             raise MaxJobsExceeded(error.message, {"field": "id", "reason": "max jobs exceeded"}) from None
         self.changed.append(job)
-        self.steps.append(Step(index, job_id, "create", None, None, _upcoming(job, self.location, self.now)))
+        self.steps.append(Step(index, job_id, "create", None, None, self._upcoming(job)))
 
     def _delete(self, job: Job) -> None:
         job.delete(actor=self.actor, now=self.now)

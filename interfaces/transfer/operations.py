@@ -84,7 +84,7 @@ def import_jobs(
     in one transaction, each event carrying the import's id as its operation id."""
     jobs = read_jobs(content, filename, on_progress)
     import_id = new_import_id(runtime)
-    command = ImportJobs(gateway_id, jobs, strategy, plan_token)
+    command = ImportJobs(gateway_id, jobs, strategy, plan_token, upcoming=dry_run)
     context = CommandContext(actor, request_id, import_id)
     if dry_run:
         _, report = runtime.app.preview(command, context)

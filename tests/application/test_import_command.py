@@ -105,3 +105,23 @@ def test_a_deleted_id_and_the_job_limit_are_faults_of_their_jobs(gw):
         _import(app, gw, [_job("a"), _job("c"), _job("d")])
     assert [(e["id"], e["reason"]) for e in refused.value.details["errors"]] == [
         ("a", "deleted"), ("d", "max jobs exceeded")]
+
+
+def test_a_large_import_snapshots_the_gateway_once_at_its_last_interval(gw):
+    from domain.identity import gateway_uuid
+
+    app = _app()
+    saved = _import(app, gw, [_job(f"j{i:03d}") for i in range(250)])
+    assert saved.report.count("create") == 250 and all(s.next_executions == () for s in saved.report.steps)
+    snapshots = list(app.snapshots.get(gateway_uuid(gw)))  # type: ignore[union-attr]
+    assert [s.originator_version for s in snapshots] == [200]  # versions 100 and 200 were crossed
+    assert len(app.gateway(gw).job_ids) == 250 and app.gateway(gw).version == 251
+
+
+def test_a_plan_reports_the_next_three_fire_times_of_each_job(gw):
+    app = _app()
+    _, report = app.preview(ImportJobs(gw, [_job("a"), _job("b", enabled=False)], upcoming=True),
+                            CommandContext("x", None))
+    first, second = report.steps
+    assert len(first.next_executions) == 3 and second.next_executions == ()
+    assert [(b - a).total_seconds() for a, b in zip(first.next_executions, first.next_executions[1:])] == [60, 60]

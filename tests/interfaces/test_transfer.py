@@ -312,3 +312,12 @@ def test_an_export_with_history_carries_the_latest_executions(api: Api, runtime:
     assert [(h["job_id"], h["execution_id"], h["status"], h["duration_ms"]) for h in document["history"]] == [
         ("job-h", "exec_history_1", "success", 12)]
     assert document["statistics"]["jobs"]["job-h"]["total_executions"] == 1
+
+
+@pytest.mark.parametrize(("levels", "reason"), [(500, "too deeply nested"), (100_000, "not yaml")])
+def test_a_deeply_nested_yaml_file_is_refused_before_it_is_composed(api: Api, event_log: Any, levels: int, reason: str):
+    """Past libyaml's own limit (1,000 levels) its scanner refuses; below it, the event pass does."""
+    head = event_log.head()
+    deep = "export_type: jobs_configuration\nformat_version: 1\njobs: " + "[" * levels + "]" * levels + "\n"
+    details = _refused(_import(api, deep, name="jobs.yaml"), 400, "IMPORT_FAILED")
+    assert details["errors"][0]["reason"] == reason and event_log.head() == head
