@@ -66,7 +66,8 @@ def _choice(form: Any, name: str, choices: dict[str, Any], default: Any) -> Any:
 class Import(Controller):
     opt = {"role": "admin"}
 
-    @post("/jobs/import", status_code=HTTP_200_OK, request_max_body_size=MAX_IMPORT_BYTES + _FORM_ALLOWANCE)
+    @post("/jobs/import", status_code=HTTP_200_OK, request_max_body_size=MAX_IMPORT_BYTES + _FORM_ALLOWANCE,
+          opt={"file_upload": True})
     async def import_jobs(self, request: Request[Any, Any, Any], ctx: NamedDependency[Context]) -> dict[str, Any]:
         """Import an export file (multipart `configFile`): checked whole, then applied in one
         transaction or not at all (IMPORT_FAILED names each bad job). `merge` skips jobs whose id

@@ -64,9 +64,10 @@ def same_gateway(context: str, named: str | None, field: str = "gateway_id") -> 
 
 
 def _is_form(request: Request[Any, Any, Any]) -> bool:
-    """A multipart body is a file upload, not JSON: the route that reads it checks its content
-    (an import answers a NUL in its file with IMPORT_FAILED)."""
-    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+    """A route that takes a file upload (opt `file_upload`) checks the file itself: an import
+    answers a NUL in its file with IMPORT_FAILED. Every other route's body is scanned, whatever
+    content type it claims."""
+    return bool(request.route_handler.opt.get("file_upload"))
 
 
 async def authorize_request(request: Request[Any, Any, Any]) -> None:

@@ -257,6 +257,22 @@ def test_a_file_too_large_answers_payload_too_large_and_writes_nothing(api: Api,
     assert event_log.head() == head and _ids(api) == []
 
 
+def test_a_file_larger_than_the_apis_body_limit_but_within_the_imports_is_imported(api: Api):
+    answer = _import(api, _file(_job("job-1")) + " " * (2 * 1024 * 1024))  # the API's JSON bodies stop at 1 MiB
+    assert answer.status_code == 200, answer.text
+    assert _ids(api) == ["job-1"]
+
+
+def test_a_json_route_sent_as_multipart_still_has_its_nul_refused(api: Api, event_log: Any):
+    head = event_log.head()
+    body = json.dumps(job_body(action={"type": "publish", "topic": "t/x", "payload_template": "a\u0000b"}))
+    assert "\\u0000" in body
+    answer = api.http.post(api.prefix + "/jobs", content=body,
+                           headers=api.headers({"Content-Type": "multipart/form-data; boundary=x"}))
+    assert _refused(answer, 400, "VALIDATION_ERROR")["reason"] == "NUL character"
+    assert event_log.head() == head
+
+
 @pytest.mark.parametrize("role", ["operator", "viewer"])
 def test_only_an_admin_imports(api: Api, event_log: Any, role: str):
     head = event_log.head()
