@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 import time
-from types import SimpleNamespace
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from types import SimpleNamespace
 from typing import Any, TypeVar
 from uuid import UUID
 

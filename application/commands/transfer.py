@@ -17,7 +17,6 @@ from domain.identity import check_job_id
 from domain.job import Job
 
 Strategy = Literal["merge", "replace"]
-STRATEGIES: tuple[Strategy, ...] = ("merge", "replace")
 UPCOMING = 3  # fire times shown per job in the answer (its plan)
 
 

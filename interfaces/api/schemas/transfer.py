@@ -154,19 +154,3 @@ class ImportData(msgspec.Struct, kw_only=True):
     errors: Count
     plan_token: str | None
     jobs: list[ImportStep]
-
-
-class ImportFault(msgspec.Struct, kw_only=True):
-    """One bad job of an IMPORT_FAILED answer (`error.details.errors`)."""
-
-    index: int | None
-    id: Any
-    field: str
-    code: str
-    reason: str
-    message: str
-
-
-class ImportFailedDetails(msgspec.Struct):
-    errors: list[ImportFault]
-
