@@ -40,6 +40,12 @@ class FileTooLarge(SchedulerError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class ExportFailed(SchedulerError):
+    """A job in the read models that the export document cannot describe (a bug to report)."""
+
+    code = "EXPORT_FAILED"
+
+
 def _failed(message: str, field: str, reason: str, index: int | None = None, job_id: Any = None) -> ImportFailed:
     fault = {"index": index, "id": job_id, "field": field, "code": "IMPORT_FAILED", "reason": reason,
              "message": message}
@@ -52,7 +58,10 @@ def _failed(message: str, field: str, reason: str, index: int | None = None, job
 def render(document: dict[str, Any], fmt: Format) -> bytes:
     """The document as a file. It is converted to its struct first, so a file never says what the
     OpenAPI document does not."""
-    checked = msgspec.convert(document, ExportDocument)
+    try:
+        checked = msgspec.convert(document, ExportDocument)
+    except msgspec.ValidationError as error:
+        raise ExportFailed(f"A job cannot be exported: {error}", {"reason": str(error)}) from None
     if fmt == "json":
         return _ENCODE(checked)
     plain = msgspec.to_builtins(checked)

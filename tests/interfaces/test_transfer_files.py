@@ -65,3 +65,12 @@ def test_a_rendered_export_reads_back_to_its_jobs(fmt):
                 "timestamp": datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc), "gateway_id": "gw-1", "jobs": JOBS,
                 "statistics": None, "history": None}
     assert read_jobs(render(document, fmt), f"jobs.{fmt}") == JOBS  # type: ignore[arg-type]
+
+
+def test_a_job_the_document_cannot_describe_fails_the_export_with_its_code():
+    broken = {**JOBS[0], "options": {**JOBS[0]["options"], "max_attempts": 0}}
+    document = {"export_type": "jobs_configuration", "format_version": 1, "timestamp": datetime.now(timezone.utc),
+                "gateway_id": "gw-1", "jobs": [broken], "statistics": None, "history": None}
+    with pytest.raises(SchedulerError) as failed:
+        render(document, "json")
+    assert failed.value.code == "EXPORT_FAILED" and "max_attempts" in failed.value.message
