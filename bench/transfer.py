@@ -73,7 +73,7 @@ def ceiling(runtime: Runtime, gateway_id: str, n: int) -> tuple[float, int]:
     recordings = runtime.app.save(gateway, *jobs)
     seconds = time.perf_counter() - began
     # The read models take these events before the import is timed: its wait is then its own.
-    assert runtime.wait(((recordings[-1].notification.topic, recordings[-1].notification.id),), timeout=300)
+    assert runtime.wait(tuple((r.notification.topic, r.notification.id) for r in recordings), timeout=300)
     return seconds, events
 
 
