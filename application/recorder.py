@@ -49,6 +49,22 @@ class SchedulerRecorder(PostgresApplicationRecorder):
             self._insert_stored_events(curs, stored_events, **kwargs)
             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
+    @_brief
+    def select_events_of(self, originator_ids: Sequence[Any]) -> list[StoredEvent]:
+        """Every event of many aggregates in one statement, each aggregate's in order: an import
+        decides on every job of a gateway at once, and one statement per job was most of its time."""
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                            topic=row["topic"], state=bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
+
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """Lock, notify and insert as the library does, but with one array per column in binary
         rather than an array of composites in text: dumping composites was most of a large save."""

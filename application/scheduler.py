@@ -7,10 +7,17 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from types import SimpleNamespace
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.clock import Clock, utc_now
@@ -45,11 +52,13 @@ CAUSE_FIELDS = ("actor", "request_id", "operation_id")
 @dataclass(frozen=True)
 class Saved:
     """What a command recorded: the job it was about, the (topic, position) of each event (the
-    caller waits for the read side to reach them), and the execution id of a run request."""
+    caller waits for the read side to reach them), the execution id of a run request, and the
+    report of a command on many jobs (an import's)."""
 
     job: Job | None
     recorded: tuple[tuple[str, int], ...]
     execution_id: str | None = None
+    report: Any = None
 
 
 def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
@@ -119,6 +128,18 @@ class Scheduler(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
+    def jobs_ever(self, gateway_id: str, job_ids: Sequence[str]) -> dict[str, Job | None]:
+        """`job_ever` of many ids with one read of the log (an import's every job). Rebuilt from
+        all their events, not from snapshots or the cache: fresh copies, as `job_ever` hands out."""
+        select = getattr(self.recorder, "select_events_of", None)
+        if select is None:  # a store without the batched read (the in-memory one of the unit tests)
+            return {job_id: self.job_ever(gateway_id, job_id) for job_id in job_ids}
+        ids = {job_uuid(gateway_id, job_id): job_id for job_id in job_ids}
+        events: dict[UUID, list[Any]] = {}
+        for stored in select(list(ids)):
+            events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
+        return {job_id: project_aggregate(None, events[uuid]) if uuid in events else None for uuid, job_id in ids.items()}
+
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
             return self.repository.get(gateway_uuid(gateway_id))
@@ -146,6 +167,18 @@ class Scheduler(Application[UUID]):
         for aggregate in aggregates:  # only once saved: a failed save can be retried as it was
             aggregate.collect_events()
         return recordings
+
+    def _take_snapshots(self, processing_event: Any) -> None:
+        """The library snapshots an aggregate at every multiple of its interval among the events
+        saved, each rebuilt from the store: an import's thousand Gateway.JobAdded rebuilt the
+        gateway ten times. The last multiple alone serves every later load the same."""
+        last: dict[Any, Any] = {}
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate is not None else None
+            if interval and event.originator_version % interval == 0:
+                last[event.originator_id] = event
+        super()._take_snapshots(SimpleNamespace(events=list(last.values()), aggregates=processing_event.aggregates))
 
     # ---- the commit point ----------------------------------------------------------------
 
@@ -182,13 +215,18 @@ class Scheduler(Application[UUID]):
             return [self._outcome(command, context) for command, context in items]
         return [
             v if isinstance(v, Exception)
-            else Saved(v.job, tuple(positions[(e.originator_id, e.originator_version)] for e in v.events), v.execution_id)
+            else Saved(
+                v.job, tuple(positions[(e.originator_id, e.originator_version)] for e in v.events), v.execution_id,
+                v.report,
+            )
             for v in verdicts
         ]
 
     def _save_in_order(self, events: list[Any], aggregates: list[Any]) -> dict[tuple[UUID, int], tuple[str, int]]:
         """`save()` of the aggregates, but their events recorded in command order (the order the
         read side sees them in); answers each event's (topic, position) by (aggregate, version)."""
+        if not events:  # a batch of refusals and no-ops (an import of what is there) writes nothing
+            return {}
         processing = ProcessingEvent[UUID]()
         processing.events = list(events)
         processing.aggregates = {aggregate.id: aggregate for aggregate in aggregates}
@@ -218,7 +256,8 @@ class Scheduler(Application[UUID]):
         def attempt() -> Saved:
             decision = handle(command, self, context)
             _stamp(_pending(decision.aggregates), context)
-            return Saved(decision.job, _recorded(self.save(*decision.aggregates)), decision.execution_id)
+            recorded = _recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
+            return Saved(decision.job, recorded, decision.execution_id, decision.report)
 
         if getattr(command, "expected_version", None) is not None:
             try:
@@ -230,9 +269,14 @@ class Scheduler(Application[UUID]):
     def plan(self, command: Command, context: CommandContext) -> list[Any]:
         """A dry run: the events `execute` would record now, context included, saving nothing
         (the handler works on copies from the repository, which are then dropped)."""
-        events = _pending(handler_for(command)(command, self, context).aggregates)
+        return self.preview(command, context)[0]
+
+    def preview(self, command: Command, context: CommandContext) -> tuple[list[Any], Any]:
+        """`plan`, with the handler's report (what an import would do to each job)."""
+        decision = handler_for(command)(command, self, context)
+        events = _pending(decision.aggregates)
         _stamp(events, context)
-        return events
+        return events, decision.report
 
     # ---- shortcuts for in-process callers (tests, the fault harness, benchmarks) ---------------
 

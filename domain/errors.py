@@ -48,6 +48,12 @@ class VersionConflict(SchedulerError):
     code = "VERSION_CONFLICT"
 
 
+class ImportFailed(SchedulerError):
+    """A file that cannot be imported whole: `details.errors` names each bad job (index, id, field)."""
+
+    code = "IMPORT_FAILED"
+
+
 class OperationInProgress(SchedulerError):
     code = "OPERATION_IN_PROGRESS"
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain import diff
 from domain.errors import JobNotFound, ValidationFailed
 from domain.identity import job_uuid
 from domain.job_config import JobConfig
@@ -170,6 +172,30 @@ class Job(Aggregate):
             action=config.action, tags=config.tags, options=config.options, enabled=enabled,
             actor=actor, next_execution=nxt,
         )
+
+    def reconfigure(
+        self, fields: dict[str, Any], *, actor: str, now: datetime, default_location: Location | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Replace the whole configuration with `fields`, validated as a create's are (an import's
+        `replace`); an unchanged schedule keeps its anchor. Records Updated only when a setting
+        differs, and answers which did (docs/api.md, "Import")."""
+        self._check_alive()
+        config = JobConfig.new(fields, now=now, default_location=default_location)
+        if (config.schedule_type, config.schedule) == (self.config.schedule_type, self.config.schedule):
+            config = replace(config, schedule_anchor=self.config.schedule_anchor)
+        enabled = fields.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+        changed = diff.changes(diff.settings(self.config, self.enabled), diff.settings(config, enabled))
+        if changed:
+            nxt = config.build_schedule(default_location).next_after(now) if enabled else None
+            self.trigger_event(
+                self.Updated, timestamp=now, name=config.name, description=config.description,
+                schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
+                action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+                actor=actor, next_execution=nxt,
+            )
+        return changed
 
     def toggle(
         self, enabled: bool, reason: str, *, actor: str, now: datetime, default_location: Location | None = None

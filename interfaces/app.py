@@ -16,6 +16,7 @@ from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
 from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
+from interfaces.api.transfer import Export, Import
 from interfaces.auth import ROLES, authenticated_socket, authorize_page, authorize_request, jwt_auth
 from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
@@ -29,7 +30,7 @@ MAX_BODY = 1024 * 1024
 # The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
-API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status]
+API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import]
 ROUTES = [Health, live_feed]
 
 

@@ -5,8 +5,9 @@ from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway
 from application.commands.jobs import CreateJob, DeleteJob, RunJob, ToggleJob, UpdateJob
 from application.commands.registry import Command, handler_for
+from application.commands.transfer import ImportJobs, ImportReport, Step
 
 __all__ = [
-    "Aggregates", "Command", "CommandContext", "CreateJob", "Decision", "DeleteJob", "RegisterGateway", "RunJob",
-    "ToggleJob", "UpdateJob", "handler_for",
+    "Aggregates", "Command", "CommandContext", "CreateJob", "Decision", "DeleteJob", "ImportJobs", "ImportReport",
+    "RegisterGateway", "RunJob", "Step", "ToggleJob", "UpdateJob", "handler_for",
 ]

@@ -26,11 +26,13 @@ class CommandContext:
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A handler's verdict: every aggregate with pending events (saved in one transaction), the
-    job the command was about, and the execution id a run request will use."""
+    job the command was about, the execution id a run request will use, and what a command on many
+    jobs did to each (an import's report)."""
 
     aggregates: Sequence[Any]
     job: Job | None = None
     execution_id: str | None = None
+    report: Any = None
 
 
 class Aggregates(Protocol):
@@ -43,5 +45,7 @@ class Aggregates(Protocol):
     def job(self, gateway_id: str, job_id: str) -> Job: ...
 
     def job_ever(self, gateway_id: str, job_id: str) -> Job | None: ...
+
+    def jobs_ever(self, gateway_id: str, job_ids: Sequence[str]) -> dict[str, Job | None]: ...
 
     def gateway(self, gateway_id: str) -> Gateway | None: ...

@@ -20,6 +20,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from interfaces.api.schemas import answers as a
 from interfaces.api.schemas import documented_requests as r
 from interfaces.api.schemas import execution_answers as x
+from interfaces.api.schemas import transfer as t
 from interfaces.api.schemas.configuration import (
     SCHEDULE_PARAMETERS,
     ListedScheduleParameters,
@@ -43,6 +44,8 @@ class Operation:
     request_required: bool = True
     status: int = 200
     conditional: bool = False  # honours If-Match
+    request_media: str = "application/json"
+    attachment: bool = False  # answers `data` itself as a file (JSON, YAML or CSV), not in the envelope
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -66,8 +69,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/schedules/validate"): Operation(a.ValidationData, (*_EVERY, 413), r.ValidateSchedule),
     ("GET", "/gateways"): Operation(a.GatewaysData),
     ("GET", "/gateways/{gateway_id}/jobs"): Operation(a.GatewayJobsData, _BY_ID),
+    ("POST", "/jobs/export"): Operation(t.ExportDocument, (*_EVERY, 413), t.ExportRequest, request_required=False,
+                                        attachment=True),
+    ("POST", "/jobs/import"): Operation(t.ImportData, (*_EVERY, 409, 413), t.ImportForm,
+                                        request_media="multipart/form-data"),
 }
-ANSWERS = {key: a.envelope(op.data) for key, op in OPERATIONS.items()}
+ANSWERS = {key: op.data if op.attachment else a.envelope(op.data) for key, op in OPERATIONS.items()}
+_ATTACHMENT = {"Content-Disposition": {
+    "description": 'attachment; filename="jobs_export_<YYYYMMDD>.<json|yaml|csv>"', "required": True,
+    "schema": {"type": "string", "pattern": '^attachment; filename="[^"]+"$'},
+}}
+_CSV = {"type": "string", "description": "A header row (id, name, description, type, enabled, tags, schedule, "
+        "action, options, then the statistics columns when included), one job per row"}
 
 _GATEWAY_HEADER = {
     "name": "X-Gateway-ID", "in": "header", "required": True,
@@ -128,8 +141,15 @@ def wire_document(generated: dict[str, Any]) -> dict[str, Any]:
             parameters = [p for p in operation.get("parameters", []) if p.get("in") != "header"]
             operation["parameters"] = [*parameters, _GATEWAY_HEADER, *([_IF_MATCH] if described.conditional else [])]
             if described.request is not None:
-                operation["requestBody"] = {"required": described.request_required, "content": _json(requests[key])}
+                content = {described.request_media: {"schema": requests[key]}}
+                operation["requestBody"] = {"required": described.request_required, "content": content}
             responses = {str(described.status): {"description": "Success", "content": _json(answers[key])}}
+            if described.attachment:
+                responses[str(described.status)] = {
+                    "description": "The file, as an attachment", "headers": _ATTACHMENT,
+                    "content": {"application/json": {"schema": answers[key]}, "application/yaml": {"schema": answers[key]},
+                                "text/csv": {"schema": _CSV}},
+                }
             for status in described.errors:
                 codes = ", ".join(CODES_BY_STATUS[status])
                 responses[str(status)] = {"description": f"Error envelope: {codes}", "content": _json(errors[status])}

@@ -63,6 +63,13 @@ def same_gateway(context: str, named: str | None, field: str = "gateway_id") -> 
         )
 
 
+def _is_form(request: Request[Any, Any, Any]) -> bool:
+    """A route that takes a file upload (opt `file_upload`) checks the file itself: an import
+    answers a NUL in its file with IMPORT_FAILED. Every other route's body is scanned, whatever
+    content type it claims."""
+    return bool(request.route_handler.opt.get("file_upload"))
+
+
 async def authorize_request(request: Request[Any, Any, Any]) -> None:
     """The API router's `before_request` hook: it runs before parameters and body are parsed, so
     a caller without the role or the gateway learns nothing of what the route would accept. Its
@@ -72,7 +79,7 @@ async def authorize_request(request: Request[Any, Any, Any]) -> None:
         return
     request.state.caller = authorize(request)
     refuse_repeated(key for key, _ in request.query_params.multi_items())
-    if request.method in _WITH_BODY:  # then the body, read once (Litestar keeps it for the route)
+    if request.method in _WITH_BODY and not _is_form(request):  # then the body, read once (kept for the route)
         refuse_nul(await request.body())
 
 
