@@ -27,8 +27,10 @@ from application.commands import (
 )
 from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
+from domain.execution import Execution
+from domain.execution_group import ExecutionGroup, group_uuid
 from domain.gateway import Gateway
-from domain.identity import gateway_uuid, job_uuid
+from domain.identity import execution_uuid, gateway_uuid, job_uuid
 from domain.job import Job
 from domain.job_config import JobConfig
 
@@ -48,6 +50,7 @@ class Saved:
     job: Job | None
     recorded: tuple[tuple[str, int], ...]
     execution_id: str | None = None
+    result: Any = None  # a bulk command's answer (application/commands/bulk.py)
 
 
 def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
@@ -128,6 +131,18 @@ class Scheduler(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
+    def execution(self, gateway_id: str, execution_id: str) -> Execution | None:
+        try:
+            return self.repository.get(execution_uuid(gateway_id, execution_id))
+        except AggregateNotFoundError:
+            return None
+
+    def execution_group(self, gateway_id: str, group_id: str) -> ExecutionGroup | None:
+        try:
+            return self.repository.get(group_uuid(gateway_id, group_id))
+        except AggregateNotFoundError:
+            return None
+
     @staticmethod
     def _retrying(command: Callable[[], T]) -> T:
         """Re-run a command whose save lost a race with another writer (it re-loads fresh
@@ -162,7 +177,8 @@ class Scheduler(Application[UUID]):
         def attempt() -> Saved:
             decision = handle(command, self, context)
             _stamp(_pending(decision.aggregates), context)
-            return Saved(decision.job, _recorded(self.save(*decision.aggregates)), decision.execution_id)
+            recorded = _recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
+            return Saved(decision.job, recorded, decision.execution_id, decision.result)
 
         if getattr(command, "expected_version", None) is not None:
             try:

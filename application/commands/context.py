@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from domain.execution import Execution
+from domain.execution_group import ExecutionGroup
 from domain.gateway import Gateway
 from domain.job import Job
 
@@ -31,6 +33,7 @@ class Decision:
     aggregates: Sequence[Any]
     job: Job | None = None
     execution_id: str | None = None
+    result: Any = None  # what a command on many aggregates (application/commands/bulk.py) answers
 
 
 class Aggregates(Protocol):
@@ -45,3 +48,9 @@ class Aggregates(Protocol):
     def job_ever(self, gateway_id: str, job_id: str) -> Job | None: ...
 
     def gateway(self, gateway_id: str) -> Gateway | None: ...
+
+    def job_events(self, gateway_id: str, job_id: str) -> list[Any]: ...
+
+    def execution(self, gateway_id: str, execution_id: str) -> Execution | None: ...
+
+    def execution_group(self, gateway_id: str, group_id: str) -> ExecutionGroup | None: ...

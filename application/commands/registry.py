@@ -6,6 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from application.commands.bulk import (
+    AdvanceGroup,
+    DisableAll,
+    ReenableDisabled,
+    ResetAll,
+    RunAll,
+    advance_group,
+    disable_all,
+    reenable_disabled,
+    reset_all,
+    run_all,
+)
 from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway, register_gateway
 from application.commands.jobs import (
@@ -21,7 +33,10 @@ from application.commands.jobs import (
     update_job,
 )
 
-Command = CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway
+Command = (
+    CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway
+    | RunAll | DisableAll | ReenableDisabled | ResetAll | AdvanceGroup
+)
 Handler = Callable[[Any, Aggregates, CommandContext], Decision]
 
 _HANDLERS: dict[type[Any], Handler] = {
@@ -31,6 +46,11 @@ _HANDLERS: dict[type[Any], Handler] = {
     DeleteJob: delete_job,
     RunJob: run_job,
     RegisterGateway: register_gateway,
+    RunAll: run_all,
+    DisableAll: disable_all,
+    ReenableDisabled: reenable_disabled,
+    ResetAll: reset_all,
+    AdvanceGroup: advance_group,
 }
 
 

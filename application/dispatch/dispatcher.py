@@ -18,8 +18,9 @@ from uuid import UUID
 
 from application.clock import Clock, utc_now
 from application.dispatch import planner
-from application.dispatch.due_index import Due, DueIndex, JobEntry
+from application.dispatch.due_index import MANUAL_RUN_WINDOW, Due, DueIndex, JobEntry
 from application.dispatch.job_feed import JobFeed
+from application.dispatch.follow_ups import FollowUps
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
@@ -28,6 +29,7 @@ from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
 from application.dispatch.takeover import Sweeper, plan_takeover
 from application.executors.ports import Executor
+from application.operations import Operations
 from application.scheduler import Scheduler
 from domain.execution import Execution
 from domain.job import Job
@@ -39,6 +41,7 @@ _log = logging.getLogger(__name__)
 # timer, so the commit is not in front of the action.
 LEAD = timedelta(milliseconds=100)
 SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
+FOLLOW_UP_EVERY = 0.5  # seconds between looks at operations owed work (application/dispatch/follow_ups.py)
 
 
 class Dispatcher:
@@ -64,6 +67,8 @@ class Dispatcher:
             executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,
             max_concurrent=max_concurrent, device_id=self.device_id, on_dropped=self._forget, name=gateway_id,
         )
+        self.operations = Operations(leadership.conninfo, clock)
+        self.follow_ups = FollowUps(app, self.operations, gateway_id)
         self._threads: list[threading.Thread] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -77,7 +82,8 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"))
+        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"),
+                   (self._follow_up, "operations"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
@@ -98,6 +104,7 @@ class Dispatcher:
         self.writer.flush()
         self.leadership.close()
         self.store.close()
+        self.operations.close()
 
     def running_count(self) -> int:
         return len(self.live)
@@ -133,6 +140,17 @@ class Dispatcher:
                 _log.exception("dispatcher %s tick failed", self.gateway_id)
                 self._stopping.wait(1.0)
 
+    def _follow_up(self) -> None:
+        """Operations' follow-ups, beside the loop (a group's step or a re-enable of many jobs
+        must not delay a fire), while this dispatcher leads."""
+        while not self._stopping.wait(FOLLOW_UP_EVERY):
+            if not (self.leadership.held and self.leadership.valid()):
+                continue
+            try:
+                self.follow_ups.run(self.clock())
+            except Exception:  # noqa: BLE001 - e.g. the database is away: retried at the next look
+                _log.exception("dispatcher %s follow-ups failed", self.gateway_id)
+
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
         timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
@@ -153,7 +171,7 @@ class Dispatcher:
             due = Due.run_requested(job.job_id, event)
             if self.leadership.held and live:
                 self.index.push(due)
-            elif self.clock() - event.timestamp < timedelta(hours=1):
+            elif self.clock() - event.timestamp < MANUAL_RUN_WINDOW:
                 self.pending_runs[event.execution_id] = due  # checked when this dispatcher leads
         elif job.deleted:
             self.index.remove(job.job_id)

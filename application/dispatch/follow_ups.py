@@ -1,0 +1,57 @@
+"""What the leading dispatcher does for operations after they answered (docs/decisions.md 49-50):
+it advances each run-all's execution group (finished members recorded, the next member of a
+sequential group started, the group completed) and, at a disable-all's deadline, enables again
+the jobs that operation disabled. Its state is the `operations` table and the log, so a dispatcher
+restarted, or a replica taking over, carries on where the last one stopped; each step is a command
+through the commit point, carrying the operation's id, and deciding on fresh state (two replicas
+doing the same step collide and the loser finds nothing left to do)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from application.commands import AdvanceGroup, CommandContext, ReenableDisabled
+from application.operations import SYNC_EXPIRY, Operation, Operations
+from application.scheduler import Scheduler
+
+_log = logging.getLogger(__name__)
+RUN_ALL, DISABLE_ALL = "run_all", "disable_all"
+
+
+class FollowUps:
+    def __init__(self, app: Scheduler, operations: Operations, gateway_id: str) -> None:
+        self.app, self.operations, self.gateway_id = app, operations, gateway_id
+        self.actor = f"worker/{gateway_id}"
+
+    def run(self, now: datetime) -> int:
+        """Every due follow-up of this gateway; returns how many operations were followed up."""
+        done = 0
+        for operation in self.operations.due(self.gateway_id, now):
+            try:
+                done += self._follow(operation)
+            except Exception:  # noqa: BLE001 - one operation's failure must not stop the others
+                _log.exception("follow-up of operation %s (%s) failed; retried", operation.id, operation.kind)
+        return done
+
+    def _expired(self, operation: Operation) -> bool:
+        return self.app.clock() - operation.started_at > SYNC_EXPIRY
+
+    def _follow(self, operation: Operation) -> int:
+        context = CommandContext(self.actor, None, operation.id)
+        if operation.kind == RUN_ALL:
+            saved = self.app.execute(AdvanceGroup(self.gateway_id, operation.detail["group_id"]), context)
+            group = saved.result
+            if group is None and operation.state == "running" and not self._expired(operation):
+                return 0  # its group is being recorded now
+            if group is None or group.status != "running":  # ended, or never recorded (the operation failed)
+                self.operations.followed_up(operation.id, finish=True)
+                return 1
+            return 0
+        if operation.kind == DISABLE_ALL:
+            saved = self.app.execute(ReenableDisabled(self.gateway_id, operation.id), context)
+            _log.info("operation %s: %d jobs enabled again at its deadline", operation.id, len(saved.result))
+            self.operations.followed_up(operation.id)
+            return 1
+        self.operations.followed_up(operation.id)  # a kind with no follow-up
+        return 1
