@@ -23,6 +23,7 @@ class FollowUps:
     def __init__(self, app: Scheduler, operations: Operations, gateway_id: str) -> None:
         self.app, self.operations, self.gateway_id = app, operations, gateway_id
         self.actor = f"worker/{gateway_id}"
+        self.passes = 0  # looks at the due operations so far (tests wait for one to have happened)
 
     def run(self, now: datetime) -> int:
         """Every due follow-up of this gateway; returns how many operations were followed up."""
@@ -32,6 +33,7 @@ class FollowUps:
                 done += self._follow(operation)
             except Exception:  # noqa: BLE001 - one operation's failure must not stop the others
                 _log.exception("follow-up of operation %s (%s) failed; retried", operation.id, operation.kind)
+        self.passes += 1
         return done
 
     def _expired(self, operation: Operation) -> bool:
