@@ -6,7 +6,6 @@ operation id of the CommandContext is then on every event."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,14 +68,9 @@ class GroupAnswer:
     status: str
 
 
-def _jobs(aggregates: Aggregates, gateway_id: str) -> Iterator[Job]:
+def _jobs(aggregates: Aggregates, gateway_id: str) -> list[Job]:
     """The gateway's live jobs, in the order they were created."""
-    gateway = aggregates.gateway(gateway_id)
-    for job_id in list(gateway.job_ids) if gateway else []:
-        try:
-            yield aggregates.job(gateway_id, job_id)
-        except JobNotFound:
-            continue
+    return [job for job, _ in aggregates.jobs_of(gateway_id)]
 
 
 def _location(aggregates: Aggregates, gateway_id: str) -> tuple[float, float] | None:
@@ -134,8 +128,8 @@ def reenable_disabled(command: ReenableDisabled, aggregates: Aggregates, context
     location = _location(aggregates, command.gateway_id)
     reason = f"re-enabled at the end of operation {command.operation_id}"
     changed = []
-    for job in _jobs(aggregates, command.gateway_id):
-        if disabled_by(aggregates.job_events(command.gateway_id, job.job_id), command.operation_id):
+    for job, events in aggregates.jobs_of(command.gateway_id):
+        if disabled_by(events, command.operation_id):
             job.toggle(True, reason, actor=context.actor, now=now, default_location=location)
             changed.append(job)
     return Decision(changed, result=[j.job_id for j in changed])

@@ -34,7 +34,9 @@ _REF = "#/components/schemas/{name}"
 _EVERY = (400, 401, 403, 500, 503)
 _BY_ID = (*_EVERY, 404)  # a path that names a job, an execution or a gateway
 _WRITE = (*_BY_ID, 409, 413)  # a command with a body on one job
-_BULK = (*_EVERY, 409, 413)  # a bulk operation: OPERATION_IN_PROGRESS (run all: also GATEWAY_OFFLINE, 503)
+# A bulk operation: OPERATION_IN_PROGRESS; run all also GATEWAY_NOT_FOUND (a gateway never seen)
+# and GATEWAY_OFFLINE (503), as a run of one job.
+_BULK = (*_EVERY, 409, 413)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/schedules/validate"): Operation(a.ValidationData, (*_EVERY, 413), r.ValidateSchedule),
     ("GET", "/gateways"): Operation(a.GatewaysData),
     ("GET", "/gateways/{gateway_id}/jobs"): Operation(a.GatewayJobsData, _BY_ID),
-    ("POST", "/jobs/run/all"): Operation(b.RunAllData, _BULK, b.RunAllRequest, request_required=False),
+    ("POST", "/jobs/run/all"): Operation(b.RunAllData, (*_BULK, 404), b.RunAllRequest, request_required=False),
     ("POST", "/jobs/disable/all"): Operation(b.DisableAllData, _BULK, b.DisableAllRequest, request_required=False),
     ("POST", "/jobs/reset/all"): Operation(b.ResetAllData, _BULK, b.ResetAllRequest, request_required=False),
     ("GET", "/execution-groups/{group_id}"): Operation(b.ExecutionGroupData, _BY_ID),
