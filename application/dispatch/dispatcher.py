@@ -41,7 +41,6 @@ _log = logging.getLogger(__name__)
 # timer, so the commit is not in front of the action.
 LEAD = timedelta(milliseconds=100)
 SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
-FOLLOW_UP_EVERY = 0.5  # seconds between looks at operations owed work (application/dispatch/follow_ups.py)
 
 
 class Dispatcher:
@@ -83,7 +82,7 @@ class Dispatcher:
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
         targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"),
-                   (self._follow_up, "operations"))
+                   (lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
@@ -139,17 +138,6 @@ class Dispatcher:
             except Exception:  # noqa: BLE001 - a failed tick (e.g. database down) is retried
                 _log.exception("dispatcher %s tick failed", self.gateway_id)
                 self._stopping.wait(1.0)
-
-    def _follow_up(self) -> None:
-        """Operations' follow-ups, beside the loop (a group's step or a re-enable of many jobs
-        must not delay a fire), while this dispatcher leads."""
-        while not self._stopping.wait(FOLLOW_UP_EVERY):
-            if not (self.leadership.held and self.leadership.valid()):
-                continue
-            try:
-                self.follow_ups.run(self.clock())
-            except Exception:  # noqa: BLE001 - e.g. the database is away: retried at the next look
-                _log.exception("dispatcher %s follow-ups failed", self.gateway_id)
 
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()

@@ -9,6 +9,8 @@ doing the same step collide and the loser finds nothing left to do)."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from application.commands import AdvanceGroup, CommandContext, ReenableDisabled
@@ -17,6 +19,7 @@ from application.scheduler import Scheduler
 
 _log = logging.getLogger(__name__)
 RUN_ALL, DISABLE_ALL = "run_all", "disable_all"
+EVERY = 0.5  # seconds between looks at the operations owed work
 
 
 class FollowUps:
@@ -24,6 +27,17 @@ class FollowUps:
         self.app, self.operations, self.gateway_id = app, operations, gateway_id
         self.actor = f"worker/{gateway_id}"
         self.passes = 0  # looks at the due operations so far (tests wait for one to have happened)
+
+    def loop(self, stopping: threading.Event, leading: Callable[[], bool], clock: Callable[[], datetime]) -> None:
+        """The dispatcher's follow-up thread, beside its dispatch loop (a group's step or the
+        re-enabling of many jobs must not delay a fire): a look every EVERY seconds while leading."""
+        while not stopping.wait(EVERY):
+            if not leading():
+                continue
+            try:
+                self.run(clock())
+            except Exception:  # noqa: BLE001 - e.g. the database is away: retried at the next look
+                _log.exception("follow-ups of gateway %s failed", self.gateway_id)
 
     def run(self, now: datetime) -> int:
         """Every due follow-up of this gateway; returns how many operations were followed up."""
