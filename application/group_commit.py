@@ -131,12 +131,6 @@ class Together:
     def job(self, gateway_id: str, job_id: str) -> Job:
         return live(self.job_ever(gateway_id, job_id), job_id)
 
-    def jobs_ever(self, gateway_id: str, job_ids: Sequence[str]) -> dict[str, Job | None]:
-        """`job_ever` of many ids, those not yet loaded by the batch read with one statement."""
-        missing = [job_id for job_id in job_ids if job_uuid(gateway_id, job_id) not in self.loaded]
-        fetched = self.app.jobs_ever(gateway_id, missing) if missing else {}
-        return {job_id: self._get(job_uuid(gateway_id, job_id), lambda j=job_id: fetched[j]) for job_id in job_ids}
-
     def gateway(self, gateway_id: str) -> Gateway | None:
         return self._get(gateway_uuid(gateway_id), lambda: self.app.gateway(gateway_id))  # type: ignore[no-any-return]
 

@@ -30,13 +30,16 @@ from application.commands import (
     RunJob,
     ToggleJob,
     UpdateJob,
+    batchable,
     handler_for,
 )
 from application.group_commit import GroupCommitter, Tainted, Together, live
 from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
+from domain.execution import Execution
+from domain.execution_group import ExecutionGroup, group_uuid
 from domain.gateway import Gateway
-from domain.identity import gateway_uuid, job_uuid
+from domain.identity import execution_uuid, gateway_uuid, job_uuid
 from domain.job import Job
 from domain.job_config import JobConfig
 
@@ -131,18 +134,57 @@ class Scheduler(Application[UUID]):
     def jobs_ever(self, gateway_id: str, job_ids: Sequence[str]) -> dict[str, Job | None]:
         """`job_ever` of many ids with one read of the log (an import's every job). Rebuilt from
         all their events, not from snapshots or the cache: fresh copies, as `job_ever` hands out."""
+        ids = {job_uuid(gateway_id, job_id): job_id for job_id in job_ids}
+        events = self._histories(list(ids))
+        return {job_id: project_aggregate(None, events[uuid]) if uuid in events else None for uuid, job_id in ids.items()}
+
+    def _histories(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
+        """Every event of many aggregates, each one's in order, with one statement (a command on a
+        thousand jobs: one round trip each through the repository was most of its time), in the
+        order of `aggregate_ids`. Rebuilt from all their events, not from snapshots or the cache:
+        fresh copies, as the repository hands out; the save still refuses a decision on a version
+        another writer has passed."""
         select = getattr(self.recorder, "select_events_of", None)
         if select is None:  # a store without the batched read (the in-memory one of the unit tests)
-            return {job_id: self.job_ever(gateway_id, job_id) for job_id in job_ids}
-        ids = {job_uuid(gateway_id, job_id): job_id for job_id in job_ids}
-        events: dict[UUID, list[Any]] = {}
-        for stored in select(list(ids)):
-            events.setdefault(stored.originator_id, []).append(self.mapper.to_domain_event(stored))
-        return {job_id: project_aggregate(None, events[uuid]) if uuid in events else None for uuid, job_id in ids.items()}
+            stored: Any = [e for i in aggregate_ids for e in self.recorder.select_events(i)]
+        else:
+            stored = select(list(aggregate_ids))
+        found: dict[UUID, list[Any]] = {}
+        for event in stored:
+            found.setdefault(event.originator_id, []).append(self.mapper.to_domain_event(event))
+        return {i: found[i] for i in aggregate_ids if i in found}
 
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
             return self.repository.get(gateway_uuid(gateway_id))
+        except AggregateNotFoundError:
+            return None
+
+    def jobs_of(self, gateway_id: str) -> list[tuple[Job, list[Any]]]:
+        """Every live job of the gateway with its events, oldest first, read in one query (a bulk
+        command decides on a thousand jobs: one round trip each through the repository was most of
+        its time). Projected from all their events, as fresh as the repository's copies; the save
+        still refuses a decision on a version another writer has passed."""
+        gateway = self.gateway(gateway_id)
+        if gateway is None or not gateway.job_ids:
+            return []
+        histories = self._histories([job_uuid(gateway_id, job_id) for job_id in gateway.job_ids])
+        found = []
+        for events in histories.values():
+            job = project_aggregate(None, events)
+            if job is not None and not job.deleted:
+                found.append((job, events))
+        return found
+
+    def execution(self, gateway_id: str, execution_id: str) -> Execution | None:
+        try:
+            return self.repository.get(execution_uuid(gateway_id, execution_id))
+        except AggregateNotFoundError:
+            return None
+
+    def execution_group(self, gateway_id: str, group_id: str) -> ExecutionGroup | None:
+        try:
+            return self.repository.get(group_uuid(gateway_id, group_id))
         except AggregateNotFoundError:
             return None
 
@@ -186,6 +228,8 @@ class Scheduler(Application[UUID]):
         """The one place commands save. Commands arriving while a batch is saved are committed
         together in the next one (execute_batch); each caller gets its own outcome."""
         handler_for(command)  # not a command: refused here, not in someone else's batch
+        if not batchable(command):
+            return self._execute_alone(command, context)
         return self.committer.submit((command, context))
 
     def execute_batch(self, items: Sequence[tuple[Command, CommandContext]]) -> list[Saved | Exception]:
@@ -193,8 +237,8 @@ class Scheduler(Application[UUID]):
         transaction; each outcome is the command's Saved or its own error. When the transaction
         loses a race with another writer, or a refused command left a shared copy changed, each
         command is executed alone instead (as one command always is)."""
-        if len(items) == 1:
-            return [self._outcome(*items[0])]
+        if len(items) == 1 or not all(batchable(command) for command, _ in items):
+            return [self._outcome(command, context) for command, context in items]
         together = Together(self)
         verdicts: list[Any] = []
         try:

@@ -36,6 +36,10 @@ class ExecutionNotFound(SchedulerError):
     code = "EXECUTION_NOT_FOUND"
 
 
+class ExecutionGroupNotFound(SchedulerError):
+    code = "NOT_FOUND"
+
+
 class GatewayNotFound(SchedulerError):
     code = "GATEWAY_NOT_FOUND"
 

@@ -114,6 +114,30 @@ class Job(Aggregate):
             job.enabled = False
             job.next_execution = None
 
+    class Reset(Event):
+        """Back to the default configuration (docs/decisions.md 51): enabled, options at their
+        defaults, no disabled reason; schedule, action, name, description and tags stay. The read
+        models restart the job's error status (and, with keep_data false, its statistics and
+        execution history); the log keeps every event."""
+
+        gateway_id: str
+        job_id: str
+        options: dict[str, Any]
+        keep_data: bool
+        actor: str
+        next_execution: datetime | None
+        request_id: str | None = None  # the cause (docs/events.md): written by the commit point
+        operation_id: str | None = None
+
+        def apply(self, job: Job) -> None:
+            c = job.config
+            job.config = JobConfig(c.name, c.description, c.schedule_type, c.schedule, c.schedule_anchor, c.action,
+                                   c.tags, self.options)
+            job.enabled = True
+            job.disabled_reason = ""
+            job.next_execution = self.next_execution
+            job.configured_at = self.timestamp
+
     class RunRequested(Event):
         """An operator asked for a run now; the gateway's dispatcher carries it out."""
 
@@ -207,6 +231,16 @@ class Job(Aggregate):
         nxt = self.schedule_for(default_location).next_after(now) if enabled else None
         self.trigger_event(self.Toggled, timestamp=now, enabled=enabled, reason=reason, actor=actor, next_execution=nxt)
         return True
+
+    def reset(
+        self, *, keep_data: bool, actor: str, now: datetime, default_location: Location | None = None
+    ) -> None:
+        self._check_alive()
+        nxt = self.schedule_for(default_location).next_after(now)
+        self.trigger_event(
+            self.Reset, timestamp=now, gateway_id=self.gateway_id, job_id=self.job_id, options=JobOptions().to_dict(), keep_data=keep_data, actor=actor,
+            next_execution=nxt,
+        )
 
     def delete(self, *, actor: str, now: datetime) -> None:
         self._check_alive()

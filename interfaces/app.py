@@ -7,6 +7,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from interfaces.api.bulk import BulkOperations, ExecutionGroups
 from interfaces.api.catalog import Catalog
 from interfaces.api.dependencies import DEPENDENCIES
 from interfaces.api.executions import Analytics, ExecutionQueries
@@ -30,7 +31,10 @@ MAX_BODY = 1024 * 1024
 # The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
-API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import]
+API_ROUTES = [
+    JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import,
+    BulkOperations, ExecutionGroups,
+]
 ROUTES = [Health, live_feed]
 
 

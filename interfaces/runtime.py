@@ -11,10 +11,12 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 
 from application.clock import Clock, utc_now
+from application.operations import Operations
 from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, hold_read_models, migrate
 from interfaces.settings import Settings
+from projections.execution_groups import ExecutionGroupsProjection, ExecutionGroupsView
 from projections.execution_history import (
     ExecutionHistoryProjection,
     ExecutionHistoryView,
@@ -46,6 +48,7 @@ class Runtime:
     url: str = ""
     app: Scheduler = field(init=False)
     reads: ReadStore = field(init=False)
+    operations: Operations = field(init=False)  # the guard of bulk operations and imports
     progress: Progress = field(default_factory=Progress)
     projections: list[ProjectionThread] = field(default_factory=list)
     _datastore: PostgresDatastore | None = None
@@ -74,10 +77,12 @@ class Runtime:
         self.reads = ReadStore(conninfo(self.url), size=self.settings.pool_size)
         self.list_cache = ResponseCache(self.settings.list_cache_pages)
         self.reads.open()
+        self.operations = Operations(conninfo(self.url), self.clock)
         self._datastore = _datastore(env, 4)
         for projection in (
             JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore)),
             ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
+            ExecutionGroupsProjection(ExecutionGroupsView(self._datastore)),
         ):
             thread = ProjectionThread(self.app, projection, self.progress)
             self.projections.append(thread)
@@ -108,7 +113,8 @@ class Runtime:
         if self._read_models_lock is not None:
             self._read_models_lock.close()
             self._read_models_lock = None
-        for closer in (getattr(self, "reads", None), getattr(self, "app", None), self._datastore):
+        for closer in (getattr(self, "operations", None), getattr(self, "reads", None), getattr(self, "app", None),
+                       self._datastore):
             if closer is not None:
                 try:
                     closer.close()

@@ -13,7 +13,8 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 from psycopg.types.json import Jsonb
 
-from domain.execution import Execution, failure_status
+from domain.execution import FINAL, Execution, failure_status
+from domain.job import Job
 from projections.view import Statement, TrackedView
 
 LINES_PER_EVENT = 1000  # executors keep at most 200 lines per execution
@@ -99,7 +100,8 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
     name = "execution_history"
     topics = tuple(
         get_topic(cls)
-        for cls in (Execution.Started, Execution.Missed, Execution.Retrying, Execution.Succeeded, Execution.Failed)
+        for cls in (Execution.Started, Execution.Missed, Execution.Retrying, Execution.Succeeded, Execution.Failed,
+                    Job.Reset)
     )
 
     @singledispatchmethod
@@ -122,6 +124,23 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
             "duration_ms": 0, "message": _clean(event.reason), "parameters": _json({}),
         }
         self.view.record(tracking, [(_INSERT, params)])
+
+    @process_event.register
+    def _reset(self, event: Job.Reset, tracking: Tracking) -> None:
+        """A reset without keep_data forgets the job's finished executions and their log lines
+        (docs/decisions.md 51); runs still going stay, and the log keeps every event."""
+        if event.keep_data:
+            self.view.record(tracking)
+            return
+        params = {"gateway_id": event.gateway_id, "job_id": event.job_id, "final": list(FINAL)}
+        logs = (
+            "DELETE FROM execution_logs l USING executions e WHERE e.gateway_id = %(gateway_id)s"
+            " AND e.job_id = %(job_id)s AND e.status = ANY(%(final)s) AND l.gateway_id = e.gateway_id"
+            " AND l.execution_id = e.execution_id"
+        )
+        runs = ("DELETE FROM executions WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
+                " AND status = ANY(%(final)s)")
+        self.view.record(tracking, [(logs, params), (runs, params)])
 
     @process_event.register
     def _retrying(self, event: Execution.Retrying, tracking: Tracking) -> None:

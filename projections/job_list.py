@@ -73,7 +73,7 @@ class JobListProjection(Projection[JobListView]):
     topics = tuple(
         get_topic(cls)
         for cls in (
-            Job.Created, Job.Updated, Job.Toggled, Job.Deleted,
+            Job.Created, Job.Updated, Job.Toggled, Job.Reset, Job.Deleted,
             Execution.Started, Execution.Missed, Execution.Succeeded, Execution.Failed,
         )
     )
@@ -115,6 +115,23 @@ class JobListProjection(Projection[JobListView]):
             **_key(event), "enabled": event.enabled,
             "reason": "" if event.enabled else event.reason, "next": event.next_execution, "actor": event.actor,
         }
+        self.view.record(tracking, [(sql, params)])
+
+    @process_event.register
+    def _reset(self, event: Job.Reset, tracking: Tracking) -> None:
+        """Default configuration, error status cleared; without keep_data the statistics restart
+        (docs/decisions.md 51)."""
+        restart = (
+            "" if event.keep_data else
+            ", total_executions = 0, successful_executions = 0, failed_executions = 0, total_duration_ms = 0,"
+            " finished_executions = 0, last_execution = NULL"
+        )
+        sql = (
+            "UPDATE jobs SET enabled = true, disabled_reason = '', options = %(options)s, last_status = NULL,"
+            " next_execution = %(next)s, updated_at = %(at)s, updated_by = %(actor)s, version = %(version)s"
+            + restart + _WHERE
+        )
+        params = {**_key(event), "options": Jsonb(event.options), "next": event.next_execution, "actor": event.actor}
         self.view.record(tracking, [(sql, params)])
 
     @process_event.register

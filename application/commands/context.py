@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from domain.execution import Execution
+from domain.execution_group import ExecutionGroup
 from domain.gateway import Gateway
 from domain.job import Job
 
@@ -32,7 +34,7 @@ class Decision:
     aggregates: Sequence[Any]
     job: Job | None = None
     execution_id: str | None = None
-    report: Any = None
+    report: Any = None  # what a command on many jobs did (an import's report, a bulk command's answer)
 
 
 class Aggregates(Protocol):
@@ -49,3 +51,9 @@ class Aggregates(Protocol):
     def jobs_ever(self, gateway_id: str, job_ids: Sequence[str]) -> dict[str, Job | None]: ...
 
     def gateway(self, gateway_id: str) -> Gateway | None: ...
+
+    def jobs_of(self, gateway_id: str) -> list[tuple[Job, list[Any]]]: ...
+
+    def execution(self, gateway_id: str, execution_id: str) -> Execution | None: ...
+
+    def execution_group(self, gateway_id: str, group_id: str) -> ExecutionGroup | None: ...

@@ -6,6 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from application.commands.bulk import (
+    AdvanceGroup,
+    DisableAll,
+    ReenableDisabled,
+    ResetAll,
+    RunAll,
+    advance_group,
+    disable_all,
+    reenable_disabled,
+    reset_all,
+    run_all,
+)
 from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway, register_gateway
 from application.commands.jobs import (
@@ -22,7 +34,10 @@ from application.commands.jobs import (
 )
 from application.commands.transfer import ImportJobs, import_jobs
 
-Command = CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway | ImportJobs
+Command = (
+    CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway
+    | RunAll | DisableAll | ReenableDisabled | ResetAll | AdvanceGroup | ImportJobs
+)
 Handler = Callable[[Any, Aggregates, CommandContext], Decision]
 
 _HANDLERS: dict[type[Any], Handler] = {
@@ -33,6 +48,11 @@ _HANDLERS: dict[type[Any], Handler] = {
     RunJob: run_job,
     RegisterGateway: register_gateway,
     ImportJobs: import_jobs,
+    RunAll: run_all,
+    DisableAll: disable_all,
+    ReenableDisabled: reenable_disabled,
+    ResetAll: reset_all,
+    AdvanceGroup: advance_group,
 }
 
 
@@ -41,3 +61,13 @@ def handler_for(command: Command) -> Handler:
         return _HANDLERS[type(command)]
     except KeyError:
         raise TypeError(f"{type(command).__name__} is not a command") from None
+
+
+# Commands on a whole gateway (many jobs in one transaction already) are executed alone, never
+# decided in a batch beside others (decision 80): batching them gains nothing, and their reads of
+# many jobs at once are the Scheduler's, not a batch's shared copies.
+_ALONE: frozenset[type[Any]] = frozenset({RunAll, DisableAll, ReenableDisabled, ResetAll, AdvanceGroup, ImportJobs})
+
+
+def batchable(command: Command) -> bool:
+    return type(command) not in _ALONE

@@ -18,8 +18,9 @@ from uuid import UUID
 
 from application.clock import Clock, utc_now
 from application.dispatch import planner
-from application.dispatch.due_index import Due, DueIndex, JobEntry
+from application.dispatch.due_index import MANUAL_RUN_WINDOW, Due, DueIndex, JobEntry
 from application.dispatch.job_feed import JobFeed
+from application.dispatch.follow_ups import FollowUps
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
@@ -28,6 +29,7 @@ from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
 from application.dispatch.takeover import Sweeper, plan_takeover
 from application.executors.ports import Executor
+from application.operations import Operations
 from application.scheduler import Scheduler
 from domain.execution import Execution
 from domain.job import Job
@@ -64,6 +66,8 @@ class Dispatcher:
             executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,
             max_concurrent=max_concurrent, device_id=self.device_id, on_dropped=self._forget, name=gateway_id,
         )
+        self.operations = Operations(leadership.conninfo, clock)
+        self.follow_ups = FollowUps(app, self.operations, gateway_id)
         self._threads: list[threading.Thread] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -77,7 +81,8 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"))
+        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"),
+                   (lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
@@ -98,6 +103,7 @@ class Dispatcher:
         self.writer.flush()
         self.leadership.close()
         self.store.close()
+        self.operations.close()
 
     def running_count(self) -> int:
         return len(self.live)
@@ -153,7 +159,7 @@ class Dispatcher:
             due = Due.run_requested(job.job_id, event)
             if self.leadership.held and live:
                 self.index.push(due)
-            elif self.clock() - event.timestamp < timedelta(hours=1):
+            elif self.clock() - event.timestamp < MANUAL_RUN_WINDOW:
                 self.pending_runs[event.execution_id] = due  # checked when this dispatcher leads
         elif job.deleted:
             self.index.remove(job.job_id)

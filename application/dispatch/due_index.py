@@ -6,13 +6,17 @@ import heapq
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.actions import Action, parse_action
 from domain.job import Job
 from domain.options import JobOptions
 from domain.schedules import Schedule
+
+# A manual run asked for while no dispatcher led is started when one leads, if asked for within
+# this window; older requests are dropped (an execution group skips such a member, saying why).
+MANUAL_RUN_WINDOW = timedelta(hours=1)
 
 
 @dataclass(order=True)

@@ -17,7 +17,9 @@ from eventsourcing.utils import get_topic
 from domain.job import Job
 
 _log = logging.getLogger(__name__)
-JOB_TOPICS = tuple(get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Deleted, Job.RunRequested))
+JOB_TOPICS = tuple(
+    get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Reset, Job.Deleted, Job.RunRequested)
+)
 
 
 class JobFeed:

@@ -18,6 +18,7 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from interfaces.api.schemas import answers as a
+from interfaces.api.schemas import bulk as b
 from interfaces.api.schemas import documented_requests as r
 from interfaces.api.schemas import execution_answers as x
 from interfaces.api.schemas import transfer as t
@@ -34,6 +35,9 @@ _REF = "#/components/schemas/{name}"
 _EVERY = (400, 401, 403, 500, 503)
 _BY_ID = (*_EVERY, 404)  # a path that names a job, an execution or a gateway
 _WRITE = (*_BY_ID, 409, 413)  # a command with a body on one job
+# A bulk operation: OPERATION_IN_PROGRESS; run all also GATEWAY_NOT_FOUND (a gateway never seen)
+# and GATEWAY_OFFLINE (503), as a run of one job.
+_BULK = (*_EVERY, 409, 413)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                         attachment=True),
     ("POST", "/jobs/import"): Operation(t.ImportData, (*_EVERY, 409, 413), t.ImportForm,
                                         request_media="multipart/form-data"),
+    ("POST", "/jobs/run/all"): Operation(b.RunAllData, (*_BULK, 404), b.RunAllRequest, request_required=False),
+    ("POST", "/jobs/disable/all"): Operation(b.DisableAllData, _BULK, b.DisableAllRequest, request_required=False),
+    ("POST", "/jobs/reset/all"): Operation(b.ResetAllData, _BULK, b.ResetAllRequest, request_required=False),
+    ("GET", "/execution-groups/{group_id}"): Operation(b.ExecutionGroupData, _BY_ID),
 }
 ANSWERS = {key: op.data if op.attachment else a.envelope(op.data) for key, op in OPERATIONS.items()}
 _ATTACHMENT = {"Content-Disposition": {

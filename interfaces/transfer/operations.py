@@ -64,7 +64,7 @@ def new_import_id(runtime: Runtime) -> str:
 def _answer(import_id: str, gateway_id: str, strategy: Strategy, dry_run: bool, processed: int,
             report: ImportReport) -> dict[str, Any]:
     return {
-        "import_id": import_id, "gateway_id": gateway_id, "strategy": strategy, "dry_run": dry_run,
+        "import_id": import_id, "operation_id": None if dry_run else import_id, "gateway_id": gateway_id, "strategy": strategy, "dry_run": dry_run,
         "processed": processed, "imported": report.count("create", "update"), "skipped": report.count("skip"),
         "deleted": report.count("delete"), "errors": 0, "plan_token": report.plan_token if dry_run else None,
         "jobs": [
@@ -89,9 +89,14 @@ def import_jobs(
     if dry_run:
         _, report = runtime.app.preview(command, context)
         return _answer(import_id, gateway_id, strategy, True, len(jobs), report)
-    # The bulk operations' in-progress guard (issue 12, branch `bulk`) belongs here, around the
-    # execute: an import is one operation on the gateway, refused with OPERATION_IN_PROGRESS while
-    # another runs (a dry run writes nothing and needs no guard).
-    saved = runtime.app.execute(command, context)
+    # An import is one operation on the gateway (application/operations.py): refused with
+    # OPERATION_IN_PROGRESS while another runs; a dry run writes nothing and needs no guard.
+    runtime.operations.begin(gateway_id, "import", actor, op_id=import_id)
+    try:
+        saved = runtime.app.execute(command, context)
+    except BaseException:
+        runtime.operations.finish(import_id, "failed")
+        raise
+    runtime.operations.finish(import_id)
     runtime.wait(saved.recorded, timeout=IMPORT_WAIT_SECONDS)
     return _answer(import_id, gateway_id, strategy, False, len(jobs), saved.report)

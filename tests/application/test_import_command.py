@@ -127,10 +127,10 @@ def test_a_plan_reports_the_next_three_fire_times_of_each_job(gw):
     assert [(b - a).total_seconds() for a, b in zip(first.next_executions, first.next_executions[1:])] == [60, 60]
 
 
-def test_an_import_decided_in_a_batch_with_other_commands_answers_its_own_report(gw):
-    """Group commit (decision 80) decides an import beside other commands on shared copies: it
-    reads its jobs through the batch, answers its own report, and an import of what exists
-    records nothing while its neighbour in the batch saves."""
+def test_a_batch_holding_an_import_answers_each_command_its_own_outcome(gw):
+    """Group commit (decision 80) executes a batch holding an import one command at a time: each
+    answers its own report, and an import of what exists records nothing while its neighbour in
+    the batch saves."""
     app = _app()
     _import(app, gw, [_job("a")])
     ctx = CommandContext("importer", "req-2", "op-2")

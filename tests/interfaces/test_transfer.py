@@ -337,3 +337,22 @@ def test_a_deeply_nested_yaml_file_is_refused_before_it_is_composed(api: Api, ev
     deep = "export_type: jobs_configuration\nformat_version: 1\njobs: " + "[" * levels + "]" * levels + "\n"
     details = _refused(_import(api, deep, name="jobs.yaml"), 400, "IMPORT_FAILED")
     assert details["errors"][0]["reason"] == reason and event_log.head() == head
+
+
+def test_an_import_waits_for_another_operation_of_its_gateway_and_is_one_itself(api: Api, runtime, event_log):
+    """The bulk operations' guard (application/operations.py) covers imports: refused with
+    OPERATION_IN_PROGRESS, writing nothing, while another operation runs; once applied, the
+    import's id names its operation (finished) and is answered as operation_id."""
+    running = runtime.operations.begin(api.gateway_id, "disable_all", "someone")
+    head = event_log.head()
+    details = _refused(_import(api, _file(_job("job-a")), gateway_id=api.gateway_id), 409, "OPERATION_IN_PROGRESS")
+    assert details["operation_id"] == running.id and event_log.head() == head
+    planned = _import(api, _file(_job("job-a")), gateway_id=api.gateway_id, dry_run=True)  # writes nothing: no guard
+    assert planned.status_code == 200 and planned.json()["data"]["operation_id"] is None
+    runtime.operations.finish(running.id)
+    answer = _import(api, _file(_job("job-a")), gateway_id=api.gateway_id)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["operation_id"] == data["import_id"]
+    operation = runtime.operations.get(data["import_id"])
+    assert (operation.kind, operation.state, operation.actor) == ("import", "completed", "tester")

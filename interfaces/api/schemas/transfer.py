@@ -144,6 +144,7 @@ class ImportStep(msgspec.Struct, kw_only=True):
 
 class ImportData(msgspec.Struct, kw_only=True):
     import_id: str
+    operation_id: str | None  # the import_id, recorded on every event it caused; None for a dry run
     gateway_id: str
     strategy: Strategy
     dry_run: bool
