@@ -11,7 +11,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+    Transcoding,
+)
 
 from application.clock import Clock, utc_now
 from application.commands import (
@@ -28,9 +33,10 @@ from application.commands import (
 from application.repository import ConsistentCopyRepository
 from domain.errors import JobNotFound, VersionConflict
 from domain.gateway import Gateway
-from domain.identity import gateway_uuid, job_uuid
+from domain.identity import gateway_uuid, job_uuid, resource_monitor_uuid
 from domain.job import Job
 from domain.job_config import JobConfig
+from domain.resources import ResourceMonitor
 
 T = TypeVar("T")
 # Creates in one gateway all touch its Gateway aggregate (for the job limit), so bursts collide;
@@ -125,6 +131,12 @@ class Scheduler(Application[UUID]):
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
             return self.repository.get(gateway_uuid(gateway_id))
+        except AggregateNotFoundError:
+            return None
+
+    def resource_monitor(self, gateway_id: str) -> ResourceMonitor | None:
+        try:
+            return self.repository.get(resource_monitor_uuid(gateway_id))
         except AggregateNotFoundError:
             return None
 

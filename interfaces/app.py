@@ -14,9 +14,16 @@ from interfaces.api.gateways import Gateways
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
+from interfaces.api.live_stream import LiveStream
 from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
-from interfaces.auth import ROLES, authenticated_socket, authorize_page, authorize_request, jwt_auth
+from interfaces.auth import (
+    ROLES,
+    authenticated_socket,
+    authorize_page,
+    authorize_request,
+    jwt_auth,
+)
 from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, flush_logs, request_log_middleware
@@ -29,7 +36,7 @@ MAX_BODY = 1024 * 1024
 # The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
-API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status]
+API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, LiveStream]
 ROUTES = [Health, live_feed]
 
 

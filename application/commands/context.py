@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from domain.gateway import Gateway
 from domain.job import Job
+from domain.resources import ResourceMonitor
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +46,5 @@ class Aggregates(Protocol):
     def job_ever(self, gateway_id: str, job_id: str) -> Job | None: ...
 
     def gateway(self, gateway_id: str) -> Gateway | None: ...
+
+    def resource_monitor(self, gateway_id: str) -> ResourceMonitor | None: ...

@@ -20,8 +20,9 @@ from application.commands.jobs import (
     toggle_job,
     update_job,
 )
+from application.commands.resources import ObserveResources, observe_resources
 
-Command = CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway
+Command = CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway | ObserveResources
 Handler = Callable[[Any, Aggregates, CommandContext], Decision]
 
 _HANDLERS: dict[type[Any], Handler] = {
@@ -31,6 +32,7 @@ _HANDLERS: dict[type[Any], Handler] = {
     DeleteJob: delete_job,
     RunJob: run_job,
     RegisterGateway: register_gateway,
+    ObserveResources: observe_resources,
 }
 
 

@@ -37,12 +37,13 @@ _WRITE = (*_BY_ID, 409, 413)  # a command with a body on one job
 
 @dataclass(frozen=True)
 class Operation:
-    data: type[msgspec.Struct]
+    data: type[msgspec.Struct] | None  # None for a stream
     errors: tuple[int, ...] = _EVERY
     request: Any = None  # a struct, or a tuple of tagged structs (a union)
     request_required: bool = True
     status: int = 200
     conditional: bool = False  # honours If-Match
+    stream: bool = False  # answers text/event-stream (the live feed's SSE), not the JSON envelope
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -66,8 +67,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/schedules/validate"): Operation(a.ValidationData, (*_EVERY, 413), r.ValidateSchedule),
     ("GET", "/gateways"): Operation(a.GatewaysData),
     ("GET", "/gateways/{gateway_id}/jobs"): Operation(a.GatewayJobsData, _BY_ID),
+    ("GET", "/events/stream"): Operation(None, stream=True),
 }
-ANSWERS = {key: a.envelope(op.data) for key, op in OPERATIONS.items()}
+ANSWERS = {key: a.envelope(op.data) for key, op in OPERATIONS.items() if not op.stream}
+_LAST_EVENT_ID = {
+    "name": "Last-Event-ID", "in": "header", "required": False,
+    "description": "Resume after this position (an EventSource sends the last `id` it received); wins over `after`",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+}
+_STREAM_DESCRIPTION = (
+    "Server-Sent Events: each message is `event: <type>`, `id: <position>` (when it has one) and `data:` the"
+    " live feed's JSON message (docs/live-feed.md: auth_ok, the history after the position, caught_up, then"
+    " live events and heartbeats; resync_required then `end` when the position cannot be continued; `end` with"
+    " code 4401 when the token expires)"
+)
 
 _GATEWAY_HEADER = {
     "name": "X-Gateway-ID", "in": "header", "required": True,
@@ -126,10 +139,15 @@ def wire_document(generated: dict[str, Any]) -> dict[str, Any]:
                 continue
             described = OPERATIONS[key]
             parameters = [p for p in operation.get("parameters", []) if p.get("in") != "header"]
-            operation["parameters"] = [*parameters, _GATEWAY_HEADER, *([_IF_MATCH] if described.conditional else [])]
+            operation["parameters"] = [*parameters, _GATEWAY_HEADER, *([_IF_MATCH] if described.conditional else []),
+                                       *([_LAST_EVENT_ID] if described.stream else [])]
             if described.request is not None:
                 operation["requestBody"] = {"required": described.request_required, "content": _json(requests[key])}
-            responses = {str(described.status): {"description": "Success", "content": _json(answers[key])}}
+            if described.stream:
+                stream = {"text/event-stream": {"schema": {"type": "string", "description": _STREAM_DESCRIPTION}}}
+                responses = {"200": {"description": "The live feed", "content": stream}}
+            else:
+                responses = {str(described.status): {"description": "Success", "content": _json(answers[key])}}
             for status in described.errors:
                 codes = ", ".join(CODES_BY_STATUS[status])
                 responses[str(status)] = {"description": f"Error envelope: {codes}", "content": _json(errors[status])}
