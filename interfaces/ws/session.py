@@ -98,7 +98,10 @@ class Subscription:
         while True:
             left = (self.expires - datetime.now(UTC)).total_seconds()
             try:
-                item = await asyncio.wait_for(subscriber.queue.get(), max(0.0, min(HEARTBEAT_SECONDS, left)))
+                if left > 0 and not subscriber.queue.empty():
+                    item = subscriber.queue.get_nowait()  # a burst: no timer per message
+                else:
+                    item = await asyncio.wait_for(subscriber.queue.get(), max(0.0, min(HEARTBEAT_SECONDS, left)))
             except TimeoutError:
                 if datetime.now(UTC) >= self.expires:
                     yield End(CLOSE_EXPIRED, "The token expired")
