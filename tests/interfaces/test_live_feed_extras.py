@@ -284,3 +284,49 @@ def test_sse_ends_with_resync_required_after_a_pruned_position(sse, runtime, gw,
     assert json.loads(frames[2]["data"]) == {"type": "end", "code": 4410,
                                              "reason": "Events after this position were pruned: resync"}
     response.close()
+
+
+# ---- the documented client -------------------------------------------------------------------
+
+
+class _Enough(Exception):
+    pass
+
+
+def test_the_documented_client_resumes_through_a_resync_and_gets_what_was_kept(server, runtime, gw):
+    """The Python block of docs/live-feed.md, run as written: resumed from before a prune, it hands
+    over resync_required, reconnects from its position on the 4410 close, and gets the kept run."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "live-feed.md").read_text()
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/live-feed.md", "exec"), namespace)  # noqa: S102 - the project's own document
+    long_ago = datetime(2000, 1, 5, tzinfo=UTC)
+    old = save_and_project(runtime, succeeded(gw, "job_old", long_ago, 5))
+    with psycopg.connect(conninfo(runtime.url), autocommit=True) as conn:
+        while prune_executions(conn, datetime(2000, 2, 1, tzinfo=UTC)).executions:
+            pass
+    kept = save(runtime, succeeded(gw, "job_new", datetime.now(UTC), 7))
+    handled: list[dict[str, Any]] = []
+
+    def handle(message: dict[str, Any]) -> None:
+        handled.append(message)
+        if message.get("position") == kept[-1]:
+            raise _Enough
+
+    with pytest.raises(_Enough):
+        namespace["follow"](f"ws://{server}/api/v1/scheduler/ws", token("viewer", [gw]), gw, handle,
+                            after=old[0][1] - 1)
+    assert [(m["type"], m["position"]) for m in handled] == [
+        ("resync_required", old[-1][1]), ("job_started", kept[0]), ("job_completed", kept[1])]
+
+
+def test_the_openapi_document_describes_the_stream(server):
+    document = httpx.get(f"http://{server}/schema/openapi.json", timeout=DEADLINE).json()
+    operation = document["paths"]["/api/v1/scheduler/events/stream"]["get"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/event-stream"]
+    parameters = {(p["in"], p["name"]) for p in operation["parameters"]}
+    assert {("header", "Last-Event-ID"), ("header", "X-Gateway-ID"), ("query", "after"), ("query", "types"),
+            ("query", "job_ids"), ("query", "tags")} <= parameters
+    assert {"401", "403", "400"} <= set(operation["responses"])
