@@ -177,9 +177,10 @@ class _Subscriber(asyncio.Protocol):
             self.ready.set()
 
 
-def client_process(url: str, count: int, auth: str, out: str) -> None:
+def client_process(url: str, count: int, auth: str, out: str, drain: float) -> None:
     """`count` subscribers; prints "ready" when all are caught up; on stdin "done <last>" waits until
-    every subscriber has `last` (or 60 s), writes (positions, receive times) per subscriber to `out`."""
+    every subscriber has `last` (or `drain` seconds), writes (positions, receive times) per
+    subscriber to `out`, and whether the wait ran out."""
     parts = urlsplit(url)
     positions = [array("q") for _ in range(count)]
     received = [array("d") for _ in range(count)]
@@ -197,19 +198,22 @@ def client_process(url: str, count: int, auth: str, out: str) -> None:
         print("ready", flush=True)
         line = await loop.run_in_executor(None, sys.stdin.readline)
         last = int(line.split()[1])
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + drain
         while time.monotonic() < deadline and not all(p and p[-1] >= last for p in positions):
             await asyncio.sleep(0.05)
+        timed_out = not all(p and p[-1] >= last for p in positions)
         await asyncio.sleep(0.5)  # anything duplicated after the last one
         with open(out, "w") as f:
-            json.dump([[list(p), list(r)] for p, r in zip(positions, received, strict=True)], f)
+            json.dump({"timed_out": timed_out,
+                       "subscribers": [[list(p), list(r)] for p, r in zip(positions, received, strict=True)]}, f)
         print("finished", flush=True)
 
     asyncio.run(main())
 
 
 class Clients:
-    def __init__(self, url: str, total: int, processes: int, auth: dict[str, Any], tmp: Path, tag: str) -> None:
+    def __init__(self, url: str, total: int, processes: int, auth: dict[str, Any], tmp: Path, tag: str,
+                 drain: float) -> None:
         self.files = []
         self.procs = []
         share = [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
@@ -217,30 +221,33 @@ class Clients:
             out = tmp / f"{tag}-{i}.json"
             self.files.append(out)
             self.procs.append(subprocess.Popen(
-                [sys.executable, __file__, "client", url, str(count), json.dumps(auth), str(out)], cwd=ROOT,
+                [sys.executable, __file__, "client", url, str(count), json.dumps(auth), str(out), str(drain)], cwd=ROOT,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
         for proc in self.procs:
             line = proc.stdout.readline()  # type: ignore[union-attr]
             if line.strip() != "ready":
                 raise RuntimeError(f"a subscriber process failed: {line!r}")
 
-    def finish(self, last: int) -> list[tuple[list[int], list[float]]]:
+    def finish(self, last: int) -> tuple[list[tuple[list[int], list[float]]], bool]:
         for proc in self.procs:
             proc.stdin.write(f"done {last}\n")  # type: ignore[union-attr]
             proc.stdin.flush()  # type: ignore[union-attr]
         for proc in self.procs:
             proc.stdout.readline()  # type: ignore[union-attr]
             proc.wait(timeout=60)
-        result = []
+        result, timed_out = [], False
         for path in self.files:
-            result += [(p, r) for p, r in json.loads(path.read_text())]
-        return result
+            got = json.loads(path.read_text())
+            timed_out = timed_out or got["timed_out"]
+            result += [(p, r) for p, r in got["subscribers"]]
+        return result, timed_out
 
 
 # ---- figures ----------------------------------------------------------------------------------------
 
-def figures(label: str, subscribers: list[tuple[list[int], list[float]]], committed: dict[int, float],
+def figures(label: str, finished: tuple[list[tuple[list[int], list[float]]], bool], committed: dict[int, float],
             cpu_seconds: float, wall: float) -> dict[str, Any]:
+    subscribers, timed_out = finished
     expected = set(committed)
     latencies: list[float] = []
     worst_missing = worst_dup = 0
@@ -268,7 +275,8 @@ def figures(label: str, subscribers: list[tuple[list[int], list[float]]], commit
            "worst_missing": worst_missing, "worst_duplicated": worst_dup}
     print(f"  {label}: {row['subscribers']} subscribers x {row['messages']} messages; latency p50 {row['p50_ms']:.1f} ms,"
           f" p99 {row['p99_ms']:.1f} ms, max {row['max_ms']:.1f} ms; {row['delivered_per_s']:.0f} messages/s delivered;"
-          f" server CPU {row['cpu_percent']:.0f}%; missing {worst_missing}, duplicated {worst_dup} (worst subscriber)",
+          f" server CPU {row['cpu_percent']:.0f}%; missing {worst_missing}, duplicated {worst_dup} (worst subscriber)"
+          + (" -- the drain wait ran out: 'missing' counts messages not yet delivered, not lost" if timed_out else ""),
           flush=True)
     return row
 
@@ -365,6 +373,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=300, help="runs recorded per second")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=2, help="subscriber processes")
+    parser.add_argument("--drain", type=float, default=120, help="seconds to wait for the last message")
     args = parser.parse_args()
 
     import httpx
@@ -402,7 +411,8 @@ def main() -> None:
               flush=True)
 
         auth = {"type": "auth", "token": token, "gateway_id": GATEWAY, "types": ["job_completed"]}
-        clients = Clients(f"ws://127.0.0.1:{port}/api/v1/scheduler/ws", args.subscribers, args.clients, auth, tmp, "feed")
+        clients = Clients(f"ws://127.0.0.1:{port}/api/v1/scheduler/ws", args.subscribers, args.clients, auth, tmp, "feed",
+                          args.drain)
         cpu0, t0 = cpu_of(service.pid), time.monotonic()
         committed, replay = record_runs(app, args.rate, args.seconds)
         got = clients.finish(max(committed))
@@ -413,7 +423,8 @@ def main() -> None:
 
         bare = subprocess.Popen([sys.executable, __file__, "bare", str(bare_port)], cwd=ROOT)
         wait_port(bare_port, bare)
-        clients = Clients(f"ws://127.0.0.1:{bare_port}/ws", args.subscribers, args.clients, auth, tmp, "bare")
+        clients = Clients(f"ws://127.0.0.1:{bare_port}/ws", args.subscribers, args.clients, auth, tmp, "bare",
+                          args.drain)
         cpu0, t0 = cpu_of(bare.pid), time.monotonic()
         sent = replay_to(f"ws://127.0.0.1:{bare_port}/publish", replay)
         got = clients.finish(max(sent))
@@ -435,6 +446,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "bare":
         bare_server(int(sys.argv[2]))
     elif len(sys.argv) > 1 and sys.argv[1] == "client":
-        client_process(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
+        client_process(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]))
     else:
         main()
