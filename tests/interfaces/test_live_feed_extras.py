@@ -330,3 +330,17 @@ def test_the_openapi_document_describes_the_stream(server):
     assert {("header", "Last-Event-ID"), ("header", "X-Gateway-ID"), ("query", "after"), ("query", "types"),
             ("query", "job_ids"), ("query", "tags")} <= parameters
     assert {"401", "403", "400"} <= set(operation["responses"])
+
+
+def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers):
+    server, app = served
+    with httpx.Client(timeout=httpx.Timeout(DEADLINE, read=DEADLINE)) as client:
+        with client.stream("GET", f"http://{server}/api/v1/scheduler/events/stream", headers=sse_headers) as response:
+            for line in response.iter_lines():  # on this thread: closing below closes the connection
+                if line == "event: caught_up":
+                    break
+            assert len(app.state.feed._subscribers.get(gw, ())) == 1
+    deadline = time.monotonic() + DEADLINE
+    while app.state.feed._subscribers.get(gw):
+        assert time.monotonic() < deadline, "the stream's subscriber outlived its client"
+        time.sleep(0.05)
