@@ -300,6 +300,7 @@ def record_runs(app: Any, rate: int, seconds: float) -> tuple[dict[int, float], 
     from interfaces.ws.messages import encode, route
 
     per_tick = max(1, round(rate * TICK))
+    interval = per_tick / rate  # TICK, or longer for a rate below one run per tick
     committed: dict[int, float] = {}
     replay: list[tuple[int, str, float]] = []
     start = time.monotonic()
@@ -321,7 +322,7 @@ def record_runs(app: Any, rate: int, seconds: float) -> tuple[dict[int, float], 
                 committed[recording.notification.id] = at
                 replay.append((recording.notification.id, encode(routed.message), time.monotonic() - start))
         tick += 1
-        pause = start + tick * TICK - time.monotonic()
+        pause = start + tick * interval - time.monotonic()
         if pause > 0:
             time.sleep(pause)
     return committed, replay
@@ -415,6 +416,7 @@ def main() -> None:
                           args.drain)
         cpu0, t0 = cpu_of(service.pid), time.monotonic()
         committed, replay = record_runs(app, args.rate, args.seconds)
+        print(f"  recorded {len(committed)} runs in {args.seconds:g} s ({len(committed) / args.seconds:.0f}/s)", flush=True)
         got = clients.finish(max(committed))
         feed = figures("gateway-scheduler feed", got, committed, cpu_of(service.pid) - cpu0, time.monotonic() - t0)
         app.close()
