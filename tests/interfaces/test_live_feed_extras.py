@@ -36,7 +36,15 @@ from tests.interfaces.test_live_feed import (  # noqa: F401 - fixtures
     subscribed,
 )
 from tests.projections.execution_events import new_execution_id, succeeded
-from tests.projections.execution_events import save as save_and_project
+
+PROJECTED = 60.0  # the read models may be behind the log by earlier tests' bursts on a loaded machine
+
+
+def save_and_project(runtime: Any, *executions: Execution) -> tuple[tuple[str, int], ...]:
+    """Saved, and in the read models (retention prunes what they list)."""
+    recorded = tuple((r.notification.topic, r.notification.id) for r in runtime.app.save(*executions))
+    assert runtime.wait(recorded, timeout=PROJECTED), "the projections did not catch up"
+    return recorded
 
 
 def tagged_run(gateway_id: str, job_id: str, tags: tuple[str, ...], at: datetime) -> Execution:
@@ -61,10 +69,12 @@ def test_the_tags_filter_passes_the_messages_of_jobs_with_one_of_the_tags(server
     kept = save(runtime, tagged_run(gw, "job_m", ("modbus", "polling"), now), tagged_run(gw, "job_h", ("hvac",), now))
     headers = {"Authorization": f"Bearer {token('operator', [gw])}", "X-Gateway-ID": gw}
     base = f"http://{server}/api/v1/scheduler/jobs"
-    dropped = httpx.post(base, json=job_body(tags=["backup"]), headers=headers).json()["data"]["job_id"]
-    assert httpx.post(f"{base}/{dropped}/toggle", json={"enabled": False}, headers=headers).status_code == 200
-    job_id = httpx.post(base, json=job_body(tags=["hvac"]), headers=headers).json()["data"]["job_id"]
-    assert httpx.post(f"{base}/{job_id}/toggle", json={"enabled": False}, headers=headers).status_code == 200
+    api = httpx.Client(headers=headers, timeout=PROJECTED)  # a command waits for the read models
+    dropped = api.post(base, json=job_body(tags=["backup"])).json()["data"]["job_id"]
+    assert api.post(f"{base}/{dropped}/toggle", json={"enabled": False}).status_code == 200
+    job_id = api.post(base, json=job_body(tags=["hvac"])).json()["data"]["job_id"]
+    assert api.post(f"{base}/{job_id}/toggle", json={"enabled": False}).status_code == 200
+    api.close()
     got = events(ws, lambda ms: sum(m["type"] == "job_toggled" for m in ms) == 1)
     assert [(m["type"], m["data"]["job_id"]) for m in got] == [
         ("job_started", "job_m"), ("job_completed", "job_m"), ("job_started", "job_h"), ("job_completed", "job_h"),
@@ -332,8 +342,11 @@ def test_the_openapi_document_describes_the_stream(server):
     assert {"401", "403", "400"} <= set(operation["responses"])
 
 
-def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers):
+def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers, monkeypatch):
+    """At once when the server sees the close, at the latest at the next heartbeat (a write to a
+    closed connection fails): here heartbeats every 0.5 s."""
     server, app = served
+    monkeypatch.setattr(session_module, "HEARTBEAT_SECONDS", 0.5)
     with httpx.Client(timeout=httpx.Timeout(DEADLINE, read=DEADLINE)) as client:
         with client.stream("GET", f"http://{server}/api/v1/scheduler/events/stream", headers=sse_headers) as response:
             for line in response.iter_lines():  # on this thread: closing below closes the connection
