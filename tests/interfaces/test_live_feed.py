@@ -20,8 +20,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interfaces.app import create_app
-from interfaces.ws import session as session_module
 from interfaces.ws import hub as hub_module
+from interfaces.ws import session as session_module
 from tests.conftest import job_body, token
 from tests.projections.execution_events import failed, missed, started, succeeded
 

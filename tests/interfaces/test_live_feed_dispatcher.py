@@ -44,7 +44,7 @@ def workers(database_url: str, tmp_path: Path) -> Iterator[Callable[..., WorkerP
         worker.stop()
 
 
-def _create(server: str, gateway_id: str, **fields: Any) -> str:
+def _create(server: str, gateway_id: str, **fields: Any) -> str:  # noqa: F811
     headers = {"Authorization": f"Bearer {token('operator', [gateway_id])}", "X-Gateway-ID": gateway_id}
     answer = httpx.post(f"http://{server}/api/v1/scheduler/jobs", json=job_body(**fields), headers=headers, timeout=30)
     assert answer.status_code == 201, answer.text
@@ -71,7 +71,7 @@ def _of(messages: list[dict[str, Any]], kind: str, job_id: str | None = None) ->
     return [m for m in messages if m["type"] == kind and (job_id is None or m["data"].get("job_id") == job_id)]
 
 
-def test_runs_of_a_dispatcher_in_another_process_reach_this_processs_client(server, workers, mqtt_url):
+def test_runs_of_a_dispatcher_in_another_process_reach_this_processs_client(server, workers, mqtt_url):  # noqa: F811
     gw = f"gw-{uuid.uuid4().hex[:10]}"
     ws = subscribed(server, gw)
     read_until(ws, caught_up)
@@ -107,7 +107,7 @@ def test_runs_of_a_dispatcher_in_another_process_reach_this_processs_client(serv
     ws.close()
 
 
-def test_a_failing_run_with_retries_sends_job_failed_with_error_and_retry_count(server, workers):
+def test_a_failing_run_with_retries_sends_job_failed_with_error_and_retry_count(server, workers):  # noqa: F811
     gw = f"gw-{uuid.uuid4().hex[:10]}"
     ws = subscribed(server, gw, types=["job_started", "job_failed", "job_completed"])
     read_until(ws, caught_up)

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -61,7 +61,7 @@ def events(ws: Any, done: Any) -> list[dict[str, Any]]:
 # ---- tags ------------------------------------------------------------------------------------
 
 
-def test_the_tags_filter_passes_the_messages_of_jobs_with_one_of_the_tags(server, runtime, gw):
+def test_the_tags_filter_passes_the_messages_of_jobs_with_one_of_the_tags(server, runtime, gw):  # noqa: F811
     ws = subscribed(server, gw, tags=["modbus", "hvac"])
     read_until(ws, caught_up)
     now = datetime.now(UTC)
@@ -87,7 +87,7 @@ def test_the_tags_filter_passes_the_messages_of_jobs_with_one_of_the_tags(server
 # ---- resync_required -------------------------------------------------------------------------
 
 
-def test_a_resume_from_before_a_real_prune_gets_resync_required_with_the_oldest_position(server, runtime, gw):
+def test_a_resume_from_before_a_real_prune_gets_resync_required_with_the_oldest_position(server, runtime, gw):  # noqa: F811
     long_ago = datetime(2000, 1, 3, tzinfo=UTC)
     first = save_and_project(runtime, succeeded(gw, "job_old", long_ago, 5), succeeded(gw, "job_old", long_ago, 6))
     kept = save_and_project(runtime, succeeded(gw, "job_new", datetime.now(UTC), 7))
@@ -110,9 +110,9 @@ def test_a_resume_from_before_a_real_prune_gets_resync_required_with_the_oldest_
     assert [m["type"] for m in read_until(subscribed(server, other, after=0), caught_up)] == ["caught_up"]
 
 
-def test_a_client_too_far_behind_gets_resync_required_with_its_last_delivered_position(served, runtime, gw,
+def test_a_client_too_far_behind_gets_resync_required_with_its_last_delivered_position(served, runtime, gw,  # noqa: F811
                                                                                        monkeypatch):
-    server, app = served
+    server, app = served  # noqa: F811
     monkeypatch.setattr(hub_module, "QUEUE_SIZE", 2)
     monkeypatch.setattr(session_module, "BACKLOG_LIMIT", 10)
     ws = subscribed(server, gw)
@@ -137,7 +137,7 @@ def test_a_client_too_far_behind_gets_resync_required_with_its_last_delivered_po
 # ---- resource_alert --------------------------------------------------------------------------
 
 
-def test_the_sampler_raises_and_clears_alerts_with_hysteresis_and_they_reach_the_feed(server, runtime, gw):
+def test_the_sampler_raises_and_clears_alerts_with_hysteresis_and_they_reach_the_feed(server, runtime, gw):  # noqa: F811
     readings = iter([{"cpu": 50.0, "memory": 10.0}, {"cpu": 91.0, "memory": 10.0}, {"cpu": 89.0, "memory": 10.0},
                      {"cpu": 86.0, "memory": 10.0}, {"cpu": 84.9, "memory": 10.0}, {"cpu": 84.0, "memory": 10.0}])
     sampler = ResourceSampler(runtime.app, gw, lambda: next(readings), {"cpu": 90.0, "memory": 90.0}, 5.0, every=0)
@@ -155,7 +155,7 @@ def test_the_sampler_raises_and_clears_alerts_with_hysteresis_and_they_reach_the
     replay.close()
 
 
-def test_the_psutil_sampler_raises_an_alert_through_a_low_threshold(server, runtime, gw, tmp_path):
+def test_the_psutil_sampler_raises_an_alert_through_a_low_threshold(server, runtime, gw, tmp_path):  # noqa: F811
     sampler = ResourceSampler(runtime.app, gw, psutil_readings(tmp_path), {"disk": 0.01}, 0.0, every=0.05).start()
     ws = subscribed(server, gw, after=0)
     try:
@@ -171,7 +171,7 @@ def test_the_psutil_sampler_raises_an_alert_through_a_low_threshold(server, runt
 
 
 @pytest.fixture
-def sse_headers(gw: str) -> dict[str, str]:
+def sse_headers(gw: str) -> dict[str, str]:  # noqa: F811
     return {"Authorization": f"Bearer {token('viewer', [gw])}", "X-Gateway-ID": gw}
 
 
@@ -210,7 +210,7 @@ class SseReader:
 
 
 @pytest.fixture
-def sse(server: str) -> Iterator[Any]:
+def sse(server: str) -> Iterator[Any]:  # noqa: F811
     clients: list[httpx.Client] = []
 
     def open_stream(headers: dict[str, str], **params: Any) -> tuple[httpx.Response, SseReader | None]:
@@ -230,7 +230,7 @@ def _kinds(frames: list[dict[str, Any]]) -> list[str]:
     return [f["event"] for f in frames]
 
 
-def test_sse_sends_the_same_messages_with_event_id_and_data_then_resumes_with_last_event_id(sse, runtime, gw,
+def test_sse_sends_the_same_messages_with_event_id_and_data_then_resumes_with_last_event_id(sse, runtime, gw,  # noqa: F811
                                                                                           sse_headers):
     now = datetime.now(UTC)
     positions = save(runtime, *[succeeded(gw, f"job_{i}", now, 3) for i in range(3)])
@@ -254,7 +254,7 @@ def test_sse_sends_the_same_messages_with_event_id_and_data_then_resumes_with_la
     response.close()
 
 
-def test_sse_filters_and_the_session_cookie(sse, runtime, gw):
+def test_sse_filters_and_the_session_cookie(sse, runtime, gw):  # noqa: F811
     cookie = {"Cookie": f"session_token={token('viewer', [gw])}", "X-Gateway-ID": gw}
     response, reader = sse(cookie, types="job_completed", job_ids="job_keep")
     reader.until(lambda fs: "caught_up" in _kinds(fs))
@@ -273,7 +273,7 @@ def test_sse_filters_and_the_session_cookie(sse, runtime, gw):
     ({}, {"after": "-1"}, 400, "VALIDATION_ERROR"),
     ({}, {"types": "job_exploded"}, 400, "VALIDATION_ERROR"),
 ])
-def test_sse_refusals_are_the_apis_envelopes(sse, gw, sse_headers, headers, params, status, code):
+def test_sse_refusals_are_the_apis_envelopes(sse, gw, sse_headers, headers, params, status, code):  # noqa: F811
     base = {} if status == 401 else sse_headers
     response, _ = sse({**base, **headers}, **params)
     response.read()
@@ -281,7 +281,7 @@ def test_sse_refusals_are_the_apis_envelopes(sse, gw, sse_headers, headers, para
     assert response.json()["success"] is False and response.json()["error"]["code"] == code
 
 
-def test_sse_ends_with_resync_required_after_a_pruned_position(sse, runtime, gw, sse_headers):
+def test_sse_ends_with_resync_required_after_a_pruned_position(sse, runtime, gw, sse_headers):  # noqa: F811
     long_ago = datetime(2000, 1, 4, tzinfo=UTC)
     first = save_and_project(runtime, succeeded(gw, "job_old", long_ago, 5))
     with psycopg.connect(conninfo(runtime.url), autocommit=True) as conn:
@@ -303,7 +303,7 @@ class _Enough(Exception):
     pass
 
 
-def test_the_documented_client_resumes_through_a_resync_and_gets_what_was_kept(server, runtime, gw):
+def test_the_documented_client_resumes_through_a_resync_and_gets_what_was_kept(server, runtime, gw):  # noqa: F811
     """The Python block of docs/live-feed.md, run as written: resumed from before a prune, it hands
     over resync_required, reconnects from its position on the 4410 close, and gets the kept run."""
     from pathlib import Path
@@ -332,7 +332,7 @@ def test_the_documented_client_resumes_through_a_resync_and_gets_what_was_kept(s
         ("resync_required", old[-1][1]), ("job_started", kept[0]), ("job_completed", kept[1])]
 
 
-def test_the_openapi_document_describes_the_stream(server):
+def test_the_openapi_document_describes_the_stream(server):  # noqa: F811
     document = httpx.get(f"http://{server}/schema/openapi.json", timeout=DEADLINE).json()
     operation = document["paths"]["/api/v1/scheduler/events/stream"]["get"]
     assert list(operation["responses"]["200"]["content"]) == ["text/event-stream"]
@@ -342,10 +342,10 @@ def test_the_openapi_document_describes_the_stream(server):
     assert {"401", "403", "400"} <= set(operation["responses"])
 
 
-def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers, monkeypatch):
+def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers, monkeypatch):  # noqa: F811
     """At once when the server sees the close, at the latest at the next heartbeat (a write to a
     closed connection fails): here heartbeats every 0.5 s."""
-    server, app = served
+    server, app = served  # noqa: F811
     monkeypatch.setattr(session_module, "HEARTBEAT_SECONDS", 0.5)
     with httpx.Client(timeout=httpx.Timeout(DEADLINE, read=DEADLINE)) as client:
         with client.stream("GET", f"http://{server}/api/v1/scheduler/events/stream", headers=sse_headers) as response:
