@@ -21,7 +21,7 @@ from uuid import UUID
 
 from domain.errors import JobNotFound
 from domain.gateway import Gateway
-from domain.identity import gateway_uuid, job_uuid
+from domain.identity import gateway_uuid, job_uuid, resource_monitor_uuid
 from domain.job import Job
 
 I = TypeVar("I")  # noqa: E741 - an item, as submitted
@@ -130,6 +130,9 @@ class Together:
 
     def job(self, gateway_id: str, job_id: str) -> Job:
         return live(self.job_ever(gateway_id, job_id), job_id)
+
+    def resource_monitor(self, gateway_id: str) -> Any:
+        return self._get(resource_monitor_uuid(gateway_id), lambda: self.app.resource_monitor(gateway_id))
 
     def gateway(self, gateway_id: str) -> Gateway | None:
         return self._get(gateway_uuid(gateway_id), lambda: self.app.gateway(gateway_id))  # type: ignore[no-any-return]

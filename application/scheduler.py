@@ -39,9 +39,10 @@ from domain.errors import JobNotFound, VersionConflict
 from domain.execution import Execution
 from domain.execution_group import ExecutionGroup, group_uuid
 from domain.gateway import Gateway
-from domain.identity import execution_uuid, gateway_uuid, job_uuid
+from domain.identity import execution_uuid, gateway_uuid, job_uuid, resource_monitor_uuid
 from domain.job import Job
 from domain.job_config import JobConfig
+from domain.resources import ResourceMonitor
 
 T = TypeVar("T")
 # A save that lost a race with another writer (another process: in this one, commands are decided
@@ -185,6 +186,12 @@ class Scheduler(Application[UUID]):
     def execution_group(self, gateway_id: str, group_id: str) -> ExecutionGroup | None:
         try:
             return self.repository.get(group_uuid(gateway_id, group_id))
+        except AggregateNotFoundError:
+            return None
+
+    def resource_monitor(self, gateway_id: str) -> ResourceMonitor | None:
+        try:
+            return self.repository.get(resource_monitor_uuid(gateway_id))
         except AggregateNotFoundError:
             return None
 

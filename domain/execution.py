@@ -55,12 +55,15 @@ class Execution(Aggregate):
         # A manual run's cause, copied from the Job.RunRequested that asked for it (docs/events.md).
         request_id: str | None = None
         operation_id: str | None = None
+        # The job's tags when it fired, for the live feed's `tags` filter (docs/events.md, v2 fields:
+        # events recorded before them load with none).
+        tags: tuple[str, ...] = ()
 
     def __init__(
         self, gateway_id: str, job_id: str, execution_id: str, job_name: str, scheduled_for: datetime | None,
         trigger: str = "scheduled", jitter_seconds: float = 0.0, parameters: dict[str, Any] | None = None,
         actor: str = "scheduler", max_attempts: int = 1, reason: str = "",
-        request_id: str | None = None, operation_id: str | None = None,
+        request_id: str | None = None, operation_id: str | None = None, tags: tuple[str, ...] = (),
     ) -> None:
         """Initialised by either created event: Started (a run) or Missed (a run that did not happen)."""
         self.gateway_id = gateway_id
@@ -74,6 +77,7 @@ class Execution(Aggregate):
         self.max_attempts = max_attempts
         self.actor = actor
         self.request_id, self.operation_id = request_id, operation_id
+        self.tags = tuple(tags)
         self.attempt = 1
         self.reason = reason
         self.code = ""  # of the last failed attempt
@@ -87,6 +91,7 @@ class Execution(Aggregate):
         job_name: str
         scheduled_for: datetime
         reason: str
+        tags: tuple[str, ...] = ()
 
     class Event(Aggregate.Event):
         def apply(self, aggregate: Any) -> None:
@@ -110,6 +115,7 @@ class Execution(Aggregate):
         job_id: str = ""
         job_name: str = ""
         execution_id: str = ""
+        tags: tuple[str, ...] = ()
 
         def apply(self, execution: Execution) -> None:
             execution.status = "success"
@@ -127,6 +133,7 @@ class Execution(Aggregate):
         job_id: str = ""
         job_name: str = ""
         execution_id: str = ""
+        tags: tuple[str, ...] = ()
 
         def apply(self, execution: Execution) -> None:
             execution.code = self.code
@@ -143,7 +150,7 @@ class Execution(Aggregate):
         cls, *, gateway_id: str, job_id: str, execution_id: str, job_name: str, trigger: str,
         scheduled_for: datetime | None, now: datetime, jitter_seconds: float = 0.0,
         parameters: dict[str, Any] | None = None, actor: str = "scheduler", max_attempts: int = 1,
-        request_id: str | None = None, operation_id: str | None = None,
+        request_id: str | None = None, operation_id: str | None = None, tags: tuple[str, ...] = (),
     ) -> Execution:
         if trigger not in TRIGGERS:
             raise ValidationFailed(f"Unknown trigger {trigger!r}", {"field": "trigger"})
@@ -152,17 +159,19 @@ class Execution(Aggregate):
             job_id=job_id, execution_id=execution_id, job_name=job_name, trigger=trigger,
             scheduled_for=scheduled_for, jitter_seconds=jitter_seconds, parameters=dict(parameters or {}),
             actor=actor, max_attempts=max_attempts, request_id=request_id, operation_id=operation_id,
+            tags=tuple(tags),
         )
         return execution
 
     @classmethod
     def missed(
         cls, *, gateway_id: str, job_id: str, execution_id: str, job_name: str, scheduled_for: datetime,
-        reason: str, now: datetime,
+        reason: str, now: datetime, tags: tuple[str, ...] = (),
     ) -> Execution:
         execution = cls._create(
             cls.Missed, id=execution_uuid(gateway_id, execution_id), timestamp=now, gateway_id=gateway_id,
             job_id=job_id, execution_id=execution_id, job_name=job_name, scheduled_for=scheduled_for, reason=reason,
+            tags=tuple(tags),
         )
         return execution
 
@@ -173,9 +182,9 @@ class Execution(Aggregate):
         """Final: no outcome changes it any more (missed included)."""
         return self.status in FINAL
 
-    def _named(self) -> dict[str, str]:
+    def _named(self) -> dict[str, Any]:
         return {"gateway_id": self.gateway_id, "job_id": self.job_id, "job_name": self.job_name,
-                "execution_id": self.execution_id}
+                "execution_id": self.execution_id, "tags": self.tags}
 
     def succeed(self, *, now: datetime, duration_ms: int, message: str, logs: list[dict[str, Any]],
                 details: dict[str, Any] | None = None) -> None:

@@ -59,3 +59,17 @@ def execution_id(job_id: str, trigger: str, instant: datetime, nonce: str = "") 
 
 def execution_uuid(gateway_id: str, execution_id: str) -> UUID:
     return uuid5(_NAMESPACE, f"execution/{gateway_id}/{execution_id}")
+
+
+def resource_monitor_uuid(gateway_id: str) -> UUID:
+    return uuid5(_NAMESPACE, f"resources/{gateway_id}")
+
+
+def fire_group_id(instant: datetime) -> str:
+    """The public id of the group of a gateway's jobs due at one instant (`schedule_id` on the wire)."""
+    i = instant
+    return f"instant_{i.year:04d}{i.month:02d}{i.day:02d}{i.hour:02d}{i.minute:02d}{i.second:02d}{i.microsecond // 1000:03d}"
+
+
+def fire_group_uuid(gateway_id: str, group_id: str) -> UUID:
+    return uuid5(_NAMESPACE, f"fire-group/{gateway_id}/{group_id}")

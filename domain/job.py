@@ -97,6 +97,7 @@ class Job(Aggregate):
         next_execution: datetime | None
         request_id: str | None = None  # the cause (docs/events.md): written by the commit point
         operation_id: str | None = None
+        tags: list[str] | None = None  # the job's tags, for the live feed (None: recorded before they were)
 
         def apply(self, job: Job) -> None:
             job.enabled = self.enabled
@@ -108,6 +109,7 @@ class Job(Aggregate):
         actor: str
         request_id: str | None = None  # the cause (docs/events.md): written by the commit point
         operation_id: str | None = None
+        tags: list[str] | None = None  # the job's tags, for the live feed (None: recorded before they were)
 
         def apply(self, job: Job) -> None:
             job.deleted = True
@@ -229,7 +231,8 @@ class Job(Aggregate):
         if enabled == self.enabled:
             return False
         nxt = self.schedule_for(default_location).next_after(now) if enabled else None
-        self.trigger_event(self.Toggled, timestamp=now, enabled=enabled, reason=reason, actor=actor, next_execution=nxt)
+        self.trigger_event(self.Toggled, timestamp=now, enabled=enabled, reason=reason, actor=actor, next_execution=nxt,
+                           tags=list(self.config.tags))
         return True
 
     def reset(
@@ -244,7 +247,7 @@ class Job(Aggregate):
 
     def delete(self, *, actor: str, now: datetime) -> None:
         self._check_alive()
-        self.trigger_event(self.Deleted, timestamp=now, actor=actor)
+        self.trigger_event(self.Deleted, timestamp=now, actor=actor, tags=list(self.config.tags))
 
     def request_run(
         self, execution_id: str, parameters: dict[str, Any], *, force: bool, actor: str, now: datetime

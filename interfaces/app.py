@@ -15,6 +15,7 @@ from interfaces.api.gateways import Gateways
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
+from interfaces.api.live_stream import LiveStream
 from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
 from interfaces.api.transfer import Export, Import
@@ -33,7 +34,7 @@ MAX_BODY = 1024 * 1024
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
 API_ROUTES = [
     JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import,
-    BulkOperations, ExecutionGroups,
+    BulkOperations, ExecutionGroups, LiveStream,
 ]
 ROUTES = [Health, live_feed]
 

@@ -11,7 +11,11 @@ import psycopg
 from psycopg import Connection
 
 from application.clock import Clock
-from application.maintenance.retention import delete_execution_events, take_pruner_lock
+from application.maintenance.retention import (
+    delete_execution_events,
+    raise_low_water,
+    take_pruner_lock,
+)
 from projections.retention import forget_executions
 
 _log = logging.getLogger(__name__)
@@ -27,11 +31,13 @@ class Pruned:
 def prune_executions(conn: Connection, cutoff: datetime, batch: int = 5000) -> Pruned:
     """Remove up to `batch` finished executions that ended before `cutoff` (call until 0): their
     read-model rows (the projections' part) and their events (the application's) in one
-    transaction, so the read models stay exactly what a replay of the remaining log builds."""
+    transaction, so the read models stay exactly what a replay of the remaining log builds, and
+    the live feed's low-water mark rises with them (resync_required)."""
     with conn.transaction():
         if not take_pruner_lock(conn):
             return Pruned(0, 0, 0)  # another process is pruning
         forgotten = forget_executions(conn, cutoff, batch)
+        raise_low_water(conn, forgotten.aggregate_ids, forgotten.gateway_ids)
         events = delete_execution_events(conn, forgotten.aggregate_ids)
     return Pruned(len(forgotten.aggregate_ids), events, forgotten.log_lines)
 

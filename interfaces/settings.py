@@ -33,6 +33,13 @@ class Settings:
     list_cache_pages: int = 512  # encoded GET /jobs pages kept (0: none; the API bench reads uncached)
     execution_retention_days: float = 30.0
     log_json: bool | None = None
+    # The worker's resource sampler (docs/operations.md): every this many seconds (0: off), an alert
+    # at or above a threshold (percent used), cleared below the threshold minus the margin.
+    resource_sample_seconds: float = 30.0
+    cpu_alert_percent: float = 90.0
+    memory_alert_percent: float = 90.0
+    disk_alert_percent: float = 90.0
+    alert_clear_margin: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,7 +63,15 @@ class Settings:
             pool_size=int(env.get("SCHEDULER_DB_POOL_SIZE", "8")),
             list_cache_pages=int(env.get("SCHEDULER_LIST_CACHE_PAGES", "512")),
             execution_retention_days=float(env.get("SCHEDULER_EXECUTION_RETENTION_DAYS", "30")),
+            resource_sample_seconds=float(env.get("SCHEDULER_RESOURCE_SAMPLE_SECONDS", "30")),
+            cpu_alert_percent=float(env.get("SCHEDULER_CPU_ALERT_PERCENT", "90")),
+            memory_alert_percent=float(env.get("SCHEDULER_MEMORY_ALERT_PERCENT", "90")),
+            disk_alert_percent=float(env.get("SCHEDULER_DISK_ALERT_PERCENT", "90")),
+            alert_clear_margin=float(env.get("SCHEDULER_ALERT_CLEAR_MARGIN", "5")),
         )
+
+    def alert_thresholds(self) -> dict[str, float]:
+        return {"cpu": self.cpu_alert_percent, "memory": self.memory_alert_percent, "disk": self.disk_alert_percent}
 
     def secret(self) -> str:
         """The JWT signing secret: the configured one, else one kept in the data directory so

@@ -18,6 +18,7 @@ from application.executors.files import FileExecutor
 from application.executors.mqtt import MqttPublisher
 from application.executors.system import SystemExecutor, disk_check, memory_check
 from interfaces.database import conninfo
+from interfaces.resources import ResourceSampler, psutil_readings
 from interfaces.runtime import Runtime
 
 
@@ -71,6 +72,11 @@ def start_worker(runtime: Runtime, gateway_id: str | None = None, mqtt_url: str 
     heartbeat = Heartbeat(dsn, gateway_id, every=s.heartbeat_seconds, clock=runtime.clock)
     heartbeat.start()
     worker._closers.append(heartbeat.stop)
+    sampler = ResourceSampler(
+        runtime.app, gateway_id, psutil_readings(s.data_dir), s.alert_thresholds(), s.alert_clear_margin,
+        every=s.resource_sample_seconds,
+    ).start()
+    worker._closers.append(sampler.stop)
     runner, publisher = action_runner(runtime, gateway_id, mqtt_url or s.mqtt_url)
     worker._closers.append(publisher.close)
     # Commands wait for the dispatcher too, so a job disabled by a command that has answered never fires.

@@ -18,6 +18,7 @@ from domain.execution import COMPLETED, FINAL
 class Forgotten:
     aggregate_ids: tuple[UUID, ...]
     log_lines: int
+    gateway_ids: tuple[str, ...] = ()  # of each aggregate id, in the same order
 
 
 def forget_executions(conn: Connection, cutoff: datetime, batch: int) -> Forgotten:
@@ -61,6 +62,7 @@ def forget_executions(conn: Connection, cutoff: datetime, batch: int) -> Forgott
         " WHERE l.gateway_id = d.gateway_id AND l.execution_id = d.execution_id"
     ).rowcount
     deleted = conn.cursor(row_factory=tuple_row).execute(
-        "DELETE FROM executions e USING doomed d WHERE e.aggregate_id = d.aggregate_id RETURNING e.aggregate_id"
+        "DELETE FROM executions e USING doomed d WHERE e.aggregate_id = d.aggregate_id"
+        " RETURNING e.aggregate_id, e.gateway_id"
     ).fetchall()
-    return Forgotten(tuple(row[0] for row in deleted), log_lines)
+    return Forgotten(tuple(row[0] for row in deleted), log_lines, tuple(row[1] for row in deleted))

@@ -6,10 +6,11 @@ from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway
 from application.commands.jobs import CreateJob, DeleteJob, RunJob, ToggleJob, UpdateJob
 from application.commands.registry import Command, batchable, handler_for
+from application.commands.resources import ObserveResources
 from application.commands.transfer import ImportJobs, ImportReport, Step
 
 __all__ = [
     "AdvanceGroup", "Aggregates", "Command", "CommandContext", "CreateJob", "Decision", "DeleteJob", "DisableAll",
-    "ImportJobs", "ImportReport", "ReenableDisabled", "RegisterGateway", "ResetAll", "RunAll", "RunJob", "Step",
-    "ToggleJob", "UpdateJob", "batchable", "handler_for",
+    "ImportJobs", "ImportReport", "ObserveResources", "ReenableDisabled", "RegisterGateway", "ResetAll", "RunAll",
+    "RunJob", "Step", "ToggleJob", "UpdateJob", "batchable", "handler_for",
 ]

@@ -12,6 +12,7 @@ from domain.execution import Execution
 from domain.execution_group import ExecutionGroup
 from domain.gateway import Gateway
 from domain.job import Job
+from domain.resources import ResourceMonitor
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,5 @@ class Aggregates(Protocol):
     def execution(self, gateway_id: str, execution_id: str) -> Execution | None: ...
 
     def execution_group(self, gateway_id: str, group_id: str) -> ExecutionGroup | None: ...
+
+    def resource_monitor(self, gateway_id: str) -> ResourceMonitor | None: ...

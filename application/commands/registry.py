@@ -32,10 +32,11 @@ from application.commands.jobs import (
     toggle_job,
     update_job,
 )
+from application.commands.resources import ObserveResources, observe_resources
 from application.commands.transfer import ImportJobs, import_jobs
 
 Command = (
-    CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway
+    CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway | ObserveResources
     | RunAll | DisableAll | ReenableDisabled | ResetAll | AdvanceGroup | ImportJobs
 )
 Handler = Callable[[Any, Aggregates, CommandContext], Decision]
@@ -53,6 +54,7 @@ _HANDLERS: dict[type[Any], Handler] = {
     ReenableDisabled: reenable_disabled,
     ResetAll: reset_all,
     AdvanceGroup: advance_group,
+    ObserveResources: observe_resources,
 }
 
 

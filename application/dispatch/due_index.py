@@ -50,6 +50,7 @@ class JobEntry:
     action: Action
     options: JobOptions
     enabled: bool
+    tags: tuple[str, ...] = ()  # copied onto its executions' events (the live feed's tags filter)
     generation: int = 0
     last_due: datetime | None = None
     running: set[str] = field(default_factory=set)
@@ -60,6 +61,7 @@ class JobEntry:
         return cls(
             job_id=job.job_id, name=job.config.name, schedule=job.schedule_for(location),
             action=parse_action(job.config.action), options=job.options, enabled=job.enabled,
+            tags=tuple(job.config.tags),
         )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from application.dispatch.due_index import Due, JobEntry
 from application.dispatch.outcomes import Outcome
 from domain.execution import Execution
+from domain.fire_group import FireGroup
 from domain.identity import execution_id as derive_execution_id
 from domain.misfires import misfire_plan
 
@@ -106,7 +107,7 @@ def started_run(gateway_id: str, entry: JobEntry, due: Due, now: datetime) -> Ex
         gateway_id=gateway_id, job_id=entry.job_id, execution_id=execution_id, job_name=entry.name,
         trigger=TRIGGERS[due.kind], scheduled_for=due.nominal, now=now, jitter_seconds=due.jitter_seconds,
         parameters=due.parameters, max_attempts=entry.options.max_attempts, actor=actor,
-        request_id=request_id, operation_id=operation_id,
+        request_id=request_id, operation_id=operation_id, tags=entry.tags,
     )
 
 
@@ -115,7 +116,22 @@ def missed_run(gateway_id: str, entry: JobEntry, instant: datetime, reason: str,
     return Execution.missed(
         gateway_id=gateway_id, job_id=entry.job_id, job_name=entry.name, scheduled_for=instant,
         execution_id=derive_execution_id(entry.job_id, "scheduled", instant), reason=reason, now=now,
+        tags=entry.tags,
     )
+
+
+def fire_groups(gateway_id: str, executions: Iterable[Execution], now: datetime) -> list[FireGroup]:
+    """The groups among runs recorded together: two or more new scheduled runs due at the same
+    instant (the live feed's `schedule_event`, docs/live-feed.md)."""
+    by_instant: dict[datetime, list[Execution]] = {}
+    for execution in executions:
+        if execution.version == 1 and execution.status == "running" and execution.trigger == "scheduled" \
+                and execution.scheduled_for is not None:
+            by_instant.setdefault(execution.scheduled_for, []).append(execution)
+    return [
+        FireGroup.start(gateway_id, instant, [e.job_id for e in runs], [t for e in runs for t in e.tags], now)
+        for instant, runs in sorted(by_instant.items()) if len(runs) > 1
+    ]
 
 
 def next_attempt(entry: JobEntry, outcome: Outcome, now: datetime) -> Due:

@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.dispatch.leadership import APP_NAME_PREFIX
+from application.dispatch.planner import fire_groups
 from domain.execution import Execution
 
 _log = logging.getLogger(__name__)
@@ -118,14 +119,21 @@ class DispatchStore:
     def save_fires(
         self, executions: Sequence[Execution], term: int | None, now: datetime, launch_at: Mapping[UUID, datetime]
     ) -> set[UUID]:
-        """Record fires in one fenced transaction; if another writer got there first (a duplicate
-        fire), one by one, so only the duplicates are dropped. Returns the ids recorded."""
+        """Record fires in one fenced transaction, with the groups of runs due at one instant
+        (`fire_groups`); if another writer got there first (a duplicate fire), one by one, so only
+        the duplicates are dropped (a group then only if no one recorded it). Returns the ids recorded."""
         if term is None:
             raise StaleTerm("not leading")
+        groups = fire_groups(self.gateway_id, executions, now)
         try:
-            self.save(executions, self.fire_side(executions, term, now, launch_at))
+            self.save([*executions, *groups], self.fire_side(executions, term, now, launch_at))
             return {e.id for e in executions}
         except IntegrityError:
+            for group in groups:
+                try:
+                    self.save([group], [self.fence(term)])
+                except IntegrityError:
+                    pass  # another writer recorded this instant's group
             saved: set[UUID] = set()
             for execution in executions:
                 try:

@@ -42,7 +42,7 @@ _BULK = (*_EVERY, 409, 413)
 
 @dataclass(frozen=True)
 class Operation:
-    data: type[msgspec.Struct]
+    data: type[msgspec.Struct] | None  # None for a stream
     errors: tuple[int, ...] = _EVERY
     request: Any = None  # a struct, or a tuple of tagged structs (a union)
     request_required: bool = True
@@ -50,6 +50,7 @@ class Operation:
     conditional: bool = False  # honours If-Match
     request_media: str = "application/json"
     attachment: bool = False  # answers `data` itself as a file (JSON, YAML or CSV), not in the envelope
+    stream: bool = False  # answers text/event-stream (the live feed's SSE), not the JSON envelope
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -81,14 +82,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/jobs/disable/all"): Operation(b.DisableAllData, _BULK, b.DisableAllRequest, request_required=False),
     ("POST", "/jobs/reset/all"): Operation(b.ResetAllData, _BULK, b.ResetAllRequest, request_required=False),
     ("GET", "/execution-groups/{group_id}"): Operation(b.ExecutionGroupData, _BY_ID),
+    ("GET", "/events/stream"): Operation(None, stream=True),
 }
-ANSWERS = {key: op.data if op.attachment else a.envelope(op.data) for key, op in OPERATIONS.items()}
+ANSWERS = {
+    key: op.data if op.attachment else a.envelope(op.data) for key, op in OPERATIONS.items() if not op.stream
+}
 _ATTACHMENT = {"Content-Disposition": {
     "description": 'attachment; filename="jobs_export_<YYYYMMDD>.<json|yaml|csv>"', "required": True,
     "schema": {"type": "string", "pattern": '^attachment; filename="[^"]+"$'},
 }}
 _CSV = {"type": "string", "description": "A header row (id, name, description, type, enabled, tags, schedule, "
         "action, options, then the statistics columns when included), one job per row"}
+_LAST_EVENT_ID = {
+    "name": "Last-Event-ID", "in": "header", "required": False,
+    "description": "Resume after this position (an EventSource sends the last `id` it received); wins over `after`",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+}
+_STREAM_DESCRIPTION = (
+    "Server-Sent Events: each message is `event: <type>`, `id: <position>` (when it has one) and `data:` the"
+    " live feed's JSON message (docs/live-feed.md: auth_ok, the history after the position, caught_up, then"
+    " live events and heartbeats; resync_required then `end` when the position cannot be continued; `end` with"
+    " code 4401 when the token expires)"
+)
 
 _GATEWAY_HEADER = {
     "name": "X-Gateway-ID", "in": "header", "required": True,
@@ -147,11 +162,16 @@ def wire_document(generated: dict[str, Any]) -> dict[str, Any]:
                 continue
             described = OPERATIONS[key]
             parameters = [p for p in operation.get("parameters", []) if p.get("in") != "header"]
-            operation["parameters"] = [*parameters, _GATEWAY_HEADER, *([_IF_MATCH] if described.conditional else [])]
+            operation["parameters"] = [*parameters, _GATEWAY_HEADER, *([_IF_MATCH] if described.conditional else []),
+                                       *([_LAST_EVENT_ID] if described.stream else [])]
             if described.request is not None:
                 content = {described.request_media: {"schema": requests[key]}}
                 operation["requestBody"] = {"required": described.request_required, "content": content}
-            responses = {str(described.status): {"description": "Success", "content": _json(answers[key])}}
+            if described.stream:
+                stream = {"text/event-stream": {"schema": {"type": "string", "description": _STREAM_DESCRIPTION}}}
+                responses = {"200": {"description": "The live feed", "content": stream}}
+            else:
+                responses = {str(described.status): {"description": "Success", "content": _json(answers[key])}}
             if described.attachment:
                 responses[str(described.status)] = {
                     "description": "The file, as an attachment", "headers": _ATTACHMENT,

@@ -12,12 +12,17 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.connection import WebSocket
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, SerializationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    SerializationException,
+)
 from litestar.status_codes import HTTP_302_FOUND
 
 from domain.errors import SchedulerError
 from interfaces.auth.context import gateway_context, require_role
 from interfaces.auth.tokens import principal_from_token
+from interfaces.ws.messages import AuthInvalid, encode
 
 PAGE = "page"  # the `channel` a page route declares in its opt
 LOGIN = "/login"
@@ -55,11 +60,20 @@ def page_failure(request: Request[Any, Any, Any], exc: Exception, answer: Respon
 SocketHandler = Callable[..., Awaitable[None]]
 
 
+async def refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    """A refused auth message: `{"type": "auth_invalid", "code", "reason"}`, then the close with
+    that code (a client that does not read close frames still learns why)."""
+    reason = reason[:120]
+    await socket.send_text(encode(AuthInvalid(code, reason)))
+    await socket.close(code=code, reason=reason)
+
+
 def authenticated_socket(handler: SocketHandler) -> SocketHandler:
     """Wraps a WebSocket route: accept, read the first message `{"token": ..., "gateway_id": ...}`,
     check the token, the role the route declares and the gateway (the message's, else the server's
     own), then run the route with `socket.state.caller = (principal, gateway_id)` and the message
-    itself in `socket.state.first_message`. No message within AUTH_TIMEOUT: closed with 4401. `create_app`
+    itself in `socket.state.first_message`. No message within AUTH_TIMEOUT: closed with 4401 (every
+    refusal sends `auth_invalid` before its close: `refuse`). `create_app`
     refuses a WebSocket route not wrapped so."""
 
     @functools.wraps(handler)
@@ -77,16 +91,16 @@ def authenticated_socket(handler: SocketHandler) -> SocketHandler:
             require_role(principal, socket.route_handler.opt["role"])
             gateway_id = gateway_context(principal, selection=message.get("gateway_id"), own=settings.gateway_id)
         except NotAuthorizedException as exc:
-            await socket.close(code=CLOSE_UNAUTHORIZED, reason=exc.detail[:120])
+            await refuse(socket, CLOSE_UNAUTHORIZED, exc.detail)
             return
         except PermissionDeniedException as exc:
-            await socket.close(code=CLOSE_FORBIDDEN, reason=exc.detail[:120])
+            await refuse(socket, CLOSE_FORBIDDEN, exc.detail)
             return
         except SerializationException:
-            await socket.close(code=CLOSE_INVALID, reason="The first message must be JSON")
+            await refuse(socket, CLOSE_INVALID, "The first message must be JSON")
             return
         except (SchedulerError, ValueError) as exc:  # a malformed message or gateway id
-            await socket.close(code=CLOSE_INVALID, reason=str(exc)[:120])
+            await refuse(socket, CLOSE_INVALID, str(exc))
             return
         socket.state.caller = (principal, gateway_id)
         socket.state.first_message = message

@@ -1,33 +1,38 @@
 """The live feed's WebSocket, `/api/v1/scheduler/ws` (docs/live-feed.md): first-message auth
-(interfaces/auth/channels.py), `auth_ok`, history after `"after"` from the event store, then
-`caught_up`, then live events; filters `types` and `job_ids`."""
+(interfaces/auth/channels.py), then what the client's Subscription (interfaces/ws/session.py)
+yields, each message a text frame; its end a close with its code. Filters `types`, `job_ids`, `tags`."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from contextlib import aclosing
 from typing import Any
 
-import anyio.to_thread
 from litestar import websocket
 from litestar.connection import WebSocket
 from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
 
-from interfaces.auth.channels import CLOSE_INVALID, CLOSE_UNAUTHORIZED, authenticated_socket
+from interfaces.auth.channels import (
+    CLOSE_INVALID,
+    CLOSE_UNAUTHORIZED,
+    authenticated_socket,
+    refuse,
+)
 from interfaces.auth.tokens import token_expiry
-from interfaces.ws.hub import OVERFLOW, FeedHub, Filters, Item, Subscriber
-from interfaces.ws.messages import MESSAGE_TYPES, AuthOk, CaughtUp, Heartbeat, encode
+from interfaces.ws.hub import FeedHub, Filters
+from interfaces.ws.messages import MESSAGE_TYPES
+from interfaces.ws.session import End, Subscription
 
 PATH = "/api/v1/scheduler/ws"
-HEARTBEAT_SECONDS = 15.0  # a quiet connection gets {"type": "heartbeat", "position": cursor} this often
 
 
 class BadRequest(ValueError):
     pass
 
 
-def _strings(message: dict[str, Any], name: str, allowed: tuple[str, ...] | None = None) -> frozenset[str] | None:
-    value = message.get(name)
+def strings(value: Any, name: str, allowed: tuple[str, ...] | None = None) -> frozenset[str] | None:
+    """A filter's list of names (None: no filter); BadRequest when it is not a list of strings or
+    names an unknown one."""
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -37,61 +42,22 @@ def _strings(message: dict[str, Any], name: str, allowed: tuple[str, ...] | None
     return frozenset(value)
 
 
+def position(value: Any, name: str = "after") -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise BadRequest(f"{name} must be a position (an integer >= 0)")
+    return value  # type: ignore[no-any-return]
+
+
+def filters_of(types: Any, job_ids: Any, tags: Any) -> Filters:
+    return Filters(strings(types, "types", MESSAGE_TYPES), strings(job_ids, "job_ids"), strings(tags, "tags"))
+
+
 def parse(message: dict[str, Any]) -> tuple[int | None, Filters]:
-    after = message.get("after")
-    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
-        raise BadRequest("after must be a position (an integer >= 0)")
-    return after, Filters(_strings(message, "types", MESSAGE_TYPES), _strings(message, "job_ids"))
+    return position(message.get("after")), filters_of(message.get("types"), message.get("job_ids"), message.get("tags"))
 
 
-def hub_of(socket: WebSocket[Any, Any, Any]) -> FeedHub:
-    return socket.app.state.feed  # type: ignore[no-any-return]
-
-
-class Connection:
-    def __init__(self, socket: WebSocket[Any, Any, Any], hub: FeedHub, subscriber: Subscriber, filters: Filters,
-                 expires: datetime):
-        self.socket, self.hub, self.subscriber, self.filters = socket, hub, subscriber, filters
-        self.expires = expires  # the token's expiry: the connection closes then (4401)
-        self.cursor = 0  # the last position delivered or passed over
-
-    async def send(self, item: Item) -> None:
-        if item.position <= self.cursor:
-            return
-        if self.filters.accepts(item):
-            await self.socket.send_text(item.text)
-        self.cursor = item.position
-
-    async def catch_up(self, after: int) -> None:
-        """Everything of the gateway after `after` from the log, up to at least its head now."""
-        head = await anyio.to_thread.run_sync(self.hub.head)
-        self.cursor = max(self.cursor, after)
-        while True:
-            items, last, done = await anyio.to_thread.run_sync(self.hub.history, self.subscriber.gateway_id, self.cursor)
-            for item in items:
-                await self.send(item)
-            self.cursor = max(self.cursor, last)
-            if done:
-                break
-        self.cursor = max(self.cursor, head)
-
-    async def live(self) -> None:
-        while True:
-            left = (self.expires - datetime.now(UTC)).total_seconds()
-            try:
-                item = await asyncio.wait_for(self.subscriber.queue.get(), max(0.0, min(HEARTBEAT_SECONDS, left)))
-            except TimeoutError:
-                if datetime.now(UTC) >= self.expires:
-                    await self.socket.close(code=CLOSE_UNAUTHORIZED, reason="The token expired")
-                    return
-                if left < HEARTBEAT_SECONDS:
-                    continue  # it woke for the expiry, a moment early (timer granularity): wait again
-                await self.socket.send_text(encode(Heartbeat(self.cursor)))
-                continue
-            if item is OVERFLOW:
-                await self.catch_up(self.cursor)
-            else:
-                await self.send(item)
+def hub_of(app: Any) -> FeedHub:
+    return app.state.feed  # type: ignore[no-any-return]
 
 
 @websocket(PATH, opt={"role": "viewer"})
@@ -101,29 +67,27 @@ async def live_feed(socket: WebSocket[Any, Any, Any]) -> None:
     try:
         after, filters = parse(socket.state.first_message)
     except BadRequest as exc:
-        await socket.close(code=CLOSE_INVALID, reason=str(exc)[:120])
+        await refuse(socket, CLOSE_INVALID, str(exc))
         return
     try:
         expires = token_expiry(socket.state.first_message["token"], socket.app.state.runtime.settings.secret())
     except NotAuthorizedException:  # expired since it was checked
-        await socket.close(code=CLOSE_UNAUTHORIZED, reason="The token expired")
+        await refuse(socket, CLOSE_UNAUTHORIZED, "The token expired")
         return
-    hub = hub_of(socket)
-    await anyio.to_thread.run_sync(hub.ensure_started)
-    subscriber = hub.add(Subscriber(gateway_id, asyncio.get_running_loop()))  # before the history read: the seam
-    connection = Connection(socket, hub, subscriber, filters, expires)
+    subscription = Subscription(hub_of(socket.app), gateway_id, filters, expires)
     try:
-        await socket.send_text(encode(AuthOk(gateway_id)))
-        if after is None:  # live only, from now
-            connection.cursor = await anyio.to_thread.run_sync(hub.head)
-        else:
-            await connection.catch_up(after)
-        await socket.send_text(encode(CaughtUp(connection.cursor)))
-        await _until_either(connection.live(), _until_closed(socket))
+        await _until_either(_send_all(socket, subscription, after), _until_closed(socket))
     except WebSocketDisconnect:
         pass
-    finally:
-        hub.remove(subscriber)
+
+
+async def _send_all(socket: WebSocket[Any, Any, Any], subscription: Subscription, after: int | None) -> None:
+    async with aclosing(subscription.messages(after)) as messages:
+        async for out in messages:
+            if isinstance(out, End):
+                await socket.close(code=out.code, reason=out.reason)
+                return
+            await socket.send_text(out.text)
 
 
 async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:

@@ -21,8 +21,16 @@ from uuid import UUID
 
 from eventsourcing.projection import ApplicationSubscription
 
+from application.maintenance.retention import low_water
 from domain.job import Job
-from interfaces.ws.messages import TOPICS, JobRef, encode, needs_job_ref, ref_of_created, route
+from interfaces.ws.messages import (
+    TOPICS,
+    JobRef,
+    encode,
+    needs_job_ref,
+    ref_of_created,
+    route,
+)
 
 _log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000  # live messages a connection may have waiting before it falls back to catch-up
@@ -36,7 +44,8 @@ class Item:
     position: int
     gateway_id: str
     type: str
-    job_id: str
+    job_ids: frozenset[str]  # the jobs it is about (none: gateway-wide, e.g. resource_alert)
+    tags: frozenset[str]
     text: str
 
 
@@ -45,11 +54,20 @@ OVERFLOW = object()  # in a queue: live messages were dropped, catch up from the
 
 @dataclass(frozen=True)
 class Filters:
+    """A message passes when its type is listed; and, if it is about jobs, when one of them is
+    listed and one of its tags is. A gateway-wide message (resource_alert) passes the job filters."""
+
     types: frozenset[str] | None = None
     job_ids: frozenset[str] | None = None
+    tags: frozenset[str] | None = None
 
     def accepts(self, item: Item) -> bool:
-        return (self.types is None or item.type in self.types) and (self.job_ids is None or item.job_id in self.job_ids)
+        if self.types is not None and item.type not in self.types:
+            return False
+        if not item.job_ids:
+            return True
+        return (self.job_ids is None or not self.job_ids.isdisjoint(item.job_ids)) and (
+            self.tags is None or not self.tags.isdisjoint(item.tags))
 
 
 @dataclass(eq=False)
@@ -72,8 +90,10 @@ class Subscriber:
 
 
 class JobDirectory:
-    """Job aggregate id -> its gateway and job id (never change), from Created events seen, else
-    read once from the job's first event."""
+    """Job aggregate id -> its gateway and job id (never change) and its tags as last seen, from
+    the Created and Updated events that pass, else read once from the job's events. Only the Job
+    events after Created need it (rare: configuration changes); Toggled and Deleted carry their
+    tags since v2, so the tags here matter only for older ones."""
 
     def __init__(self, hub: FeedHub) -> None:
         self._hub = hub
@@ -83,15 +103,20 @@ class JobDirectory:
         ref = ref_of_created(event)
         if ref is not None:
             self._refs[event.originator_id] = ref
+        elif isinstance(event, Job.Updated) and (known := self._refs.get(event.originator_id)) is not None:
+            self._refs[event.originator_id] = JobRef(known.gateway_id, known.job_id, tuple(event.tags))
 
-    def ref(self, originator_id: UUID) -> JobRef | None:
-        ref = self._refs.get(originator_id)
+    def ref(self, event: Any) -> JobRef | None:
+        ref = self._refs.get(event.originator_id)
         if ref is None:
-            first = list(self._hub.app.events.get(originator_id, lte=1))
-            if first and isinstance(first[0], Job.Created):
-                ref = ref_of_created(first[0])
-                if ref is not None:
-                    self._refs[originator_id] = ref
+            ref = None
+            for earlier in self._hub.app.events.get(event.originator_id, lte=event.originator_version):
+                if isinstance(earlier, Job.Created):
+                    ref = ref_of_created(earlier)
+                elif isinstance(earlier, Job.Updated) and ref is not None:
+                    ref = JobRef(ref.gateway_id, ref.job_id, tuple(earlier.tags))
+            if ref is not None:
+                self._refs[event.originator_id] = ref
         return ref
 
 
@@ -118,15 +143,20 @@ class FeedHub:
 
     def item(self, event: Any, position: int) -> Item | None:
         self.directory.learn(event)
-        originator = needs_job_ref(event)
-        routed = route(event, position, self.directory.ref(originator) if originator is not None else None)
+        routed = route(event, position, self.directory.ref(event) if needs_job_ref(event) is not None else None)
         if routed is None:
             return None
-        gateway_id, message = routed
-        return Item(position, gateway_id, message.type, message.data.job_id, encode(message))
+        return Item(position, routed.gateway_id, routed.message.type, routed.job_ids, routed.tags,
+                    encode(routed.message))
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
+
+    def low_water(self, gateway_id: str) -> int:
+        """The highest position retention has pruned of the gateway (0: none): a resume from
+        below it would miss events."""
+        with self.app.recorder.datastore.transaction(commit=False) as curs:
+            return low_water(curs, gateway_id)
 
     def history(self, gateway_id: str, after: int, limit: int = PAGE) -> tuple[list[Item], int, bool]:
         """The gateway's items after `after` (one page): (items, last notification id read, done)."""

@@ -2,26 +2,30 @@
 
 Every message is `{"type", "timestamp", "position", "data"}`: `timestamp` is the event's (UTC, `Z`),
 `position` its notification id in the event store (a client resumes with `"after": position`).
-`route` says which gateway an event belongs to and what it becomes on the wire; `to_message` is that
-for one gateway (another gateway's event, or one the feed does not carry, is None). Both are pure:
-the Job events after `Created` do not name their gateway and job, so the caller passes a `JobRef`
-(what the job's `Created` said), which it keeps from the log (interfaces/ws/hub.py)."""
+`route` says which gateway an event belongs to, what it becomes on the wire, and which jobs and tags
+it is about (for the filters); `to_message` is that for one gateway (another gateway's event, or one
+the feed does not carry, is None). Both are pure: the Job events after `Created` do not name their
+gateway and job, so the caller passes a `JobRef` (what the job's `Created` said, and its tags), which
+it keeps from the log (interfaces/ws/hub.py). Execution events carry all the feed needs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 from uuid import UUID
 
 import msgspec
 from eventsourcing.utils import get_topic
 
 from domain.execution import Execution, failure_status
+from domain.fire_group import FireGroup
 from domain.job import Job
+from domain.resources import ResourceMonitor
 
 MessageType = Literal[
     "job_started", "job_completed", "job_failed", "job_missed",
     "job_created", "job_updated", "job_toggled", "job_deleted",
+    "schedule_event", "resource_alert",
 ]
 MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
 
@@ -31,6 +35,7 @@ class JobRef(msgspec.Struct, frozen=True):
 
     gateway_id: str
     job_id: str
+    tags: tuple[str, ...] = ()
 
 
 class JobStarted(msgspec.Struct):
@@ -94,7 +99,37 @@ class JobDeleted(msgspec.Struct):
     actor: str
 
 
-Data = JobStarted | JobCompleted | JobFailed | JobMissed | JobConfigured | JobToggled | JobDeleted
+class ScheduleEvent(msgspec.Struct):
+    """A group of jobs starting together: several jobs due at one instant (`schedule_id` names the
+    instant, `instant_YYYYMMDDhhmmssmmm`), or a bulk run's execution group. `job_ids` and
+    `scheduled_for` are beyond the contract (empty / null where the group has none)."""
+
+    schedule_id: str
+    job_count: int
+    status: str
+    job_ids: list[str] = []
+    scheduled_for: datetime | None = None
+
+
+def schedule_event(group_id: str, job_count: int, status: str, *, job_ids: list[str] | None = None,
+                   scheduled_for: datetime | None = None) -> ScheduleEvent:
+    """The one mapping of a group of runs to `schedule_event`'s data, whatever recorded the group."""
+    return ScheduleEvent(group_id, job_count, status, list(job_ids or ()), _utc_or_none(scheduled_for))
+
+
+class ResourceAlert(msgspec.Struct):
+    """The contract's level, resource, usage_percent and message; `state` and `threshold` beyond it."""
+
+    level: Literal["warning", "info"]
+    resource: str
+    usage_percent: float
+    message: str
+    state: Literal["raised", "cleared"]
+    threshold: float
+
+
+Data = (JobStarted | JobCompleted | JobFailed | JobMissed | JobConfigured | JobToggled | JobDeleted | ScheduleEvent
+        | ResourceAlert)
 
 
 class FeedMessage(msgspec.Struct):
@@ -108,6 +143,26 @@ class FeedMessage(msgspec.Struct):
 class AuthOk(msgspec.Struct):
     gateway_id: str
     type: Literal["auth_ok"] = "auth_ok"
+
+
+class AuthInvalid(msgspec.Struct):
+    """The auth message was refused; the socket closes with `code` (docs/live-feed.md) right after."""
+
+    code: int
+    reason: str
+    type: Literal["auth_invalid"] = "auth_invalid"
+
+
+class ResyncRequired(msgspec.Struct):
+    """The feed cannot continue from the client's position without a gap; the connection closes
+    after it. `reason` "retention": events after the position asked for were pruned, `position` is
+    the oldest position a resume is complete from; "backlog": the client fell too far behind,
+    `position` is the last one delivered to it. Reload state (the REST API), then resume with
+    `"after": position` (or from the head)."""
+
+    reason: Literal["retention", "backlog"]
+    position: int
+    type: Literal["resync_required"] = "resync_required"
 
 
 class CaughtUp(msgspec.Struct):
@@ -127,7 +182,20 @@ class Heartbeat(msgspec.Struct):
 # The events the feed carries: the history read and the live subscription ask for these topics only.
 _EXECUTION_EVENTS = (Execution.Started, Execution.Succeeded, Execution.Failed, Execution.Missed)
 _LATER_JOB_EVENTS = (Job.Updated, Job.Toggled, Job.Deleted)
-TOPICS: tuple[str, ...] = tuple(get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS))
+_ALERTS = (ResourceMonitor.AlertRaised, ResourceMonitor.AlertCleared)
+TOPICS: tuple[str, ...] = tuple(
+    get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS, FireGroup.Started, *_ALERTS)
+)
+
+
+class Routed(NamedTuple):
+    """An event the feed carries: its gateway, its message, and what the filters look at (the jobs
+    and tags it is about; none for a gateway-wide message such as `resource_alert`)."""
+
+    gateway_id: str
+    message: FeedMessage
+    job_ids: frozenset[str]
+    tags: frozenset[str]
 
 
 def needs_job_ref(event: Any) -> UUID | None:
@@ -136,7 +204,7 @@ def needs_job_ref(event: Any) -> UUID | None:
 
 
 def ref_of_created(event: Any) -> JobRef | None:
-    return JobRef(event.gateway_id, event.job_id) if isinstance(event, Job.Created) else None
+    return JobRef(event.gateway_id, event.job_id, tuple(event.tags)) if isinstance(event, Job.Created) else None
 
 
 def _utc(instant: datetime) -> datetime:
@@ -147,23 +215,32 @@ def _utc_or_none(instant: datetime | None) -> datetime | None:
     return None if instant is None else _utc(instant)
 
 
-def route(event: Any, position: int, job: JobRef | None = None) -> tuple[str, FeedMessage] | None:
-    """(gateway id, message) of an event the feed carries; None for any other event, for an
-    outcome recorded before outcomes named their execution (docs/events.md), and for a later Job
-    event whose JobRef is not given."""
+def route(event: Any, position: int, job: JobRef | None = None) -> Routed | None:
+    """(gateway id, message, job ids, tags) of an event the feed carries; None for any other event,
+    for an outcome recorded before outcomes named their execution (docs/events.md), and for a later
+    Job event whose JobRef is not given. A later Job event's tags are its own when it carries them
+    (Updated always; Toggled and Deleted since v2), else the JobRef's."""
     made = _made(event, job)
     if made is None:
         return None
     gateway_id, kind, data = made
-    return gateway_id, FeedMessage(kind, _utc(event.timestamp), position, data)
+    message = FeedMessage(kind, _utc(event.timestamp), position, data)
+    if isinstance(event, FireGroup.Started):
+        return Routed(gateway_id, message, frozenset(event.job_ids), frozenset(event.tags))
+    if isinstance(event, _ALERTS):
+        return Routed(gateway_id, message, frozenset(), frozenset())
+    tags = getattr(event, "tags", None)
+    if tags is None and job is not None:
+        tags = job.tags
+    return Routed(gateway_id, message, frozenset((data.job_id,)), frozenset(tags or ()))
 
 
 def to_message(event: Any, position: int, gateway_id: str, job: JobRef | None = None) -> FeedMessage | None:
     """The message for a client of `gateway_id`; None when the event is another gateway's or not carried."""
     routed = route(event, position, job)
-    if routed is None or routed[0] != gateway_id:
+    if routed is None or routed.gateway_id != gateway_id:
         return None
-    return routed[1]
+    return routed.message
 
 
 def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | None:  # noqa: PLR0911 - one case per event
@@ -189,6 +266,18 @@ def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | Non
             event.job_id, event.job_name, event.execution_id, event.error, event.retry_count, event.code,
             event.will_retry, status, event.duration_ms,
         )
+    if isinstance(event, FireGroup.Started):
+        return event.gateway_id, "schedule_event", schedule_event(
+            event.group_id, len(event.job_ids), "started", job_ids=event.job_ids, scheduled_for=event.scheduled_for,
+        )
+    if isinstance(event, ResourceMonitor.AlertRaised):
+        return event.gateway_id, "resource_alert", ResourceAlert(
+            event.level, event.resource, event.usage_percent, event.message, "raised", event.threshold,  # type: ignore[arg-type]
+        )
+    if isinstance(event, ResourceMonitor.AlertCleared):
+        return event.gateway_id, "resource_alert", ResourceAlert(
+            "info", event.resource, event.usage_percent, event.message, "cleared", event.threshold,
+        )
     if isinstance(event, Job.Created):
         return event.gateway_id, "job_created", JobConfigured(
             event.job_id, event.name, event.schedule_type, event.enabled, list(event.tags),
@@ -211,5 +300,8 @@ def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | Non
 ENCODER = msgspec.json.Encoder()
 
 
-def encode(message: FeedMessage | AuthOk | CaughtUp | Heartbeat | dict[str, Any]) -> str:
+Control = AuthOk | AuthInvalid | CaughtUp | Heartbeat | ResyncRequired
+
+
+def encode(message: FeedMessage | Control | dict[str, Any]) -> str:
     return ENCODER.encode(message).decode()

@@ -104,3 +104,20 @@ def test_the_due_index_forgets_the_queued_fire_of_a_changed_job():
     index.schedule_after(first, at(4))
     index.replace(entry(), at(4))  # changed: a new generation; its next fire is queued anew
     assert [d.generation for d in index.pop_due(at(5))] == [1]
+
+
+def test_runs_of_several_jobs_due_at_one_instant_form_a_group_with_their_tags():
+    from application.dispatch.planner import fire_groups, missed_run, started_run
+
+    entries = [JobEntry(job_id=f"job_{n}", name=n, schedule=EVERY_SECOND, enabled=True, tags=(f"t{n}", "all"),
+                        action=parse_action({"type": "system", "operation": "health_check"}), options=JobOptions())
+               for n in "abc"]
+    together = [started_run("gw", e, Due(at(5), 0, e.job_id, at(5)), at(5)) for e in entries[:2]]
+    alone = started_run("gw", entries[2], Due(at(6), 0, "job_c", at(6)), at(6))
+    manual = started_run("gw", entries[2], Due(at(5), 0, "job_c", at(5), kind="manual"), at(5))
+    skipped = missed_run("gw", entries[2], at(5), OVERLAP_SKIPPED, at(5))
+    assert together[0].tags == ("ta", "all") and skipped.tags == ("tc", "all")
+    (group,) = fire_groups("gw", [*together, alone, manual, skipped], at(5))
+    assert (group.group_id, group.scheduled_for, group.job_ids, group.tags) == (
+        "instant_20250312150005000", at(5), ["job_a", "job_b"], ["all", "ta", "tb"])
+    assert fire_groups("gw", [together[0], alone], at(5)) == []

@@ -84,7 +84,7 @@ def test_job_events_are_job_created_updated_toggled_deleted():
     job.delete(actor="carol", now=NOW + timedelta(seconds=3))
     created, updated, toggled, deleted = job.pending_events
     ref = ref_of_created(created)
-    assert ref == JobRef(GW, "job_001")
+    assert ref == JobRef(GW, "job_001", ("modbus",))
     assert needs_job_ref(created) is None and needs_job_ref(updated) == job.id
     wire = [_wire(to_message(e, i, GW, ref)) for i, e in enumerate(job.pending_events, start=1)]
     assert [m["type"] for m in wire] == ["job_created", "job_updated", "job_toggled", "job_deleted"]
@@ -127,3 +127,76 @@ def test_uninteresting_events_are_none_and_not_among_the_topics():
     requested = job.pending_events[-1]
     assert to_message(requested, 1, GW, JobRef(GW, "job_001")) is None
     assert "domain.job:Job.RunRequested" not in TOPICS and "domain.job:Job.Created" in TOPICS
+
+
+# ---- what the filters look at: jobs and tags, carried by the events themselves ----------------
+
+
+def test_execution_events_carry_the_jobs_tags_to_the_filters():
+    run = _execution(tags=("modbus", "polling"))
+    run.succeed(now=NOW, duration_ms=1, message="", logs=[])
+    for i, event in enumerate(run.pending_events):
+        routed = route(event, i)
+        assert routed.job_ids == {"job_001"} and routed.tags == {"modbus", "polling"}
+    missed = Execution.missed(gateway_id=GW, job_id="job_002", execution_id="exec_m", job_name="x",
+                              scheduled_for=NOW, reason="late", now=NOW, tags=("backup",)).pending_events[0]
+    assert route(missed, 9).tags == {"backup"}
+
+
+def test_an_execution_event_recorded_before_tags_has_none():
+    started = _execution(tags=("x",)).pending_events[0]
+    object.__delattr__(started, "tags")  # as a v1 event loads: the field absent, the class default used
+    assert started.tags == () and route(started, 1).tags == frozenset()
+
+
+def test_later_job_events_carry_their_tags_and_older_ones_take_the_refs():
+    job = _job()
+    job.update({"tags": ["a", "b"]}, actor="bob", now=NOW + timedelta(seconds=1))
+    job.toggle(False, "", actor="bob", now=NOW + timedelta(seconds=2))
+    job.delete(actor="bob", now=NOW + timedelta(seconds=3))
+    created, updated, toggled, deleted = job.pending_events
+    ref = JobRef(GW, "job_001", ("from-ref",))
+    assert route(created, 1).tags == {"modbus"}
+    assert route(updated, 2, ref).tags == {"a", "b"}
+    assert route(toggled, 3, ref).tags == {"a", "b"} and route(deleted, 4, ref).tags == {"a", "b"}
+    object.__setattr__(toggled, "tags", None)  # as an event recorded before Toggled carried tags loads
+    assert route(toggled, 3, ref).tags == {"from-ref"}
+
+
+def test_a_group_of_runs_due_at_one_instant_is_a_schedule_event():
+    from domain.fire_group import FireGroup
+
+    group = FireGroup.start(GW, NOW, ["job_1", "job_2", "job_3"], ["a", "b", "a"], NOW).pending_events[0]
+    routed = route(group, 77)
+    assert _wire(routed.message) == {
+        "type": "schedule_event", "timestamp": "2025-03-12T15:10:30.123000Z", "position": 77,
+        "data": {"schedule_id": "instant_20250312151030123", "job_count": 3, "status": "started",
+                 "job_ids": ["job_1", "job_2", "job_3"], "scheduled_for": "2025-03-12T15:10:30.123000Z"},
+    }
+    assert routed.job_ids == {"job_1", "job_2", "job_3"} and routed.tags == {"a", "b"}
+
+
+def test_the_schedule_event_mapping_takes_a_group_id_a_count_and_a_status():
+    from interfaces.ws.messages import schedule_event
+
+    assert _wire(schedule_event("bulk_op_1", 12, "completed")) == {
+        "schedule_id": "bulk_op_1", "job_count": 12, "status": "completed", "job_ids": [], "scheduled_for": None,
+    }
+
+
+def test_alerts_raised_and_cleared_are_resource_alert_about_no_job():
+    from domain.resources import ResourceMonitor
+
+    monitor = ResourceMonitor.create(GW, NOW)
+    monitor.observe("cpu", 91.26, 85.0, 5.0, NOW)
+    monitor.observe("cpu", 70.0, 85.0, 5.0, NOW + timedelta(seconds=30))
+    _, raised, cleared = monitor.pending_events
+    assert _wire(route(raised, 5).message) == {
+        "type": "resource_alert", "timestamp": "2025-03-12T15:10:30.123000Z", "position": 5,
+        "data": {"level": "warning", "resource": "cpu", "usage_percent": 91.3,
+                 "message": "High CPU usage detected (91.3% >= 85%)", "state": "raised", "threshold": 85.0},
+    }
+    wire = _wire(route(cleared, 6).message)["data"]
+    assert wire["state"] == "cleared" and wire["level"] == "info" and wire["usage_percent"] == 70.0
+    assert route(raised, 5).job_ids == frozenset()
+    assert to_message(raised, 5, OTHER) is None

@@ -20,8 +20,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interfaces.app import create_app
-from interfaces.ws import feed as feed_module
 from interfaces.ws import hub as hub_module
+from interfaces.ws import session as session_module
 from tests.conftest import job_body, token
 from tests.projections.execution_events import failed, missed, started, succeeded
 
@@ -103,9 +103,28 @@ def has_positions(expected: set[int]) -> Callable[[list[dict[str, Any]]], bool]:
 
 
 def closed_with(ws: ClientConnection) -> int | None:
+    """The close code, after any messages still to come."""
+    return ended(ws)[1]
+
+
+def ended(ws: ClientConnection) -> tuple[list[dict[str, Any]], int | None]:
+    """The messages until the server closes, and its close code."""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + DEADLINE
     with pytest.raises(ConnectionClosed) as closed:
-        ws.recv(timeout=DEADLINE)
-    return closed.value.rcvd.code if closed.value.rcvd is not None else None
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"not closed; received {messages}"
+            messages.append(json.loads(ws.recv(timeout=left)))
+    return messages, closed.value.rcvd.code if closed.value.rcvd is not None else None
+
+
+def refused_with(ws: ClientConnection) -> int | None:
+    """The code of a refused auth message: exactly one `auth_invalid` naming it, then the close with it."""
+    messages, code = ended(ws)
+    assert [m["type"] for m in messages] == ["auth_invalid"], messages
+    assert messages[0]["code"] == code and messages[0]["reason"]
+    return code
 
 
 def save(runtime: Any, *executions: Any) -> list[int]:
@@ -120,33 +139,55 @@ def gw() -> str:
 # ---- auth ----------------------------------------------------------------------------------
 
 
-def test_a_socket_without_a_token_is_closed_4401(server):
-    assert closed_with(open_feed(server)) == 4401
+def test_a_socket_without_a_token_gets_auth_invalid_and_is_closed_4401(server):
+    assert refused_with(open_feed(server)) == 4401
 
 
-def test_a_socket_with_a_bad_token_is_closed_4401(server):
-    assert closed_with(open_feed(server, token="not-a-jwt")) == 4401
+def test_a_socket_with_a_bad_token_gets_auth_invalid_and_is_closed_4401(server):
+    assert refused_with(open_feed(server, token="not-a-jwt")) == 4401
+
+
+def test_a_socket_with_an_expired_token_gets_auth_invalid_and_is_closed_4401(server, gw):
+    import jwt
+
+    from tests.conftest import JWT_SECRET
+
+    past = int((datetime.now(UTC) - timedelta(minutes=5)).timestamp())
+    expired = jwt.encode({"sub": "late", "exp": past, "iat": past - 60, "role": "viewer", "gateways": [gw]},
+                         JWT_SECRET, algorithm="HS256")
+    assert refused_with(open_feed(server, token=expired, gateway_id=gw)) == 4401
 
 
 def test_a_socket_asking_for_a_gateway_its_token_does_not_grant_is_closed_4403(server, gw):
-    assert closed_with(open_feed(server, token=token("viewer", [gw]), gateway_id="gw-someone-else")) == 4403
+    assert refused_with(open_feed(server, token=token("viewer", [gw]), gateway_id="gw-someone-else")) == 4403
 
 
-@pytest.mark.parametrize("bad", [{"after": -1}, {"after": "3"}, {"types": ["job_exploded"]}, {"job_ids": "job_1"}])
+@pytest.mark.parametrize("bad", [{"after": -1}, {"after": "3"}, {"types": ["job_exploded"]}, {"job_ids": "job_1"},
+                                 {"tags": [1]}, {"tags": "modbus"}])
 def test_a_malformed_subscription_is_closed_4400(server, gw, bad):
-    assert closed_with(open_feed(server, token=token("viewer", [gw]), gateway_id=gw, **bad)) == 4400
+    assert refused_with(open_feed(server, token=token("viewer", ["*"]), gateway_id=gw, **bad)) == 4400
+
+
+def test_a_malformed_gateway_id_is_closed_4400(server):
+    assert refused_with(open_feed(server, token=token("viewer", ["*"]), gateway_id="bad gateway")) == 4400
 
 
 def test_a_first_message_that_is_not_json_is_closed_4400(server):
     ws = connect(f"ws://{server}/api/v1/scheduler/ws", open_timeout=DEADLINE)
     ws.send("{not json")
-    assert closed_with(ws) == 4400
+    assert refused_with(ws) == 4400
+
+
+def test_a_first_message_that_is_not_an_object_is_closed_4401(server):
+    ws = connect(f"ws://{server}/api/v1/scheduler/ws", open_timeout=DEADLINE)
+    ws.send("[1, 2]")
+    assert refused_with(ws) == 4401
 
 
 @pytest.mark.slow
 def test_a_socket_that_says_nothing_is_closed_4401_after_5_seconds(server):
     ws = connect(f"ws://{server}/api/v1/scheduler/ws", open_timeout=DEADLINE)
-    assert closed_with(ws) == 4401
+    assert refused_with(ws) == 4401
 
 
 def test_a_socket_is_closed_4401_when_its_token_expires(server, gw):
@@ -218,7 +259,7 @@ def test_filters_by_type_and_job_id(server, runtime, gw):
 
 
 def test_a_quiet_connection_gets_heartbeats_carrying_its_cursor(server, runtime, gw, monkeypatch):
-    monkeypatch.setattr(feed_module, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(session_module, "HEARTBEAT_SECONDS", 0.2)
     ws = subscribed(server, gw)
     read_until(ws, caught_up)
     ours = save(runtime, started(gw, "job_h", datetime.now(UTC)))
