@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -21,7 +22,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tests.conftest import job_body, token
 from tests.faults.processes import WorkerProcess, free_port, wait_for
-from tests.interfaces.test_live_feed import caught_up, read_until, served, server, subscribed  # noqa: F401
+from tests.interfaces.test_live_feed import (  # noqa: F401
+    caught_up,
+    read_until,
+    served,
+    server,
+    subscribed,
+)
 
 WAIT = 60.0  # a worker process on a loaded machine: start-up, then the runs
 
@@ -29,9 +36,11 @@ WAIT = 60.0  # a worker process on a loaded machine: start-up, then the runs
 @pytest.fixture
 def workers(database_url: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
-    parts = conninfo_to_dict(database_url)  # the session's database, as the URL a worker process takes
-    url = f"postgresql://{parts.get('user', 'postgres')}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}" \
-          f"/{parts['dbname']}"
+    # The session's database as a URL a worker's settings take and WorkerProcess can append its
+    # application_name to (the embedded server's is a socket directory: given as the host parameter).
+    parts = conninfo_to_dict(database_url)
+    url = f"postgresql://{parts.get('user', 'postgres')}@/{parts['dbname']}?" + urlencode(
+        {"host": parts.get("host", "127.0.0.1"), "port": parts.get("port", 5432)})
 
     def start(gateway_id: str, mqtt: str, **env: str) -> WorkerProcess:
         worker = WorkerProcess(f"live-{gateway_id}", gateway_id, url, mqtt, tmp_path, extra_env=env).start()
