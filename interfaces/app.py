@@ -11,6 +11,7 @@ from interfaces.api.catalog import Catalog
 from interfaces.api.dependencies import DEPENDENCIES
 from interfaces.api.executions import Analytics, ExecutionQueries
 from interfaces.api.gateways import Gateways
+from interfaces.api.history import AuditQueries, JobRevert, Operations
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
@@ -29,7 +30,8 @@ MAX_BODY = 1024 * 1024
 # The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
-API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status]
+API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, AuditQueries,
+              JobRevert, Operations]
 ROUTES = [Health, live_feed]
 
 

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from interfaces.settings import Settings
 
+PROJECTIONS = ("job_list", "gateways", "execution_history", "audit")
+
 
 def _free_port(host: str) -> int:
     with socket.socket() as sock:
@@ -160,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         dest="projections_command", required=True)
     p = projections.add_parser("rebuild", help="replay the event log into the read models (service stopped)")
-    p.add_argument("--name", default="all", choices=["all", "job_list", "gateways", "execution_history"])
+    p.add_argument("--name", default="all", choices=["all", *PROJECTIONS])
     p.set_defaults(run=projections_rebuild)
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("issue", help="print a JWT")

@@ -15,6 +15,7 @@ from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, hold_read_models, migrate
 from interfaces.settings import Settings
+from projections.audit import AuditProjection, AuditView
 from projections.execution_history import (
     ExecutionHistoryProjection,
     ExecutionHistoryView,
@@ -77,6 +78,7 @@ class Runtime:
         for projection in (
             JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore)),
             ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
+            AuditProjection(AuditView(self._datastore)),
         ):
             thread = ProjectionThread(self.app, projection, self.progress)
             self.projections.append(thread)

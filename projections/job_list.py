@@ -72,7 +72,7 @@ class JobListProjection(Projection[JobListView]):
     topics = tuple(
         get_topic(cls)
         for cls in (
-            Job.Created, Job.Updated, Job.Toggled, Job.Deleted,
+            Job.Created, Job.Updated, Job.Reverted, Job.Toggled, Job.Deleted,
             Execution.Started, Execution.Missed, Execution.Succeeded, Execution.Failed,
         )
     )
@@ -102,6 +102,18 @@ class JobListProjection(Projection[JobListView]):
             " updated_by = %(actor)s, version = %(version)s" + _WHERE
         )
         params = _configuration(event)
+        self.view.record(tracking, [(sql, params)])
+
+    @process_event.register
+    def _reverted(self, event: Job.Reverted, tracking: Tracking) -> None:
+        """An Updated that also sets the disabled reason (it may enable or disable the job)."""
+        sql = (
+            "UPDATE jobs SET name = %(name)s, description = %(description)s, type = %(type)s,"
+            " enabled = %(enabled)s, schedule = %(schedule)s, schedule_anchor = %(anchor)s, action = %(action)s,"
+            " options = %(options)s, tags = %(tags)s, next_execution = %(next)s, updated_at = %(at)s,"
+            " updated_by = %(actor)s, version = %(version)s, disabled_reason = %(reason)s" + _WHERE
+        )
+        params = {**_configuration(event), "reason": "" if event.enabled else event.disabled_reason}
         self.view.record(tracking, [(sql, params)])
 
     @process_event.register

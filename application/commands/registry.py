@@ -8,6 +8,7 @@ from typing import Any
 
 from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway, register_gateway
+from application.commands.history import RevertJob, UndoOperation, revert_job, undo_operation
 from application.commands.jobs import (
     CreateJob,
     DeleteJob,
@@ -21,7 +22,7 @@ from application.commands.jobs import (
     update_job,
 )
 
-Command = CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway
+Command = CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway | RevertJob | UndoOperation
 Handler = Callable[[Any, Aggregates, CommandContext], Decision]
 
 _HANDLERS: dict[type[Any], Handler] = {
@@ -31,6 +32,8 @@ _HANDLERS: dict[type[Any], Handler] = {
     DeleteJob: delete_job,
     RunJob: run_job,
     RegisterGateway: register_gateway,
+    RevertJob: revert_job,
+    UndoOperation: undo_operation,
 }
 
 

@@ -1,0 +1,50 @@
+"""What GET /jobs/{id}/fires reads: the versions in force over the window (audit read model) and
+the executions recorded for it (execution history), handed to domain/explain.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.errors import JobNotFound
+from domain.explain import Explanation, Run, Version, explain
+from domain.schedules import parse_schedule
+from projections.audit_queries import versions_between
+from projections.read_store import ReadStore
+
+_RUNS = (
+    "SELECT execution_id, trigger, status, scheduled_for, start_time, attempt, retry_count, code, message"
+    " FROM executions WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s AND ("
+    "  (scheduled_for >= %(start)s AND scheduled_for <= %(end)s AND trigger IN ('scheduled', 'misfire'))"
+    "  OR (start_time >= %(start)s AND start_time <= %(end)s AND trigger NOT IN ('scheduled', 'misfire')))"
+)
+
+
+def _version(row: dict[str, Any]) -> Version:
+    snap = row["snapshot"]
+    schedule = None
+    if not snap.get("deleted"):
+        schedule = parse_schedule(
+            snap["type"], snap["schedule"], anchor=datetime.fromisoformat(snap["schedule_anchor"]), stored=True
+        )
+    return Version(
+        version=row["version"], since=row["timestamp"], actor=row["actor"], reason=row["reason"], schedule=schedule,
+        schedule_type=snap["type"], params=snap["schedule"], enabled=bool(snap["enabled"]),
+        disabled_reason=snap.get("disabled_reason", ""), deleted=bool(snap.get("deleted")),
+    )
+
+
+def job_fires(
+    store: ReadStore, gateway_id: str, job_id: str, start: datetime, end: datetime, *, now: datetime,
+    pruned_before: datetime | None,
+) -> Explanation:
+    rows = versions_between(store, gateway_id, job_id, start, end)
+    if not rows:
+        exists = store.one("SELECT 1 AS x FROM job_versions WHERE gateway_id = %(g)s AND job_id = %(j)s LIMIT 1",
+                           {"g": gateway_id, "j": job_id})
+        if exists is None:
+            raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
+        return Explanation()  # the window ends before the job was created
+    runs = [Run(**row) for row in store.all(
+        _RUNS, {"gateway_id": gateway_id, "job_id": job_id, "start": start, "end": end})]
+    return explain([_version(r) for r in rows], runs, start, end, now=now, pruned_before=pruned_before)
