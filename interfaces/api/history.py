@@ -9,17 +9,19 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from application.commands import CommandContext, RevertJob, UndoOperation, UndoStep
 from domain.errors import OperationNotFound, ValidationFailed
+from domain.diff import diff
 from domain.explain import MAX_WINDOW
 from interfaces.api.dependencies import Context
 from interfaces.api.schemas.history import RevertRequest, UndoRequest
 from interfaces.api.schemas.requests import decode_body
 from interfaces.envelope import ok
 from projections import audit_queries
+from projections.audit import DERIVED
 from projections.audit_queries import AuditFilter
 from projections.event_log import events_page
 from projections.fires_queries import job_fires
@@ -69,7 +71,7 @@ class AuditQueries(Controller):
 
     @get("/jobs/{job_id:str}/fires", sync_to_thread=True)
     def job_fires(
-        self, job_id: FromPath[str], ctx: NamedDependency[Context], from_: Annotated[str, Parameter(query="from", max_length=64)],
+        self, job_id: FromPath[str], ctx: NamedDependency[Context], from_: Annotated[str, QueryParameter(name="from", max_length=64)],
         to: Annotated[str, Parameter(max_length=64)],
     ) -> dict[str, Any]:
         """Every instant the schedule in force called for in [from, to] (at most 7 days), each explained."""
@@ -129,6 +131,10 @@ def undo_plan(ctx: Context, operation_id: str) -> tuple[list[UndoStep], list[dic
         if last["after"].get("deleted"):
             impossible.append({"job_id": job_id, "reason": "deleted by the operation; job ids are not reused"})
             continue
+        if first["before"] is not None and not diff(first["before"], last["after"], ignore=DERIVED):
+            skipped.append({"job_id": job_id, "reason": "already as before the operation",
+                            "operation_version": last["version"], "current_version": latest})
+            continue
         if latest > last["version"]:
             skipped.append({"job_id": job_id, "reason": "changed since the operation", "operation_version": last["version"],
                             "current_version": latest})
@@ -157,10 +163,10 @@ class Operations(Controller):
             first = {}
             for row in rows:
                 first.setdefault(row["job_id"], row)
-            forced = [s["job_id"] for s in skipped]
+            forced = [s["job_id"] for s in skipped if s["reason"] == "changed since the operation"]
             steps += [_step(job_id, first[job_id], next(s["current_version"] for s in skipped if s["job_id"] == job_id))
                       for job_id in forced]
-            skipped = []
+            skipped = [s for s in skipped if s["job_id"] not in forced]
         planned = [{"job_id": s.job_id, "kind": s.kind, "from_version": s.expected_version,
                     "restores_version": s.restore_version or None} for s in steps]
         if steps and not data.dry_run:
