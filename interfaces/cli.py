@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from interfaces.settings import Settings
 
-PROJECTIONS = ("job_list", "gateways", "execution_history", "audit")
+PROJECTIONS = ("job_list", "gateways", "execution_history", "audit", "analytics")
 
 
 def _free_port(host: str) -> int:

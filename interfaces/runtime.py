@@ -15,6 +15,7 @@ from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
 from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, hold_read_models, migrate
 from interfaces.settings import Settings
+from projections.analytics import AnalyticsProjection, AnalyticsView
 from projections.audit import AuditProjection, AuditView
 from projections.execution_history import (
     ExecutionHistoryProjection,
@@ -79,6 +80,7 @@ class Runtime:
             JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore)),
             ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
             AuditProjection(AuditView(self._datastore)),
+            AnalyticsProjection(AnalyticsView(self._datastore)),
         ):
             thread = ProjectionThread(self.app, projection, self.progress)
             self.projections.append(thread)
