@@ -17,7 +17,13 @@ from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
 from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
-from interfaces.auth import ROLES, authenticated_socket, authorize_page, authorize_request, jwt_auth
+from interfaces.auth import (
+    ROLES,
+    authenticated_socket,
+    authorize_page,
+    authorize_request,
+    jwt_auth,
+)
 from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, flush_logs, request_log_middleware

@@ -13,7 +13,13 @@ from eventsourcing.postgres import PostgresDatastore
 from application.clock import Clock, utc_now
 from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
-from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, hold_read_models, migrate
+from interfaces.database import (
+    EmbeddedPostgres,
+    conninfo,
+    eventsourcing_env,
+    hold_read_models,
+    migrate,
+)
 from interfaces.settings import Settings
 from projections.analytics import AnalyticsProjection, AnalyticsView
 from projections.audit import AuditProjection, AuditView

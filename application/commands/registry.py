@@ -8,7 +8,12 @@ from typing import Any
 
 from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway, register_gateway
-from application.commands.history import RevertJob, UndoOperation, revert_job, undo_operation
+from application.commands.history import (
+    RevertJob,
+    UndoOperation,
+    revert_job,
+    undo_operation,
+)
 from application.commands.jobs import (
     CreateJob,
     DeleteJob,

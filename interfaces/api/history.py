@@ -13,8 +13,8 @@ from litestar.params import Body, FromPath, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from application.commands import CommandContext, RevertJob, UndoOperation, UndoStep
-from domain.errors import OperationNotFound, ValidationFailed
 from domain.diff import diff
+from domain.errors import OperationNotFound, ValidationFailed
 from domain.explain import MAX_WINDOW
 from interfaces.api.dependencies import Context
 from interfaces.api.schemas.history import RevertRequest, UndoRequest

@@ -49,7 +49,7 @@ def test_projections_verify_is_clean_after_use_and_fails_after_tampering(own_dat
 
         clean = cli("projections", "verify", env=env)
         assert clean.returncode == 0, clean.stdout + clean.stderr
-        for name in ("job_list", "gateways", "execution_history", "audit"):
+        for name in ("job_list", "gateways", "execution_history", "audit", "analytics"):
             assert f"{name}: clean" in clean.stdout
 
         with psycopg.connect(url, autocommit=True) as conn:

@@ -14,7 +14,13 @@ import psycopg
 from domain.execution import Execution
 from interfaces.database import conninfo, eventsourcing_env
 from interfaces.maintenance import prune_executions
-from projections.analytics import AnalyticsProjection, AnalyticsView, bucket_of, bucket_upper_ms, p95_of
+from projections.analytics import (
+    AnalyticsProjection,
+    AnalyticsView,
+    bucket_of,
+    bucket_upper_ms,
+    p95_of,
+)
 from projections.execution_queries import statistics
 from projections.verify import verify
 

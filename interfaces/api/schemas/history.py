@@ -7,7 +7,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from interfaces.api.schemas.configuration import Action, Instant, JobOptions, Schedule, ScheduleType
+from interfaces.api.schemas.configuration import (
+    Action,
+    Instant,
+    JobOptions,
+    Schedule,
+    ScheduleType,
+)
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Version = Annotated[int, msgspec.Meta(ge=1)]
