@@ -37,7 +37,7 @@ from interfaces.database import EmbeddedPostgres, create_database, drop_database
 from interfaces.runtime import Runtime  # noqa: E402
 from interfaces.settings import Settings  # noqa: E402
 from projections import audit_queries, job_queries  # noqa: E402
-from projections.fires_queries import job_fires  # noqa: E402
+from projections.fires_queries import _RUNS, job_fires  # noqa: E402
 
 GATEWAY = "gw-bench-history"
 CONFIG_EVENTS = 1000
@@ -129,12 +129,19 @@ def main() -> None:
             assert len(found.entries) >= 8640 and not found.truncated, len(found.entries)
             return found
 
+        def fires_rows() -> object:
+            day = anchor + timedelta(seconds=rnd.uniform(0, span - 86400))
+            with reads.pool.connection() as conn:
+                return conn.execute(_RUNS, {"gateway_id": GATEWAY, "job_id": job_id, "start": day,
+                                            "end": day + timedelta(days=1)}, prepare=True).fetchall()
+
         rows = [
             ("baseline: job detail", lambda: job_queries.job_detail(reads, GATEWAY, job_id, real_now), args.samples),
             ("audit first page (50)", lambda: audit_queries.job_audit(reads, GATEWAY, job_id, 50, 0), args.samples),
             ("as_of random instant", lambda: audit_queries.job_as_of(reads, GATEWAY, job_id, as_of=random_instant()),
              args.samples),
             ("fires, one day (8,640)", fires_day, max(20, args.samples // 10)),
+            ("  of which the rows", lambda: fires_rows(), max(20, args.samples // 10)),
         ]
         for _, fn, _n in rows:  # warm the pool and the plans
             fn()

@@ -72,6 +72,9 @@ def _instant(raw: Any) -> datetime | None:
 
 
 def _run_entry(instant: datetime, run: Run, version: int) -> dict[str, Any]:
+    if run.status == "success" and run.trigger == "scheduled" and run.attempt == 1 and not run.retry_count:
+        return {"instant": instant, "version": version, "execution_id": run.execution_id, "trigger": "scheduled",
+                "status": "fired", "outcome": "success", "attempts": 1, "started_at": run.start_time}  # the common case
     entry: dict[str, Any] = {"instant": instant, "version": version, "execution_id": run.execution_id,
                              "trigger": run.trigger}
     overlap = "overlap" in run.message or "still running" in run.message
@@ -216,14 +219,15 @@ def explain(
             else:
                 entry = {"instant": t, "status": "not_recorded", "version": v.version,
                          "reason": "no dispatcher recorded this instant: none ran for the gateway since"}
-            gap = _gap_note(t, v, zone)
-            if gap is not None:
-                entry["dst"] = gap
             entries.append(entry)
-            twin = _fold_twin(t, zone)
-            if twin is not None and twin <= hi and twin >= start and twin != v.schedule.next_after(t):
-                entries.append({"instant": twin, "status": "dst_deduplicated", "version": v.version,
-                                "fired_at": t, "reason": "a repeated local time fires once, at its first pass"})
+            if zone is not None:
+                gap = _gap_note(t, v, zone)
+                if gap is not None:
+                    entry["dst"] = gap
+                twin = _fold_twin(t, zone)
+                if twin is not None and start <= twin <= hi and twin != v.schedule.next_after(t):
+                    entries.append({"instant": twin, "status": "dst_deduplicated", "version": v.version,
+                                    "fired_at": t, "reason": "a repeated local time fires once, at its first pass"})
             t = v.schedule.next_after(t)
         if v.schedule_type == "sunrise":
             entries.extend(_solar_gaps(v, instants, max(lo, start), hi))

@@ -6,17 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from psycopg.rows import tuple_row
+
 from domain.errors import JobNotFound
 from domain.explain import Explanation, Run, Version, explain
 from domain.schedules import parse_schedule
 from projections.audit_queries import versions_between
 from projections.read_store import ReadStore
 
+_COLUMNS = "execution_id, trigger, status, scheduled_for, start_time, attempt, retry_count, code, message"
+# Two index ranges (executions_job_scheduled_idx, executions_job_start_idx), not one OR: scheduled
+# runs by the instant they were due, the others by when they started.
 _RUNS = (
-    "SELECT execution_id, trigger, status, scheduled_for, start_time, attempt, retry_count, code, message"
-    " FROM executions WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s AND ("
-    "  (scheduled_for >= %(start)s AND scheduled_for <= %(end)s AND trigger IN ('scheduled', 'misfire'))"
-    "  OR (start_time >= %(start)s AND start_time <= %(end)s AND trigger NOT IN ('scheduled', 'misfire')))"
+    f"SELECT {_COLUMNS} FROM executions WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
+    " AND scheduled_for >= %(start)s AND scheduled_for <= %(end)s AND trigger IN ('scheduled', 'misfire')"
+    f" UNION ALL SELECT {_COLUMNS} FROM executions WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
+    " AND start_time >= %(start)s AND start_time <= %(end)s AND trigger NOT IN ('scheduled', 'misfire')"
 )
 
 
@@ -45,6 +50,8 @@ def job_fires(
         if exists is None:
             raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id})
         return Explanation()  # the window ends before the job was created
-    runs = [Run(**row) for row in store.all(
-        _RUNS, {"gateway_id": gateway_id, "job_id": job_id, "start": start, "end": end})]
+    with store.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        found = cursor.execute(_RUNS, {"gateway_id": gateway_id, "job_id": job_id, "start": start, "end": end},
+                              prepare=True).fetchall()
+    runs = [Run(*row) for row in found]
     return explain([_version(r) for r in rows], runs, start, end, now=now, pruned_before=pruned_before)
