@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from domain.diff import diff
 from domain.job import job_event_classes
+from projections.job_list import actor_of
 from projections.view import TrackedView
 
 # The configuration as the snapshot holds it; the event field each is read from.
@@ -30,7 +31,6 @@ SNAPSHOT_FIELDS = {
 }
 # Derived by the service, not set by anyone: in the snapshot, not in `changes`.
 DERIVED = ("schedule_anchor", "next_execution")
-UNKNOWN_ACTOR = "unknown"  # events recorded before they carried their cause
 
 
 def wire(value: Any) -> Any:
@@ -107,7 +107,7 @@ class AuditProjection(Projection[AuditView]):
             "id": event.originator_id, "gateway_id": gateway_id, "job_id": job_id,
             "version": event.originator_version, "position": tracking.notification_id, "at": event.timestamp,
             "event_type": type(event).__qualname__, "action": action_of(event),
-            "actor": getattr(event, "actor", None) or UNKNOWN_ACTOR,
+            "actor": actor_of(event),
             "reason": str(getattr(event, "reason", "") or ""),
             "operation_id": getattr(event, "operation_id", None), "request_id": getattr(event, "request_id", None),
             "changes": Jsonb(diff(previous, snapshot, ignore=DERIVED)), "snapshot": Jsonb(snapshot),

@@ -42,6 +42,11 @@ def next_after_fire(row: dict[str, Any] | None, scheduled_for: datetime) -> date
     return schedule.next_after(scheduled_for)
 
 
+def actor_of(event: Any) -> str:
+    """An event recorded before it carried its cause reads as actor `unknown`, never fails."""
+    return getattr(event, "actor", None) or "unknown"
+
+
 def _key(event: Any) -> dict[str, Any]:
     return {"id": event.originator_id, "version": event.originator_version, "at": event.timestamp}
 
@@ -55,7 +60,7 @@ def _configuration(event: Any) -> dict[str, Any]:
         **_key(event), "name": event.name, "description": event.description, "type": event.schedule_type,
         "enabled": event.enabled, "schedule": Jsonb(event.schedule), "anchor": event.schedule_anchor,
         "action": Jsonb(event.action), "options": Jsonb(event.options), "tags": list(event.tags),
-        "next": event.next_execution, "actor": event.actor,
+        "next": event.next_execution, "actor": actor_of(event),
     }
 _OF_JOB = " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
 # Outcomes recorded before they named their job: execution_jobs, written on Started, names it.
@@ -124,7 +129,7 @@ class JobListProjection(Projection[JobListView]):
         )
         params = {
             **_key(event), "enabled": event.enabled,
-            "reason": "" if event.enabled else event.reason, "next": event.next_execution, "actor": event.actor,
+            "reason": "" if event.enabled else event.reason, "next": event.next_execution, "actor": actor_of(event),
         }
         self.view.record(tracking, [(sql, params)])
 
