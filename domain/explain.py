@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from domain.schedules import Schedule
@@ -45,8 +45,9 @@ class Version:
     deleted: bool
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
+    """An execution as recorded (a tuple: thousands are read per window)."""
+
     execution_id: str
     trigger: str
     status: str

@@ -3,6 +3,7 @@ the executions recorded for it (execution history), handed to domain/explain.py.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +26,17 @@ _RUNS = (
 )
 
 
-def _version(row: dict[str, Any]) -> Version:
+def _version(row: dict[str, Any], parsed: dict[tuple[str, str, str], Any]) -> Version:
+    """`parsed`: the schedules built so far, by (type, params, anchor): a toggle keeps its schedule."""
     snap = row["snapshot"]
     schedule = None
     if not snap.get("deleted"):
-        schedule = parse_schedule(
-            snap["type"], snap["schedule"], anchor=datetime.fromisoformat(snap["schedule_anchor"]), stored=True
-        )
+        key = (snap["type"], json.dumps(snap["schedule"], sort_keys=True), snap["schedule_anchor"])
+        schedule = parsed.get(key)
+        if schedule is None:
+            schedule = parsed[key] = parse_schedule(
+                snap["type"], snap["schedule"], anchor=datetime.fromisoformat(snap["schedule_anchor"]), stored=True
+            )
     return Version(
         version=row["version"], since=row["timestamp"], actor=row["actor"], reason=row["reason"], schedule=schedule,
         schedule_type=snap["type"], params=snap["schedule"], enabled=bool(snap["enabled"]),
@@ -54,4 +59,5 @@ def job_fires(
         found = cursor.execute(_RUNS, {"gateway_id": gateway_id, "job_id": job_id, "start": start, "end": end},
                               prepare=True).fetchall()
     runs = [Run(*row) for row in found]
-    return explain([_version(r) for r in rows], runs, start, end, now=now, pruned_before=pruned_before)
+    parsed: dict[tuple[str, str, str], Any] = {}
+    return explain([_version(r, parsed) for r in rows], runs, start, end, now=now, pruned_before=pruned_before)
