@@ -22,9 +22,11 @@ CREATE TABLE IF NOT EXISTS job_versions (
     request_id text,
     changes jsonb NOT NULL,
     snapshot jsonb NOT NULL,
-    PRIMARY KEY (gateway_id, job_id, version)
+    -- By aggregate: an event of a second aggregate claiming a job's (gateway, id) (a damaged log)
+    -- is audited rather than stalling the audit (the job list is the one that refuses it).
+    PRIMARY KEY (aggregate_id, version)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS job_versions_aggregate_idx ON job_versions (aggregate_id, version);
+CREATE INDEX IF NOT EXISTS job_versions_job_idx ON job_versions (gateway_id, job_id, version);
 CREATE INDEX IF NOT EXISTS job_versions_job_time_idx ON job_versions (gateway_id, job_id, timestamp);
 CREATE INDEX IF NOT EXISTS job_versions_gateway_time_idx ON job_versions (gateway_id, timestamp DESC, position DESC);
 CREATE INDEX IF NOT EXISTS job_versions_operation_idx ON job_versions (gateway_id, operation_id, position)
