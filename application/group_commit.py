@@ -131,6 +131,9 @@ class Together:
     def job(self, gateway_id: str, job_id: str) -> Job:
         return live(self.job_ever(gateway_id, job_id), job_id)
 
+    def job_at(self, gateway_id: str, job_id: str, version: int) -> Job:
+        return self.app.job_at(gateway_id, job_id, version)  # type: ignore[no-any-return]  # a past version: read only
+
     def resource_monitor(self, gateway_id: str) -> Any:
         return self._get(resource_monitor_uuid(gateway_id), lambda: self.app.resource_monitor(gateway_id))
 

@@ -155,6 +155,16 @@ class Scheduler(Application[UUID]):
             found.setdefault(event.originator_id, []).append(self.mapper.to_domain_event(event))
         return {i: found[i] for i in aggregate_ids if i in found}
 
+    def job_at(self, gateway_id: str, job_id: str, version: int) -> Job:
+        """The job as it was at `version` (revert and undo restore its configuration)."""
+        try:
+            job: Job = self.repository.get(job_uuid(gateway_id, job_id), version=version)
+        except AggregateNotFoundError:
+            raise JobNotFound(f"Job {job_id} not found", {"job_id": job_id}) from None
+        if job.version != version:
+            raise JobNotFound(f"Job {job_id} has no version {version}", {"job_id": job_id, "version": version})
+        return job
+
     def gateway(self, gateway_id: str) -> Gateway | None:
         try:
             return self.repository.get(gateway_uuid(gateway_id))

@@ -72,3 +72,9 @@ class GatewayOffline(SchedulerError):
 
 class ServiceUnavailable(SchedulerError):
     code = "SERVICE_UNAVAILABLE"
+
+
+class OperationNotFound(SchedulerError):
+    """No event of the gateway carries that operation id (undo)."""
+
+    code = "NOT_FOUND"

@@ -90,6 +90,18 @@ class Job(Aggregate):
             job.next_execution = self.next_execution
             job.configured_at = self.timestamp
 
+    class Reverted(Updated):
+        """The configuration of an earlier version restored (a revert, or an undo of an operation):
+        the whole configuration after it, as Updated, and which version it came from."""
+
+        reverted_to: int = 0
+        reason: str = ""  # why (the audit's reason)
+        disabled_reason: str = ""  # the restored one, when it leaves the job disabled
+
+        def apply(self, job: Job) -> None:
+            super().apply(job)
+            job.disabled_reason = "" if self.enabled else self.disabled_reason
+
     class Toggled(Event):
         enabled: bool
         reason: str
@@ -223,6 +235,29 @@ class Job(Aggregate):
             )
         return changed
 
+    def revert(
+        self, target: JobConfig, *, enabled: bool, disabled_reason: str, reverted_to: int, reason: str, actor: str,
+        now: datetime, default_location: Location | None = None,
+    ) -> None:
+        """Restore `target` (an earlier version's configuration) and `enabled` (with its disabled
+        reason). The schedule counts from now when it differs from the current one, as an edit's."""
+        self._check_alive()
+        anchor = self.config.schedule_anchor
+        if (target.schedule_type, target.schedule) != (self.config.schedule_type, self.config.schedule):
+            anchor = now
+        config = JobConfig(
+            target.name, target.description, target.schedule_type, dict(target.schedule), anchor,
+            dict(target.action), list(target.tags), dict(target.options),
+        )
+        nxt = config.build_schedule(default_location).next_after(now) if enabled else None
+        self.trigger_event(
+            self.Reverted, timestamp=now, name=config.name, description=config.description,
+            schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
+            action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+            actor=actor, next_execution=nxt, reverted_to=reverted_to, reason=reason,
+            disabled_reason="" if enabled else disabled_reason,
+        )
+
     def toggle(
         self, enabled: bool, reason: str, *, actor: str, now: datetime, default_location: Location | None = None
     ) -> bool:
@@ -264,3 +299,16 @@ class Job(Aggregate):
     @staticmethod
     def id_for(gateway_id: str, job_id: str) -> UUID:
         return job_uuid(gateway_id, job_id)
+
+
+def job_event_classes() -> tuple[type[Any], ...]:
+    """Every event class of a Job, those added later (bulk, import, reset) included: readers that
+    follow all of a job's changes (the dispatcher, the audit) subscribe to these."""
+    found: list[type[Any]] = []
+    pending: list[type[Any]] = [v for v in vars(Job).values() if isinstance(v, type)]
+    while pending:
+        cls = pending.pop(0)
+        if issubclass(cls, (Aggregate.Event, Aggregate.Created)) and cls not in found and cls is not Job.Event:
+            found.append(cls)
+            pending.extend(v for v in vars(cls).values() if isinstance(v, type))
+    return tuple(found)

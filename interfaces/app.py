@@ -12,6 +12,7 @@ from interfaces.api.catalog import Catalog
 from interfaces.api.dependencies import DEPENDENCIES
 from interfaces.api.executions import Analytics, ExecutionQueries
 from interfaces.api.gateways import Gateways
+from interfaces.api.history import AuditQueries, JobRevert, Operations
 from interfaces.api.job_commands import JobCommands
 from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
@@ -34,7 +35,7 @@ MAX_BODY = 1024 * 1024
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
 API_ROUTES = [
     JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import,
-    BulkOperations, ExecutionGroups, LiveStream,
+    BulkOperations, ExecutionGroups, LiveStream, AuditQueries, JobRevert, Operations,
 ]
 ROUTES = [Health, live_feed]
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from interfaces.settings import Settings
 
+PROJECTIONS = ("job_list", "gateways", "execution_history", "audit", "analytics")
+
 
 def _free_port(host: str) -> int:
     with socket.socket() as sock:
@@ -92,7 +94,7 @@ def token_issue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def events(args: argparse.Namespace, settings: Settings) -> int:
+def job_events(args: argparse.Namespace, settings: Settings) -> int:
     """A job's event history, one JSON object per line, oldest first."""
     import msgspec
 
@@ -223,6 +225,63 @@ def jobs_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def projections_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Replays the log into scratch tables and compares them with the live read models: exit 1
+    and each difference (counts and a few rows) when they differ. Safe while the service runs."""
+    import msgspec
+
+    from interfaces.database import eventsourcing_env
+    from interfaces.runtime import Runtime
+    from projections.verify import verify
+
+    encode = msgspec.json.Encoder(enc_hook=str).encode
+    runtime = Runtime(settings).start(follow=False)
+    clean = True
+    try:
+        env = eventsourcing_env(runtime.url, pool_size=1)
+        for thread in runtime.projections:
+            projection = thread.projection
+            if args.name not in ("all", projection.name):
+                continue
+            verdict = verify(runtime.app, type(projection), type(projection.view), runtime.url, env)
+            state = "clean" if verdict.clean else "DIFFERS"
+            print(f"{verdict.projection}: {state} (replayed {verdict.replayed:,} events up to position {verdict.position:,})")
+            for d in verdict.differences:
+                clean = False
+                print(f"  {d.table}: {d.only_live} row(s) only in the live read model, {d.only_replayed} only in the replay")
+                for row in d.samples_live:
+                    print("    live:     " + encode(row).decode())
+                for row in d.samples_replayed:
+                    print("    replayed: " + encode(row).decode())
+    finally:
+        runtime.close()
+    return 0 if clean else 1
+
+
+def events(args: argparse.Namespace, settings: Settings) -> int:
+    """A job's event history (with a job id), or the raw log after a position: one JSON object per line."""
+    if args.job_id:
+        return job_events(args, settings)
+    import msgspec
+
+    from interfaces.runtime import Runtime
+    from projections.event_log import decoded
+
+    encode = msgspec.json.Encoder(enc_hook=str).encode
+    runtime = Runtime(settings).start(follow=False)
+    try:
+        rows = runtime.reads.all(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM scheduler_events"
+            " WHERE notification_id > %(after)s ORDER BY notification_id LIMIT %(limit)s",
+            {"after": args.after, "limit": args.limit},
+        )
+        for row in rows:
+            sys.stdout.write(encode(decoded(runtime.app.mapper, row)).decode() + "\n")
+    finally:
+        runtime.close()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gateway-scheduler", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -237,14 +296,16 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=worker)
     p = commands.add_parser("migrate", help="apply database migrations")
     p.set_defaults(run=migrate)
-    p = commands.add_parser("events", help="a job's event history (JSON lines)")
-    p.add_argument("job_id")
+    p = commands.add_parser("events", help="the event log after a position, or a job's history (JSON lines)")
+    p.add_argument("job_id", nargs="?", help="only this job's events, all of them")
+    p.add_argument("--after", type=int, default=0, help="the position to read after (the whole log)")
+    p.add_argument("--limit", type=int, default=1000)
     p.add_argument("--gateway-id", help="the job's gateway")
     p.set_defaults(run=events)
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         dest="projections_command", required=True)
     p = projections.add_parser("rebuild", help="replay the event log into the read models (service stopped)")
-    p.add_argument("--name", default="all", choices=["all", "job_list", "gateways", "execution_history"])
+    p.add_argument("--name", default="all", choices=["all", *PROJECTIONS])
     p.set_defaults(run=projections_rebuild)
     jobs = commands.add_parser("jobs", help="export and import job files").add_subparsers(
         dest="jobs_command", required=True)
@@ -263,6 +324,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the plan and its plan_token, write nothing")
     p.add_argument("--plan-token", help="a dry run's plan_token: refused if the gateway's jobs changed since")
     p.set_defaults(run=jobs_import)
+    p = projections.add_parser("verify", help="replay the log into scratch tables and compare (exit 1 on a difference)")
+    p.add_argument("--name", default="all", choices=["all", *PROJECTIONS])
+    p.set_defaults(run=projections_verify)
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("issue", help="print a JWT")
     p.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])

@@ -14,9 +14,17 @@ from application.clock import Clock, utc_now
 from application.operations import Operations
 from application.scheduler import Scheduler
 from interfaces.api.response_cache import ResponseCache
-from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, hold_read_models, migrate
+from interfaces.database import (
+    EmbeddedPostgres,
+    conninfo,
+    eventsourcing_env,
+    hold_read_models,
+    migrate,
+)
 from interfaces.settings import Settings
 from projections.execution_groups import ExecutionGroupsProjection, ExecutionGroupsView
+from projections.analytics import AnalyticsProjection, AnalyticsView
+from projections.audit import AuditProjection, AuditView
 from projections.execution_history import (
     ExecutionHistoryProjection,
     ExecutionHistoryView,
@@ -83,6 +91,8 @@ class Runtime:
             JobListProjection(JobListView(self._datastore)), GatewaysProjection(GatewaysView(self._datastore)),
             ExecutionHistoryProjection(ExecutionHistoryView(self._datastore)),
             ExecutionGroupsProjection(ExecutionGroupsView(self._datastore)),
+            AuditProjection(AuditView(self._datastore)),
+            AnalyticsProjection(AnalyticsView(self._datastore)),
         ):
             thread = ProjectionThread(self.app, projection, self.progress)
             self.projections.append(thread)

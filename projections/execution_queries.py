@@ -4,7 +4,7 @@ statistics, active executions and peak concurrency."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import ExecutionNotFound, JobNotFound
@@ -199,6 +199,32 @@ def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: da
     return int(row["peak"]) if row else 0
 
 
+_SCANNED = (
+    "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok,"
+    " coalesce(sum(duration_ms), 0) AS ms FROM executions WHERE gateway_id = %(gateway_id)s"
+    f" AND {_COMPLETED_SQL} AND start_time >= %(since)s AND (start_time < %(from)s OR start_time >= %(to)s)"
+)
+_ROLLED_UP = (
+    "SELECT coalesce(sum(executions), 0) AS finished, coalesce(sum(successes), 0) AS ok,"
+    " coalesce(sum(duration_ms), 0) AS ms FROM execution_hours"
+    " WHERE gateway_id = %(gateway_id)s AND hour >= %(from)s AND hour < %(to)s"
+)
+
+
+def completed_since(store: ReadStore, gateway_id: str, since: datetime, now: datetime) -> dict[str, int]:
+    """Completed executions that started at or after `since`: the whole hours in [since, now) from
+    the hourly roll-ups (projections/analytics.py), the partial hours at either end from the rows."""
+    first = since.replace(minute=0, second=0, microsecond=0)
+    first = first if first == since else first + timedelta(hours=1)
+    last = now.replace(minute=0, second=0, microsecond=0)
+    if last <= first:
+        first = last = since  # no whole hour: the rows alone
+    params = {**_VOCABULARY, "gateway_id": gateway_id, "since": since, "from": first, "to": last}
+    scanned = store.one(_SCANNED, params) or {}
+    rolled = store.one(_ROLLED_UP, params) or {} if last > first else {}
+    return {key: int(scanned.get(key, 0)) + int(rolled.get(key, 0)) for key in ("finished", "ok", "ms")}
+
+
 def statistics(store: ReadStore, gateway_id: str, time_range: str, since: datetime, now: datetime) -> dict[str, Any]:
     """Finished executions that started since `since`; the job counts are the gateway's current ones."""
     jobs = store.one(
@@ -206,18 +232,14 @@ def statistics(store: ReadStore, gateway_id: str, time_range: str, since: dateti
         " WHERE gateway_id = %(gateway_id)s",
         {"gateway_id": gateway_id},
     ) or {}
-    runs = store.one(
-        "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok, avg(duration_ms) AS average"
-        " FROM executions WHERE gateway_id = %(gateway_id)s AND start_time >= %(since)s"
-        f" AND {_COMPLETED_SQL}",  # noqa: S608
-        {**_VOCABULARY, "gateway_id": gateway_id, "since": since},
-    ) or {}
-    finished, ok = runs.get("finished", 0), runs.get("ok", 0)
+    runs = completed_since(store, gateway_id, since, now)
+    finished, ok = runs["finished"], runs["ok"]
     return {
         "gateway_id": gateway_id, "time_range": time_range,
         "total_jobs": jobs.get("total", 0), "active_jobs": jobs.get("active", 0),
         "total_executions": finished, "successful_executions": ok, "failed_executions": finished - ok,
-        "success_rate": _rate(ok, finished), "average_execution_time_ms": _ms(runs.get("average")),
+        "success_rate": _rate(ok, finished),
+        "average_execution_time_ms": _ms(runs["ms"] / finished if finished else None),
         "peak_concurrent_jobs": peak_concurrency(store, gateway_id, since, now),
     }
 

@@ -43,6 +43,11 @@ def next_after_fire(row: dict[str, Any] | None, scheduled_for: datetime) -> date
     return schedule.next_after(scheduled_for)
 
 
+def actor_of(event: Any) -> str:
+    """An event recorded before it carried its cause reads as actor `unknown`, never fails."""
+    return getattr(event, "actor", None) or "unknown"
+
+
 def _key(event: Any) -> dict[str, Any]:
     return {"id": event.originator_id, "version": event.originator_version, "at": event.timestamp}
 
@@ -56,7 +61,7 @@ def _configuration(event: Any) -> dict[str, Any]:
         **_key(event), "name": event.name, "description": event.description, "type": event.schedule_type,
         "enabled": event.enabled, "schedule": Jsonb(event.schedule), "anchor": event.schedule_anchor,
         "action": Jsonb(event.action), "options": Jsonb(event.options), "tags": list(event.tags),
-        "next": event.next_execution, "actor": event.actor,
+        "next": event.next_execution, "actor": actor_of(event),
     }
 _OF_JOB = " WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
 # Outcomes recorded before they named their job: execution_jobs, written on Started, names it.
@@ -73,7 +78,7 @@ class JobListProjection(Projection[JobListView]):
     topics = tuple(
         get_topic(cls)
         for cls in (
-            Job.Created, Job.Updated, Job.Toggled, Job.Reset, Job.Deleted,
+            Job.Created, Job.Updated, Job.Reverted, Job.Toggled, Job.Reset, Job.Deleted,
             Execution.Started, Execution.Missed, Execution.Succeeded, Execution.Failed,
         )
     )
@@ -106,6 +111,18 @@ class JobListProjection(Projection[JobListView]):
         self.view.record(tracking, [(sql, params)])
 
     @process_event.register
+    def _reverted(self, event: Job.Reverted, tracking: Tracking) -> None:
+        """An Updated that also sets the disabled reason (it may enable or disable the job)."""
+        sql = (
+            "UPDATE jobs SET name = %(name)s, description = %(description)s, type = %(type)s,"
+            " enabled = %(enabled)s, schedule = %(schedule)s, schedule_anchor = %(anchor)s, action = %(action)s,"
+            " options = %(options)s, tags = %(tags)s, next_execution = %(next)s, updated_at = %(at)s,"
+            " updated_by = %(actor)s, version = %(version)s, disabled_reason = %(reason)s" + _WHERE
+        )
+        params = {**_configuration(event), "reason": "" if event.enabled else event.disabled_reason}
+        self.view.record(tracking, [(sql, params)])
+
+    @process_event.register
     def _toggled(self, event: Job.Toggled, tracking: Tracking) -> None:
         sql = (
             "UPDATE jobs SET enabled = %(enabled)s, disabled_reason = %(reason)s, next_execution = %(next)s,"
@@ -113,7 +130,7 @@ class JobListProjection(Projection[JobListView]):
         )
         params = {
             **_key(event), "enabled": event.enabled,
-            "reason": "" if event.enabled else event.reason, "next": event.next_execution, "actor": event.actor,
+            "reason": "" if event.enabled else event.reason, "next": event.next_execution, "actor": actor_of(event),
         }
         self.view.record(tracking, [(sql, params)])
 

@@ -12,6 +12,7 @@ from psycopg import Connection
 from psycopg.rows import tuple_row
 
 from domain.execution import COMPLETED, FINAL
+from projections.analytics import BUCKETS
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def forget_executions(conn: Connection, cutoff: datetime, batch: int) -> Forgott
     params = {"cutoff": cutoff, "batch": batch, "final": list(FINAL), "completed": list(COMPLETED)}
     conn.execute(
         "CREATE TEMP TABLE doomed ON COMMIT DROP AS"
-        " SELECT aggregate_id, gateway_id, execution_id, job_id, status, coalesce(duration_ms, 0) AS ms"
+        " SELECT aggregate_id, gateway_id, execution_id, job_id, status, coalesce(duration_ms, 0) AS ms, start_time"
         " FROM executions WHERE end_time < %(cutoff)s AND status = ANY(%(final)s::text[])"
         " ORDER BY end_time LIMIT %(batch)s",
         params,
@@ -46,6 +47,7 @@ def forget_executions(conn: Connection, cutoff: datetime, batch: int) -> Forgott
         " WHERE j.gateway_id = d.gateway_id AND j.job_id = d.job_id",
         params,
     )
+    forget_in_analytics(conn, params)
     # A job left with no started (or no completed) execution has no last one any more.
     conn.execute(
         "UPDATE jobs j SET last_execution = CASE WHEN EXISTS (SELECT 1 FROM executions e"
@@ -66,3 +68,26 @@ def forget_executions(conn: Connection, cutoff: datetime, batch: int) -> Forgott
         " RETURNING e.aggregate_id, e.gateway_id"
     ).fetchall()
     return Forgotten(tuple(row[0] for row in deleted), log_lines, tuple(row[1] for row in deleted))
+
+
+# bucket_of (projections/analytics.py) in SQL: numeric logarithms, exact at the powers of two.
+_BUCKET_SQL = f"(least({BUCKETS - 1}, floor(2 * log(2::numeric, (x.ms + 1)::numeric)))::int + 1)"
+
+
+def forget_in_analytics(conn: Connection, params: dict[str, object]) -> None:
+    """Take out of the hourly roll-ups what the doomed COMPLETED executions added (their count,
+    outcome, duration and histogram bucket), and drop hours left empty, as a replay has none."""
+    conn.execute(
+        "UPDATE execution_hours h SET executions = h.executions - d.n, successes = h.successes - d.ok,"
+        " failures = h.failures - (d.n - d.ok), duration_ms = h.duration_ms - d.ms,"
+        " histogram = (SELECT array_agg(h.histogram[i] - (SELECT count(*) FROM doomed x"
+        "   WHERE x.gateway_id = h.gateway_id AND x.job_id = h.job_id AND date_trunc('hour', x.start_time, 'UTC') = h.hour"
+        f"   AND x.status = ANY(%(completed)s::text[]) AND {_BUCKET_SQL} = i) ORDER BY i)"
+        f"   FROM generate_series(1, {BUCKETS}) i)"
+        " FROM (SELECT gateway_id, job_id, date_trunc('hour', start_time, 'UTC') AS hour, count(*) AS n,"
+        "       count(*) FILTER (WHERE status = 'success') AS ok, sum(ms) AS ms FROM doomed"
+        "       WHERE status = ANY(%(completed)s::text[]) GROUP BY 1, 2, 3) d"
+        " WHERE h.gateway_id = d.gateway_id AND h.job_id = d.job_id AND h.hour = d.hour",
+        params,
+    )
+    conn.execute("DELETE FROM execution_hours WHERE executions = 0")

@@ -20,6 +20,12 @@ from application.commands.bulk import (
 )
 from application.commands.context import Aggregates, CommandContext, Decision
 from application.commands.gateways import RegisterGateway, register_gateway
+from application.commands.history import (
+    RevertJob,
+    UndoOperation,
+    revert_job,
+    undo_operation,
+)
 from application.commands.jobs import (
     CreateJob,
     DeleteJob,
@@ -36,8 +42,8 @@ from application.commands.resources import ObserveResources, observe_resources
 from application.commands.transfer import ImportJobs, import_jobs
 
 Command = (
-    CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway | ObserveResources
-    | RunAll | DisableAll | ReenableDisabled | ResetAll | AdvanceGroup | ImportJobs
+    CreateJob | UpdateJob | ToggleJob | DeleteJob | RunJob | RegisterGateway | ObserveResources | RevertJob
+    | RunAll | DisableAll | ReenableDisabled | ResetAll | AdvanceGroup | ImportJobs | UndoOperation
 )
 Handler = Callable[[Any, Aggregates, CommandContext], Decision]
 
@@ -55,6 +61,8 @@ _HANDLERS: dict[type[Any], Handler] = {
     ResetAll: reset_all,
     AdvanceGroup: advance_group,
     ObserveResources: observe_resources,
+    RevertJob: revert_job,
+    UndoOperation: undo_operation,
 }
 
 
@@ -68,7 +76,9 @@ def handler_for(command: Command) -> Handler:
 # Commands on a whole gateway (many jobs in one transaction already) are executed alone, never
 # decided in a batch beside others (decision 80): batching them gains nothing, and their reads of
 # many jobs at once are the Scheduler's, not a batch's shared copies.
-_ALONE: frozenset[type[Any]] = frozenset({RunAll, DisableAll, ReenableDisabled, ResetAll, AdvanceGroup, ImportJobs})
+_ALONE: frozenset[type[Any]] = frozenset(
+    {RunAll, DisableAll, ReenableDisabled, ResetAll, AdvanceGroup, ImportJobs, UndoOperation}
+)
 
 
 def batchable(command: Command) -> bool:

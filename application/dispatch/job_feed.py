@@ -14,12 +14,10 @@ from uuid import UUID
 from eventsourcing.projection import ApplicationSubscription
 from eventsourcing.utils import get_topic
 
-from domain.job import Job
+from domain.job import Job, job_event_classes
 
 _log = logging.getLogger(__name__)
-JOB_TOPICS = tuple(
-    get_topic(c) for c in (Job.Created, Job.Updated, Job.Toggled, Job.Reset, Job.Deleted, Job.RunRequested)
-)
+JOB_TOPICS = tuple(get_topic(c) for c in job_event_classes())  # every Job event, later ones included
 
 
 class JobFeed:

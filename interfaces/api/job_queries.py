@@ -15,10 +15,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from domain.errors import ValidationFailed
 from domain.schedules import SCHEDULE_TYPES
 from interfaces.api.dependencies import Context
+from interfaces.api.history import instant
 from interfaces.api.response_cache import page_key, query_parameters
 from interfaces.auth import authorize
 from interfaces.envelope import ok
-from projections import job_queries
+from projections import audit_queries, job_queries
 from projections.job_list import JobListView
 from projections.job_queries import JobFilter
 
@@ -92,8 +93,19 @@ class JobQueries(Controller):
         return Response(body, media_type=MediaType.JSON)
 
     @get("/jobs/{job_id:str}", sync_to_thread=True)
-    def job_detail(self, job_id: FromPath[str], ctx: NamedDependency[Context]) -> Response[dict[str, Any]]:
-        """One job: configuration, statistics, metadata and its next 10 fire instants. ETag is its version."""
+    def job_detail(
+        self, job_id: FromPath[str], ctx: NamedDependency[Context],
+        as_of: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+    ) -> Response[dict[str, Any]]:
+        """One job: configuration, statistics, metadata and its next 10 fire instants. ETag is its version.
+        With `as_of` (an instant) or `version`, the job as it was then, deleted since or not (docs/api.md)."""
+        if as_of is not None or version is not None:
+            if as_of is not None and version is not None:
+                raise ValidationFailed("give as_of or version, not both", {"field": "as_of"})
+            then = audit_queries.job_as_of(
+                ctx.runtime.reads, ctx.gateway_id, job_id, as_of=instant(as_of, "as_of"), version=version)
+            return Response(ok({"job": then}, "Job version retrieved successfully"))
         job = job_queries.job_detail(ctx.runtime.reads, ctx.gateway_id, job_id, ctx.runtime.clock())
         return Response(ok({"job": job}, "Job details retrieved successfully"), headers={"ETag": f'"{job["version"]}"'})
 

@@ -22,6 +22,7 @@ from interfaces.api.schemas import bulk as b
 from interfaces.api.schemas import documented_requests as r
 from interfaces.api.schemas import execution_answers as x
 from interfaces.api.schemas import transfer as t
+from interfaces.api.schemas import history as h
 from interfaces.api.schemas.configuration import (
     SCHEDULE_PARAMETERS,
     ListedScheduleParameters,
@@ -83,10 +84,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/jobs/reset/all"): Operation(b.ResetAllData, _BULK, b.ResetAllRequest, request_required=False),
     ("GET", "/execution-groups/{group_id}"): Operation(b.ExecutionGroupData, _BY_ID),
     ("GET", "/events/stream"): Operation(None, stream=True),
+    ("GET", "/jobs/{job_id}/audit"): Operation(h.JobAuditData, _BY_ID),
+    ("GET", "/audit"): Operation(h.AuditData),
+    ("GET", "/jobs/{job_id}/fires"): Operation(h.FiresData, _BY_ID),
+    ("POST", "/jobs/{job_id}/revert"): Operation(h.JobRevertedData, _WRITE, h.RevertRequest, conditional=True),
+    ("POST", "/operations/{operation_id}/undo"): Operation(h.UndoData, (*_BY_ID, 409, 413), h.UndoRequest,
+                                                           request_required=False),
+    ("GET", "/events"): Operation(h.EventsData),
+}
+# Answers of an operation beside its `data` struct's, by its query parameters (one of either):
+# GET /jobs/{job_id}?as_of=|version= answers the job as it was (docs/api.md).
+ALTERNATIVES: dict[tuple[str, str], tuple[type[msgspec.Struct], ...]] = {
+    ("GET", "/jobs/{job_id}"): (h.JobVersionData,),
 }
 ANSWERS = {
     key: op.data if op.attachment else a.envelope(op.data) for key, op in OPERATIONS.items() if not op.stream
 }
+ANSWERS.update({(*key, i): a.envelope(alt) for key, alts in ALTERNATIVES.items()  # type: ignore[misc]
+                for i, alt in enumerate(alts)})
 _ATTACHMENT = {"Content-Disposition": {
     "description": 'attachment; filename="jobs_export_<YYYYMMDD>.<json|yaml|csv>"', "required": True,
     "schema": {"type": "string", "pattern": '^attachment; filename="[^"]+"$'},
@@ -136,6 +151,8 @@ def _components() -> tuple[dict[str, Any], dict[tuple[str, str], Any], dict[tupl
     types += [*SCHEDULE_PARAMETERS.values(), ListedScheduleParameters]
     schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
     answers = dict(zip(answer_keys, schemas, strict=False))
+    for key, alts in ALTERNATIVES.items():  # one of either answer
+        answers[key] = {"anyOf": [answers[key], *(answers.pop((*key, i)) for i in range(len(alts)))]}
     requests = dict(zip(request_keys, schemas[len(answer_keys):], strict=False))
     errors = dict(zip(ERROR_ENVELOPES, schemas[len(answer_keys) + len(request_keys):], strict=False))
     return components, answers, requests, errors

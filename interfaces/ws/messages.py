@@ -181,7 +181,7 @@ class Heartbeat(msgspec.Struct):
 
 # The events the feed carries: the history read and the live subscription ask for these topics only.
 _EXECUTION_EVENTS = (Execution.Started, Execution.Succeeded, Execution.Failed, Execution.Missed)
-_LATER_JOB_EVENTS = (Job.Updated, Job.Toggled, Job.Deleted)
+_LATER_JOB_EVENTS = (Job.Updated, Job.Reverted, Job.Toggled, Job.Deleted)  # Reverted: a job_updated
 _ALERTS = (ResourceMonitor.AlertRaised, ResourceMonitor.AlertCleared)
 TOPICS: tuple[str, ...] = tuple(
     get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS, FireGroup.Started, *_ALERTS)

@@ -1,0 +1,82 @@
+"""GET /jobs/{id}/fires on the real database: the job's versions from the audit read model and
+its executions from the execution history, recorded as a dispatcher records them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.execution import Execution
+from domain.identity import execution_id as derive_execution_id
+from tests.conftest import Api, job_body
+
+
+def _ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _record(runtime: Any, execution: Execution) -> None:
+    recordings = runtime.app.record([execution])
+    assert runtime.wait(tuple((r.notification.topic, r.notification.id) for r in recordings))
+
+
+def _start(api: Api, job_id: str, instant: datetime | None, trigger: str = "scheduled", **kw: Any) -> Execution:
+    kind = "manual" if trigger == "manual" else "scheduled"
+    return Execution.start(
+        gateway_id=api.gateway_id, job_id=job_id, execution_id=derive_execution_id(job_id, kind, instant or kw["now"]),
+        job_name="Fires", trigger=trigger, scheduled_for=instant, now=kw.pop("now", instant), **kw)
+
+
+def test_fires_explains_runs_a_retry_a_miss_a_manual_run_and_the_disabled_instants(api: Api, runtime: Any) -> None:
+    job_id = _ok(api.post("/jobs", job_body(name="Fires", schedule={"interval_seconds": 3600})), 201)["job_id"]
+    first = _at(_ok(api.get(f"/jobs/{job_id}"))["job"]["next_execution"])
+    hour = timedelta(hours=1)
+    ok_run = _start(api, job_id, first)
+    ok_run.succeed(now=first + timedelta(seconds=1), duration_ms=1000, message="ok", logs=[])
+    retried = _start(api, job_id, first + hour, max_attempts=2)
+    retried.fail(now=first + hour, duration_ms=5, code="ACTION_FAILED", error="broker away", logs=[])
+    retried.retry(now=first + hour + timedelta(seconds=5))
+    retried.succeed(now=first + hour + timedelta(seconds=6), duration_ms=5, message="ok", logs=[])
+    missed = Execution.missed(gateway_id=api.gateway_id, job_id=job_id,
+                              execution_id=derive_execution_id(job_id, "scheduled", first + 2 * hour),
+                              job_name="Fires", scheduled_for=first + 2 * hour, now=first + 2 * hour,
+                              reason="missed before this takeover (misfire_policy=skip)")
+    manual = _start(api, job_id, None, trigger="manual", now=first + 30 * timedelta(minutes=1), actor="alice")
+    for execution in (ok_run, retried, missed, manual):
+        _record(runtime, execution)
+    _ok(api.post(f"/jobs/{job_id}/toggle", {"enabled": False, "reason": "holiday"}))
+    audit = _ok(api.get(f"/jobs/{job_id}/audit"))["entries"]
+    disabled_at = _at(audit[0]["timestamp"])
+
+    found = _ok(api.get(f"/jobs/{job_id}/fires", params={"from": _iso(first - hour), "to": _iso(first + 4 * hour)}))
+    fires = found["fires"]
+    # The job was disabled a moment after creation (before `first`): every instant is disabled
+    # unless a run was recorded for it, which shows what happened instead.
+    assert [(f["instant"], f["status"]) for f in fires] == [
+        (_iso(first), "fired"), (_iso(first + 30 * timedelta(minutes=1)), "manual"), (_iso(first + hour), "retried"),
+        (_iso(first + 2 * hour), "missed"), (_iso(first + 3 * hour), "disabled"), (_iso(first + 4 * hour), "disabled")]
+    assert fires[0]["execution_id"] == ok_run.execution_id and fires[0]["outcome"] == "success"
+    assert fires[2]["attempts"] == 2 and fires[2]["outcome"] == "success"
+    assert "misfire_policy=skip" in fires[3]["reason"]
+    assert fires[1]["execution_id"] == manual.execution_id
+    off = fires[4]
+    assert (off["actor"], off["reason"], _at(off["since"]), off.get("until")) == ("tester", "holiday", disabled_at, None)
+    assert found["count"] == 6 and found["truncated"] is False
+
+    before = _ok(api.get(f"/jobs/{job_id}/fires", params={"from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}))
+    assert before["fires"] == []  # before the job existed
+    too_long = api.get(f"/jobs/{job_id}/fires", params={"from": "2025-01-01T00:00:00Z", "to": "2025-01-09T00:00:00Z"})
+    assert too_long.status_code == 400 and too_long.json()["error"]["details"]["max_days"] == 7
+    backwards = api.get(f"/jobs/{job_id}/fires", params={"from": "2025-01-02T00:00:00Z", "to": "2025-01-01T00:00:00Z"})
+    assert backwards.status_code == 400
+    assert api.get(f"/jobs/{job_id}/fires", params={"from": "soon", "to": "later"}).status_code == 400
+    assert api.get("/jobs/nope/fires", params={"from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}).status_code == 404
