@@ -62,3 +62,7 @@ class GatewayOffline(SchedulerError):
 
 class ServiceUnavailable(SchedulerError):
     code = "SERVICE_UNAVAILABLE"
+
+
+class ScheduleConflict(SchedulerError):
+    code = "SCHEDULE_CONFLICT"

@@ -8,6 +8,7 @@ from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.catalog import Catalog
+from interfaces.api.conflicts import Conflicts
 from interfaces.api.dependencies import DEPENDENCIES
 from interfaces.api.executions import Analytics, ExecutionQueries
 from interfaces.api.gateways import Gateways
@@ -29,7 +30,7 @@ MAX_BODY = 1024 * 1024
 # The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
-API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status]
+API_ROUTES = [JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Conflicts]
 ROUTES = [Health, live_feed]
 
 

@@ -1,0 +1,282 @@
+"""Conflict detection: a pure sweep over the predicted runs of a candidate job and of a gateway's
+other jobs, and the start times that remove or reduce the conflicts it finds.
+
+A run is the half-open span [start, start + duration) in epoch milliseconds. Against each other
+job the candidate has (docs/api.md, "Conflict check"):
+- `time_overlap`: some of its runs overlap that job's runs;
+- `shared_target`: they overlap while acting on the same MQTT topic or file path (it replaces the
+  plain overlap for that job);
+- `concurrency_limit`: while it overlaps that job's runs, the gateway would run more than
+  `max_concurrent_jobs` runs at once (the candidate's run counted).
+Severity: `shared_target` and `concurrency_limit` are "high"; `time_overlap` is "medium" when at
+least half of the candidate's runs in the horizon collide with that job, else "low".
+
+The sweep is vectorised (numpy): every other job's run starts sit in one sorted array keyed by
+(job, start), so the runs of every job overlapping each candidate run are counted by two binary
+searches per (job, candidate run); the gateway's concurrency is a running sum over all runs'
+start and end events, and its peak inside each candidate run a range maximum over that sum.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+
+from domain.schedules import IntervalSchedule, Schedule
+
+UTC = timezone.utc
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_DURATION_SECONDS = 60
+MAX_DURATION_SECONDS = 7 * 24 * 3600
+TIME_OVERLAP, SHARED_TARGET, CONCURRENCY_LIMIT = "time_overlap", "shared_target", "concurrency_limit"
+_TYPE_ORDER = {CONCURRENCY_LIMIT: 0, SHARED_TARGET: 1, TIME_OVERLAP: 2}
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+_JOB_SPAN = np.int64(1) << 42  # per-job key space: run starts are kept within +-2**40 ms of the origin
+_BIAS = np.int64(1) << 41
+_MS = timedelta(milliseconds=1)
+_CELLS = 2_000_000  # (job, candidate run) pairs searched in one batch
+
+
+def epoch_ms(instant: datetime) -> int:
+    return (instant - EPOCH) // _MS
+
+
+def instant_of(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=int(ms))
+
+
+def targets_of(action: Mapping[str, Any]) -> frozenset[str]:
+    """What an action acts on, for `shared_target`: "mqtt:<topic>" or "file:<normalised path>"."""
+    if action.get("type") == "publish" and action.get("topic"):
+        return frozenset({f"mqtt:{action['topic']}"})
+    if action.get("type") == "file":
+        paths = [action.get("pattern"), action.get("destination")]
+        return frozenset(f"file:{posixpath.normpath(str(p).replace(chr(92), '/'))}" for p in paths if p)
+    return frozenset()
+
+
+def expand(schedule: Schedule, start: datetime, end: datetime) -> np.ndarray:
+    """Epoch ms of the schedule's fire instants in [start, end), ascending: interval schedules
+    arithmetically, the others through the schedule's own `next_after` (DST-correct)."""
+    if isinstance(schedule, IntervalSchedule):
+        step = schedule.interval_seconds * 1000
+        first = epoch_ms(schedule.first)
+        last = epoch_ms(end) - 1
+        if schedule.bounds.end_at is not None:
+            last = min(last, epoch_ms(schedule.bounds.end_at))
+        low = epoch_ms(start)
+        k0 = 0 if low <= first else -(-(low - first) // step)
+        k1 = (last - first) // step
+        if k1 < k0:
+            return np.empty(0, dtype=np.int64)
+        return first + step * np.arange(k0, k1 + 1, dtype=np.int64)
+    out: list[int] = []
+    fire = schedule.next_after(start - _MS)
+    while fire is not None and fire < end:
+        out.append(epoch_ms(fire))
+        fire = schedule.next_after(fire)
+    return np.asarray(out, dtype=np.int64)
+
+
+def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+    """`expand` over each [start, end] window (epoch ms, ascending, disjoint), concatenated."""
+    parts = [expand(schedule, instant_of(lo), instant_of(hi + 1)) for lo, hi in windows]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def windows_around(starts: Iterable[np.ndarray], before_ms: int, after_ms: int) -> list[tuple[int, int]]:
+    """The merged spans [s - before, s + after] around every start: where other jobs' runs can
+    touch a candidate's runs (before: the longest other run, after: the candidate's run)."""
+    values = np.unique(np.concatenate([np.asarray(s, dtype=np.int64) for s in starts] or [np.empty(0, np.int64)]))
+    if values.size == 0:
+        return []
+    lows, highs = values - before_ms, values + after_ms
+    breaks = np.nonzero(lows[1:] > highs[:-1])[0]
+    firsts = np.concatenate([[0], breaks + 1])
+    lasts = np.concatenate([breaks, [values.size - 1]])
+    return [(int(lows[a]), int(highs[b])) for a, b in zip(firsts, lasts, strict=True)]
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """Another job as the sweep sees it: its predicted run starts and how long a run takes."""
+
+    job_id: str
+    name: str
+    starts: np.ndarray  # epoch ms, ascending
+    duration_ms: int
+    targets: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Conflict:
+    job_id: str
+    job_name: str
+    conflict_type: str
+    severity: str
+    occurrences: int  # how many of the candidate's runs collide with this job (of this type)
+    first_start: int  # epoch ms: the first collision's overlapping span
+    first_end: int
+    shared_targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    conflicts: tuple[Conflict, ...]
+    candidate_runs: int
+    colliding_runs: int  # candidate runs with at least one conflict
+    peak_concurrency: int  # most runs at once during a candidate run, the candidate's included
+
+    @property
+    def score(self) -> tuple[int, int, int, int]:
+        """Lower is better: high-severity conflicts, conflicts, colliding runs, peak concurrency."""
+        high = sum(1 for c in self.conflicts if c.severity == "high")
+        return (high, len(self.conflicts), self.colliding_runs, self.peak_concurrency)
+
+
+def severity(conflict_type: str, occurrences: int, candidate_runs: int) -> str:
+    """The documented rule (docs/api.md)."""
+    if conflict_type in (SHARED_TARGET, CONCURRENCY_LIMIT):
+        return "high"
+    return "medium" if 2 * occurrences >= candidate_runs else "low"
+
+
+class Sweep:
+    """The other jobs of a gateway, indexed once; `assess` a candidate's runs against them."""
+
+    def __init__(self, others: Sequence[PlannedJob], max_concurrent: int, origin_ms: int) -> None:
+        self.others = list(others)
+        self.max_concurrent = max_concurrent
+        self._origin = origin_ms - int(_BIAS)
+        count = len(self.others)
+        self._durations = np.array([j.duration_ms for j in self.others], dtype=np.int64)
+        self._base = np.arange(count, dtype=np.int64) * _JOB_SPAN
+        rel = [self._rel(j.starts) for j in self.others]
+        sizes = np.array([r.size for r in rel], dtype=np.int64)
+        self._keys = (np.concatenate(rel) + np.repeat(self._base, sizes)) if count else np.empty(0, np.int64)
+        starts = np.concatenate(rel) if count else np.empty(0, np.int64)
+        ends = starts + np.repeat(self._durations, sizes)
+        # Events keyed 2t (an end) and 2t+1 (a start): at one instant a run ends before one starts.
+        keys = np.concatenate([2 * ends, 2 * starts + 1])
+        steps = np.concatenate([-np.ones(ends.size, np.int64), np.ones(starts.size, np.int64)])
+        order = np.argsort(keys, kind="stable")
+        self._event_keys = keys[order]
+        self._levels = np.concatenate([[0], np.cumsum(steps[order]), [0]])  # level after each event
+
+    def _rel(self, ms: np.ndarray) -> np.ndarray:
+        return np.asarray(ms, dtype=np.int64) - self._origin
+
+    def _peaks(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Most other runs at once within each [start, end)."""
+        if starts.size == 0 or self._event_keys.size == 0:
+            return np.zeros(starts.size, np.int64)
+        first = np.searchsorted(self._event_keys, 2 * starts + 1, side="right")  # the level at start
+        last = np.searchsorted(self._event_keys, 2 * ends, side="left")  # events strictly inside
+        bounds = np.empty(2 * starts.size, np.int64)
+        bounds[0::2], bounds[1::2] = first, last + 1
+        return np.maximum.reduceat(self._levels, bounds)[0::2]
+
+    def _hits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """(job, candidate run) -> how many of that job's runs overlap that candidate run."""
+        count = len(self.others)
+        hits = np.zeros((count, starts.size), np.int64)
+        if count == 0 or starts.size == 0:
+            return hits
+        rows = max(1, _CELLS // starts.size)
+        for lo in range(0, count, rows):
+            base = self._base[lo:lo + rows, None]
+            after = np.searchsorted(self._keys, base + starts[None, :] - self._durations[lo:lo + rows, None], "right")
+            before = np.searchsorted(self._keys, base + ends[None, :], "left")
+            hits[lo:lo + rows] = before - after
+        return hits
+
+    def assess(self, candidate_starts: np.ndarray, duration_ms: int, targets: frozenset[str] = frozenset()) -> Assessment:
+        starts = np.unique(self._rel(candidate_starts))
+        ends = starts + duration_ms
+        hits = self._hits(starts, ends) > 0
+        concurrency = 1 + self._peaks(starts, ends)
+        over = concurrency > self.max_concurrent
+        conflicts: list[Conflict] = []
+        runs = int(starts.size)
+        for row in np.nonzero(hits.any(axis=1))[0]:
+            job = self.others[row]
+            columns = hits[row]
+            shared = tuple(sorted(targets & job.targets))
+            kind = SHARED_TARGET if shared else TIME_OVERLAP
+            conflicts.append(self._conflict(job, kind, columns, starts, ends, runs, shared))
+            limited = columns & over
+            if limited.any():
+                conflicts.append(self._conflict(job, CONCURRENCY_LIMIT, limited, starts, ends, runs, ()))
+        conflicts.sort(key=lambda c: (_SEVERITY_ORDER[c.severity], _TYPE_ORDER[c.conflict_type], c.first_start, c.job_id))
+        return Assessment(
+            conflicts=tuple(conflicts), candidate_runs=runs, colliding_runs=int(hits.any(axis=0).sum()),
+            peak_concurrency=int(concurrency.max()) if runs else 0,
+        )
+
+    def _conflict(self, job: PlannedJob, kind: str, columns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  runs: int, shared: tuple[str, ...]) -> Conflict:
+        first = int(np.argmax(columns))
+        s, e = int(starts[first]), int(ends[first])
+        rel = self._rel(job.starts)
+        k = int(np.searchsorted(rel, s - job.duration_ms, "right"))  # the first of its runs overlapping
+        other_start = int(rel[k])
+        span_start, span_end = max(s, other_start), min(e, other_start + job.duration_ms)
+        occurrences = int(columns.sum())
+        return Conflict(
+            job_id=job.job_id, job_name=job.name, conflict_type=kind, severity=severity(kind, occurrences, runs),
+            occurrences=occurrences, first_start=span_start + self._origin, first_end=span_end + self._origin,
+            shared_targets=shared,
+        )
+
+
+@dataclass(frozen=True)
+class Option:
+    """A candidate start to weigh: the schedule moved by `shift_minutes`, and its runs."""
+
+    shift_minutes: int
+    schedule: Schedule
+    starts: np.ndarray
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    shift_minutes: int
+    schedule: Schedule
+    before: Assessment
+    after: Assessment
+
+    @property
+    def removes_all(self) -> bool:
+        return not self.after.conflicts
+
+
+def recommend(sweep: Sweep, base: Assessment, options: Iterable[Option], duration_ms: int,
+              targets: frozenset[str] = frozenset(), limit: int = 3) -> list[Recommendation]:
+    """The options better than `base` (a lower score), best first: by score, then the smallest
+    move, then later before earlier; one per distinct resulting schedule. Empty when the base has
+    no conflict or no option improves on it."""
+    if not base.conflicts:
+        return []
+    found: dict[Any, Recommendation] = {}
+    for option in options:
+        key = (option.schedule.type, repr(sorted(option.schedule.to_dict().items())))
+        if option.shift_minutes == 0 or key in found:
+            continue
+        after = sweep.assess(option.starts, duration_ms, targets)
+        if after.score < base.score:
+            found[key] = Recommendation(option.shift_minutes, option.schedule, base, after)
+    ranked = sorted(found.values(), key=lambda r: (r.after.score, abs(r.shift_minutes), r.shift_minutes < 0))
+    return ranked[:limit]
+
+
+def shifts(window_minutes: int, step_minutes: int) -> list[int]:
+    """0, then +step, -step, +2 step, -2 step ... up to +-window: nearest first, later first."""
+    out = [0]
+    for k in range(1, window_minutes // step_minutes + 1):
+        out += [k * step_minutes, -k * step_minutes]
+    return out
