@@ -39,7 +39,7 @@ def report(ctx: Context, request: CheckRequest, candidate: Schedule | None = Non
     )
 
 
-def refuse_conflicts(ctx: Context, request: CheckRequest, candidate: Schedule) -> None:
+def refuse_conflicts(ctx: Context, request: CheckRequest, candidate: Schedule | None = None) -> None:
     """A create or update with `check_conflicts: true`: SCHEDULE_CONFLICT with the report, if any."""
     found = report(ctx, request, candidate)
     if found["has_conflicts"]:
