@@ -60,9 +60,10 @@ def targets_of(action: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-def expand(schedule: Schedule, start: datetime, end: datetime) -> np.ndarray:
+def expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None = None) -> np.ndarray:
     """Epoch ms of the schedule's fire instants in [start, end), ascending: interval schedules
-    arithmetically, the others through the schedule's own `next_after` (DST-correct)."""
+    arithmetically, the others through the schedule's own `next_after` (DST-correct), of which at
+    most `limit` + 1 are computed (a caller seeing more than `limit` knows it stopped early)."""
     if isinstance(schedule, IntervalSchedule):
         step = schedule.interval_seconds * 1000
         first = epoch_ms(schedule.first)
@@ -77,15 +78,27 @@ def expand(schedule: Schedule, start: datetime, end: datetime) -> np.ndarray:
         return first + step * np.arange(k0, k1 + 1, dtype=np.int64)
     out: list[int] = []
     fire = schedule.next_after(start - _MS)
-    while fire is not None and fire < end:
+    while fire is not None and fire < end and (limit is None or len(out) <= limit):
         out.append(epoch_ms(fire))
         fire = schedule.next_after(fire)
     return np.asarray(out, dtype=np.int64)
 
 
-def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]]) -> np.ndarray:
-    """`expand` over each [start, end] window (epoch ms, ascending, disjoint), concatenated."""
-    parts = [expand(schedule, instant_of(lo), instant_of(hi + 1)) for lo, hi in windows]
+def stepped(schedule: Schedule) -> bool:
+    """Whether `expand` computes the schedule's fires one by one (all but interval schedules)."""
+    return not isinstance(schedule, IntervalSchedule)
+
+
+def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]], limit: int | None = None) -> np.ndarray:
+    """`expand` over each [start, end] window (epoch ms, ascending, disjoint), concatenated;
+    `limit` as for `expand`, over all windows together."""
+    parts, count = [], 0
+    for lo, hi in windows:
+        part = expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - count)
+        parts.append(part)
+        count += part.size
+        if limit is not None and count > limit:
+            break
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 

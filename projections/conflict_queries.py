@@ -28,7 +28,9 @@ MAX_OPTIONS = 288  # moves weighed: window / step on each side
 HISTORY_RUNS = 100  # the p95 is over a job's last 100 finished runs
 MAX_CANDIDATE_RUNS = 20_000
 MAX_SEARCHED_RUNS = 2_000  # recommendations are searched for candidates with at most this many runs
-MAX_OTHER_RUNS = 5_000_000
+OPTION_BUDGET = 40_000  # moved runs computed one by one for the recommendations (nearest moves first)
+MAX_OTHER_RUNS = 5_000_000  # other jobs' runs around the candidate's, in all
+MAX_STEPPED_RUNS = 50_000  # of which computed one by one through next_after (all but interval schedules)
 
 
 @dataclass(frozen=True)
@@ -154,22 +156,28 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     else:
         duration_ms, source = c.DEFAULT_DURATION_SECONDS * 1000, "default"
 
-    runs = c.expand(candidate, start, end)
+    runs = c.expand(candidate, start, end, MAX_CANDIDATE_RUNS)
     if runs.size > MAX_CANDIDATE_RUNS:
-        raise _bad("horizon_days", f"the candidate fires {runs.size} times in the horizon (at most"
-                                   f" {MAX_CANDIDATE_RUNS}): shorten horizon_days")
-    options = _options(candidate, request, start, end) if runs.size <= MAX_SEARCHED_RUNS else []
+        raise _bad("horizon_days", f"the candidate fires more than {MAX_CANDIDATE_RUNS} times in the horizon:"
+                                   " shorten horizon_days")
+    options = _options(candidate, request, start, end, runs.size) if runs.size <= MAX_SEARCHED_RUNS else []
+    searched = max((abs(o.shift_minutes) for o in options), default=0)
     others_rows = [r for r in rows if r["enabled"] and r["job_id"] != request.job_id]
     durations = {r["job_id"]: history.get(r["job_id"], c.DEFAULT_DURATION_SECONDS * 1000) for r in others_rows}
     longest = max(durations.values(), default=0)
     windows = c.windows_around([runs, *(o.starts for o in options)], longest, duration_ms)
-    others, total = [], 0
+    others, total, stepped = [], 0, 0
     for row in others_rows:
-        starts = c.expand_within(_stored_schedule(row, location), windows)
+        schedule = _stored_schedule(row, location)
+        one_by_one = c.stepped(schedule)
+        starts = c.expand_within(schedule, windows, MAX_STEPPED_RUNS - stepped if one_by_one else None)
         total += starts.size
-        if total > MAX_OTHER_RUNS:
-            raise _bad("horizon_days", f"the gateway's jobs fire more than {MAX_OTHER_RUNS} times around the"
-                                       " candidate's runs: shorten horizon_days")
+        stepped += starts.size if one_by_one else 0
+        if total > MAX_OTHER_RUNS or stepped > MAX_STEPPED_RUNS:
+            raise _bad("horizon_days", f"the gateway's jobs fire too often around the candidate's runs to predict"
+                                       f" (more than {MAX_OTHER_RUNS} runs, or {MAX_STEPPED_RUNS} of calendar, cron"
+                                       f" or solar schedules; job {row['job_id']} passed it): shorten horizon_days"
+                                       " or window_minutes")
         if starts.size:
             others.append(c.PlannedJob(row["job_id"], row["name"], starts, durations[row["job_id"]],
                                        c.targets_of(row["action"])))
@@ -180,7 +188,7 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     return {
         "has_conflicts": bool(base.conflicts),
         "conflicts": [_conflict_answer(x, zone_name) for x in base.conflicts],
-        "recommendations": _texts(base, recommendations, request, runs.size, bool(options)),
+        "recommendations": _texts(base, recommendations, request, runs.size, bool(options), searched),
         "recommendation_details": [_recommendation_answer(r) for r in recommendations],
         "analysis": {
             "horizon_start": start, "horizon_end": end, "timezone": zone_name,
@@ -189,14 +197,19 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
             "duration_source": source, "max_concurrent_jobs": max_concurrent,
             "peak_concurrency": base.peak_concurrency, "colliding_occurrences": base.colliding_runs,
             "jobs_checked": len(others_rows), "window_minutes": request.window_minutes,
-            "step_minutes": request.step_minutes,
+            "step_minutes": request.step_minutes, "searched_window_minutes": searched,
         },
     }
 
 
-def _options(candidate: Schedule, request: CheckRequest, start: datetime, end: datetime) -> list[c.Option]:
+def _options(candidate: Schedule, request: CheckRequest, start: datetime, end: datetime, runs: int) -> list[c.Option]:
+    """The moves to weigh, nearest first; for schedules expanded one fire at a time, as many as
+    OPTION_BUDGET fires allow."""
+    moves = c.shifts(request.window_minutes, request.step_minutes)[1:]
+    if c.stepped(candidate):
+        moves = moves[:2 * (OPTION_BUDGET // max(1, runs) // 2)]
     out = []
-    for minutes in c.shifts(request.window_minutes, request.step_minutes)[1:]:
+    for minutes in moves:
         moved = shifted(candidate, minutes)
         if moved is not None:
             out.append(c.Option(minutes, moved, c.expand(moved, start, end)))
@@ -223,7 +236,7 @@ def _recommendation_answer(r: c.Recommendation) -> dict[str, Any]:
 
 
 def _texts(base: c.Assessment, found: list[c.Recommendation], request: CheckRequest, runs: int,
-           movable: bool) -> list[str]:
+           movable: bool, searched: int) -> list[str]:
     if not base.conflicts:
         return []
     if runs > MAX_SEARCHED_RUNS:
@@ -233,7 +246,7 @@ def _texts(base: c.Assessment, found: list[c.Recommendation], request: CheckRequ
         return ["This schedule cannot be moved by whole minutes (only plain minute/hour cron expressions and"
                 " moves within the same day for weekly, monthly or weekday-only schedules can)"]
     if not found:
-        return [f"No start within {request.window_minutes} minutes either side (in {request.step_minutes}-minute"
+        return [f"No start within {searched} minutes either side (in {request.step_minutes}-minute"
                 " steps) reduces the conflicts"]
     texts = []
     for r in found:

@@ -81,6 +81,9 @@ class ConflictAnalysis(msgspec.Struct):
     jobs_checked: Count
     window_minutes: Count
     step_minutes: Count
+    searched_window_minutes: Annotated[Count, msgspec.Meta(
+        description="How far the moves weighed reached (less than window_minutes when the candidate fires often)",
+    )]
 
 
 class ConflictCheckData(msgspec.Struct):
