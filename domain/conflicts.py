@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from domain.schedules import IntervalSchedule, Schedule
+from domain.schedules import CronSchedule, IntervalSchedule, Schedule, SolarSchedule
+from domain.schedules.localtime import next_transition, zone
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,6 +45,10 @@ _CELLS = 2_000_000  # (job, candidate run) pairs searched in one batch
 
 def epoch_ms(instant: datetime) -> int:
     return (instant - EPOCH) // _MS
+
+
+def _ceil_ms(instant: datetime) -> int:
+    return -((EPOCH - instant) // _MS)
 
 
 def instant_of(ms: int) -> datetime:
@@ -76,6 +81,13 @@ def expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None
         if k1 < k0:
             return np.empty(0, dtype=np.int64)
         return first + step * np.arange(k0, k1 + 1, dtype=np.int64)
+    if isinstance(schedule, CronSchedule):
+        fast = _cron_fires(schedule, start, end)
+        if fast is not None:
+            return fast if limit is None else fast[:limit + 1]
+    if isinstance(schedule, SolarSchedule):
+        found = [epoch_ms(f) for f in schedule.fires_between(start, end)]
+        return np.asarray(found if limit is None else found[:limit + 1], dtype=np.int64)
     out: list[int] = []
     fire = schedule.next_after(start - _MS)
     while fire is not None and fire < end and (limit is None or len(out) <= limit):
@@ -84,22 +96,78 @@ def expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None
     return np.asarray(out, dtype=np.int64)
 
 
+def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.ndarray | None:
+    """A cron schedule's fires in [start, end) by array arithmetic over its fields, where the zone
+    keeps one UTC offset over the span (each matching wall time is then one instant, under both of
+    the schedule's DST rules); None (the caller steps through next_after) across an offset change or
+    for L, W and # expressions."""
+    fields = schedule.plain_fields()
+    if fields is None:
+        return None
+    bounds = schedule.bounds
+    if bounds.start_at is not None and start < bounds.start_at:
+        start = bounds.start_at
+    if bounds.end_at is not None and end > bounds.end_at + _MS:
+        end = bounds.end_at + _MS
+    if end <= start:
+        return np.empty(0, dtype=np.int64)
+    tz = zone(schedule.timezone)
+    if next_transition(start - _MS, end, tz) is not None:
+        return None
+    offset = tz.utcoffset(start.astimezone(tz)) // _MS
+    seconds, minutes, hours, doms, months, dows = (None if f is None else np.asarray(f, np.int64) for f in fields)
+    every = {"s": np.arange(60), "m": np.arange(60), "h": np.arange(24)}
+    of_day = ((every["h"] if hours is None else hours)[:, None, None] * 3600
+              + (every["m"] if minutes is None else minutes)[None, :, None] * 60
+              + (every["s"] if seconds is None else seconds)[None, None, :]).ravel()
+    of_day.sort()
+    low, high = _ceil_ms(start) + offset, _ceil_ms(end) + offset  # as naive wall times
+    days = np.arange(low // 86_400_000, (high - 1) // 86_400_000 + 1, dtype=np.int64)
+    dates = days.astype("datetime64[D]")
+    month_starts = dates.astype("datetime64[M]")
+    ok = np.ones(days.size, bool) if months is None else np.isin(month_starts.astype(np.int64) % 12 + 1, months)
+    dom_ok = None if doms is None else np.isin((dates - month_starts.astype("datetime64[D]")).astype(np.int64) + 1, doms)
+    dow_ok = None if dows is None else np.isin((days + 4) % 7, dows)  # 1970-01-01 was a Thursday (4)
+    if dom_ok is not None and dow_ok is not None:
+        ok &= dom_ok | dow_ok  # cron: both restricted -> either day matches
+    elif dom_ok is not None:
+        ok &= dom_ok
+    elif dow_ok is not None:
+        ok &= dow_ok
+    walls = ((days[ok] * 86_400)[:, None] + of_day[None, :]).ravel() * 1000
+    walls = walls[(walls >= low) & (walls < high)]
+    return walls - offset
+
+
 def stepped(schedule: Schedule) -> bool:
     """Whether `expand` computes the schedule's fires one by one (all but interval schedules)."""
     return not isinstance(schedule, IntervalSchedule)
 
 
 def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]], limit: int | None = None) -> np.ndarray:
-    """`expand` over each [start, end] window (epoch ms, ascending, disjoint), concatenated;
-    `limit` as for `expand`, over all windows together."""
-    parts, count = [], 0
+    """The schedule's fires within the [start, end] windows (epoch ms, ascending, disjoint), with
+    `limit` as for `expand`. Stepping walks the windows once: a fire past a window serves the
+    next, so a schedule firing rarely costs one `next_after` call, not one per window."""
+    if not stepped(schedule) or isinstance(schedule, (CronSchedule, SolarSchedule)):
+        parts, count = [], 0
+        for lo, hi in windows:
+            part = expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - count)
+            parts.append(part)
+            count += part.size
+            if limit is not None and count > limit:
+                break
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    out: list[int] = []
+    fire: datetime | None = None
     for lo, hi in windows:
-        part = expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - count)
-        parts.append(part)
-        count += part.size
-        if limit is not None and count > limit:
+        if fire is None or epoch_ms(fire) < lo:
+            fire = schedule.next_after(instant_of(lo) - _MS)
+        while fire is not None and epoch_ms(fire) <= hi and (limit is None or len(out) <= limit):
+            out.append(epoch_ms(fire))
+            fire = schedule.next_after(fire)
+        if fire is None or (limit is not None and len(out) > limit):
             break
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    return np.asarray(out, dtype=np.int64)
 
 
 def windows_around(starts: Iterable[np.ndarray], before_ms: int, after_ms: int) -> list[tuple[int, int]]:

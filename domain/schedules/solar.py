@@ -69,6 +69,24 @@ class SolarSchedule(Bounded):
             day += timedelta(days=1)
         return None
 
+    def fires_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """Every fire in [start, end), ascending: one astral computation per local day (where
+        `next_after` may search up to _SEARCH_DAYS ahead for an event a polar season lacks)."""
+        out: list[datetime] = []
+        day = start.astimezone(zone(self.timezone)).date() - timedelta(days=2)
+        last = end.astimezone(zone(self.timezone)).date() + timedelta(days=2)
+        while day <= last:
+            fire = self._on(day)
+            day += timedelta(days=1)
+            if fire is None or not start <= fire < end or (out and fire <= out[-1]):
+                continue
+            if self.bounds.start_at is not None and fire < self.bounds.start_at:
+                continue
+            if self.bounds.end_at is not None and fire > self.bounds.end_at:
+                break
+            out.append(fire)
+        return out
+
     def describe(self) -> str:
         if self.offset_minutes == 0:
             when = f"At {self.event}"

@@ -223,3 +223,64 @@ def test_interval_expansion_is_the_schedules_own_instants(seconds, first_offset,
         expected.append(c.epoch_ms(t))
         t = schedule.next_after(t)
     assert c.expand(schedule, start, end).tolist() == expected
+
+
+def _cron_field(lo, hi):
+    return st.one_of(
+        st.just("*"), st.integers(2, 15).map(lambda k: f"*/{k}"), st.integers(lo, hi).map(str),
+        st.tuples(st.integers(lo, hi), st.integers(lo, hi)).map(lambda p: f"{min(p)}-{max(p)}"),
+        st.lists(st.integers(lo, hi), min_size=2, max_size=3, unique=True).map(lambda v: ",".join(map(str, sorted(v)))),
+    )
+
+
+cron_st = st.tuples(
+    st.one_of(st.none(), st.sampled_from(["0", "30", "*/20"])), _cron_field(0, 59), _cron_field(0, 23),
+    st.one_of(st.just("*"), _cron_field(1, 28)), st.one_of(st.just("*"), _cron_field(1, 12)),
+    st.one_of(st.just("*"), _cron_field(0, 6)),
+).map(lambda f: " ".join(x for x in f if x is not None))
+
+
+@PROPERTY
+@given(cron_st, st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]),
+       st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2028, 12, 31)), st.integers(60, 86_400))
+def test_cron_expansion_by_arithmetic_is_the_schedules_own_instants(expression, zone, start, seconds):
+    schedule = parse_schedule("cron", {"cron_expression": expression, "timezone": zone}, anchor=NOW)
+    start = start.replace(tzinfo=UTC)
+    end = start + timedelta(seconds=seconds)
+    expected, t = [], schedule.next_after(start - timedelta(microseconds=1))
+    while t is not None and t < end and len(expected) < 2000:
+        expected.append(c.epoch_ms(t))
+        t = schedule.next_after(t)
+    if len(expected) < 2000:
+        assert c.expand(schedule, start, end).tolist() == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(-89, 89), st.floats(-179, 179), st.sampled_from(["sunrise", "sunset", "dawn", "dusk"]),
+       st.integers(-720, 720), st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Kiritimati"]),
+       st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2028, 12, 31)), st.integers(1, 6))
+def test_solar_expansion_day_by_day_is_the_schedules_own_instants(lat, lon, event, offset, zone, start, days):
+    schedule = parse_schedule("sunrise", {"event": event, "offset_minutes": offset, "latitude": lat, "longitude": lon,
+                                          "timezone": zone}, anchor=NOW)
+    start = start.replace(tzinfo=UTC)
+    end = start + timedelta(days=days)
+    expected, t = [], schedule.next_after(start - timedelta(microseconds=1))
+    while t is not None and t < end:
+        expected.append(c.epoch_ms(t))
+        t = schedule.next_after(t)
+    assert c.expand(schedule, start, end).tolist() == expected
+
+
+@PROPERTY
+@given(st.sampled_from([{"type": "daily", "time": "02:00", "timezone": "Europe/Berlin"},
+                        {"type": "weekly", "days": ["mon", "thu"], "time": "23:30", "timezone": "America/New_York"},
+                        {"type": "monthly", "day": "last", "time": "12:00"},
+                        {"type": "once", "at": "2026-03-25T10:00:00Z"},
+                        {"type": "cron", "cron_expression": "0 0 L * *"}]),
+       st.lists(st.tuples(st.integers(0, 40 * 24 * 60), st.integers(0, 3 * 24 * 60)), min_size=1, max_size=6))
+def test_expansion_within_windows_is_the_expansion_of_each_window(params, spans):
+    schedule = parse_schedule(params["type"], {k: v for k, v in params.items() if k != "type"}, anchor=NOW)
+    starts = [runs(a)[0] for a, _ in spans]
+    windows = c.windows_around([np.asarray(starts)], 0, max(b for _, b in spans) * MIN)
+    each = [c.expand(schedule, c.instant_of(lo), c.instant_of(hi + 1)).tolist() for lo, hi in windows]
+    assert c.expand_within(schedule, windows).tolist() == [ms for part in each for ms in part]
