@@ -66,9 +66,15 @@ def targets_of(action: Mapping[str, Any]) -> frozenset[str]:
 
 
 def expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None = None) -> np.ndarray:
-    """Epoch ms of the schedule's fire instants in [start, end), ascending: interval schedules
-    arithmetically, the others through the schedule's own `next_after` (DST-correct), of which at
-    most `limit` + 1 are computed (a caller seeing more than `limit` knows it stopped early)."""
+    """Epoch ms of the schedule's fire instants in [start, end), ascending: by arithmetic for
+    interval schedules and for cron schedules while the zone's offset holds, day by day for solar
+    ones, else through the schedule's own `next_after` (DST-correct), of which at most `limit` + 1
+    are computed (a caller seeing more than `limit` knows it stopped early)."""
+    return _expand(schedule, start, end, limit)[0]
+
+
+def _expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None) -> tuple[np.ndarray, int]:
+    """`expand`, and how many fires were computed one by one through next_after."""
     if isinstance(schedule, IntervalSchedule):
         step = schedule.interval_seconds * 1000
         first = epoch_ms(schedule.first)
@@ -79,21 +85,20 @@ def expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None
         k0 = 0 if low <= first else -(-(low - first) // step)
         k1 = (last - first) // step
         if k1 < k0:
-            return np.empty(0, dtype=np.int64)
-        return first + step * np.arange(k0, k1 + 1, dtype=np.int64)
+            return np.empty(0, dtype=np.int64), 0
+        return first + step * np.arange(k0, k1 + 1, dtype=np.int64), 0
     if isinstance(schedule, CronSchedule):
         fast = _cron_fires(schedule, start, end)
         if fast is not None:
-            return fast if limit is None else fast[:limit + 1]
+            return fast, 0
     if isinstance(schedule, SolarSchedule):
-        found = [epoch_ms(f) for f in schedule.fires_between(start, end)]
-        return np.asarray(found if limit is None else found[:limit + 1], dtype=np.int64)
+        return np.asarray([epoch_ms(f) for f in schedule.fires_between(start, end)], dtype=np.int64), 0
     out: list[int] = []
     fire = schedule.next_after(start - _MS)
     while fire is not None and fire < end and (limit is None or len(out) <= limit):
         out.append(epoch_ms(fire))
         fire = schedule.next_after(fire)
-    return np.asarray(out, dtype=np.int64)
+    return np.asarray(out, dtype=np.int64), len(out)
 
 
 def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.ndarray | None:
@@ -139,24 +144,20 @@ def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.nd
     return walls - offset
 
 
-def stepped(schedule: Schedule) -> bool:
-    """Whether `expand` computes the schedule's fires one by one (all but interval schedules)."""
-    return not isinstance(schedule, IntervalSchedule)
-
-
-def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]], limit: int | None = None) -> np.ndarray:
-    """The schedule's fires within the [start, end] windows (epoch ms, ascending, disjoint), with
-    `limit` as for `expand`. Stepping walks the windows once: a fire past a window serves the
-    next, so a schedule firing rarely costs one `next_after` call, not one per window."""
-    if not stepped(schedule) or isinstance(schedule, (CronSchedule, SolarSchedule)):
-        parts, count = [], 0
+def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]],
+                  limit: int | None = None) -> tuple[np.ndarray, int]:
+    """The schedule's fires within the [start, end] windows (epoch ms, ascending, disjoint), and
+    how many were computed one by one (at most `limit` + 1 of them). Stepping walks the windows
+    once: a fire past a window serves the next, so a rare schedule costs one call, not one per window."""
+    if isinstance(schedule, (IntervalSchedule, CronSchedule, SolarSchedule)):
+        parts, stepped = [], 0
         for lo, hi in windows:
-            part = expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - count)
+            part, count = _expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - stepped)
             parts.append(part)
-            count += part.size
-            if limit is not None and count > limit:
+            stepped += count
+            if limit is not None and stepped > limit:
                 break
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        return (np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)), stepped
     out: list[int] = []
     fire: datetime | None = None
     for lo, hi in windows:
@@ -167,7 +168,7 @@ def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]], limit:
             fire = schedule.next_after(fire)
         if fire is None or (limit is not None and len(out) > limit):
             break
-    return np.asarray(out, dtype=np.int64)
+    return np.asarray(out, dtype=np.int64), len(out)
 
 
 def windows_around(starts: Iterable[np.ndarray], before_ms: int, after_ms: int) -> list[tuple[int, int]]:

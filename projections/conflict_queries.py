@@ -16,7 +16,7 @@ from domain import conflicts as c
 from domain.errors import JobNotFound, ValidationFailed
 from domain.execution import COMPLETED
 from domain.job_config import JobConfig
-from domain.schedules import Location, Schedule, parse_schedule
+from domain.schedules import CronSchedule, IntervalSchedule, Location, Schedule, SolarSchedule, parse_schedule
 from domain.schedules.localtime import zone
 from domain.schedules.shift import shifted, start_label
 from projections.read_store import ReadStore
@@ -156,7 +156,7 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     else:
         duration_ms, source = c.DEFAULT_DURATION_SECONDS * 1000, "default"
 
-    runs = c.expand(candidate, start, end, MAX_CANDIDATE_RUNS)
+    runs = c.expand(candidate, start, end, MAX_CANDIDATE_RUNS)  # an arithmetic expansion is not cut short
     if runs.size > MAX_CANDIDATE_RUNS:
         raise _bad("horizon_days", f"the candidate fires more than {MAX_CANDIDATE_RUNS} times in the horizon:"
                                    " shorten horizon_days")
@@ -168,11 +168,9 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     windows = c.windows_around([runs, *(o.starts for o in options)], longest, duration_ms)
     others, total, stepped = [], 0, 0
     for row in others_rows:
-        schedule = _stored_schedule(row, location)
-        one_by_one = c.stepped(schedule)
-        starts = c.expand_within(schedule, windows, MAX_STEPPED_RUNS - stepped if one_by_one else None)
+        starts, count = c.expand_within(_stored_schedule(row, location), windows, MAX_STEPPED_RUNS - stepped)
         total += starts.size
-        stepped += starts.size if one_by_one else 0
+        stepped += count
         if total > MAX_OTHER_RUNS or stepped > MAX_STEPPED_RUNS:
             raise _bad("horizon_days", f"the gateway's jobs fire too often around the candidate's runs to predict"
                                        f" (more than {MAX_OTHER_RUNS} runs, or {MAX_STEPPED_RUNS} of calendar, cron"
@@ -206,7 +204,7 @@ def _options(candidate: Schedule, request: CheckRequest, start: datetime, end: d
     """The moves to weigh, nearest first; for schedules expanded one fire at a time, as many as
     OPTION_BUDGET fires allow."""
     moves = c.shifts(request.window_minutes, request.step_minutes)[1:]
-    if c.stepped(candidate):
+    if not isinstance(candidate, (IntervalSchedule, CronSchedule, SolarSchedule)):
         moves = moves[:2 * (OPTION_BUDGET // max(1, runs) // 2)]
     out = []
     for minutes in moves:
