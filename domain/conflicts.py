@@ -144,20 +144,41 @@ def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.nd
     return walls - offset
 
 
+def _inside(values: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The values (ascending) that lie in one of the [start, end] windows (ascending, disjoint)."""
+    lows = np.fromiter((lo for lo, _ in windows), np.int64, len(windows))
+    highs = np.fromiter((hi for _, hi in windows), np.int64, len(windows))
+    k = np.searchsorted(lows, values, side="right") - 1
+    keep = (k >= 0) & (values <= highs[np.maximum(k, 0)])
+    return values[keep]
+
+
 def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]],
                   limit: int | None = None) -> tuple[np.ndarray, int]:
     """The schedule's fires within the [start, end] windows (epoch ms, ascending, disjoint), and
-    how many were computed one by one (at most `limit` + 1 of them). Stepping walks the windows
-    once: a fire past a window serves the next, so a rare schedule costs one call, not one per window."""
-    if isinstance(schedule, (IntervalSchedule, CronSchedule, SolarSchedule)):
-        parts, stepped = [], 0
+    how many were computed one by one (at most `limit` + 1 of them). Arithmetic and day-by-day
+    expansions run once over the windows' whole span, then keep what lies inside; stepping walks
+    the windows once (a fire past a window serves the next: a rare schedule costs one call)."""
+    if not windows:
+        return np.empty(0, dtype=np.int64), 0
+    first, last = instant_of(windows[0][0]), instant_of(windows[-1][1] + 1)
+    if isinstance(schedule, IntervalSchedule):
+        return _inside(_expand(schedule, first, last, None)[0], windows), 0
+    if isinstance(schedule, SolarSchedule):
+        fires = np.asarray([epoch_ms(f) for f in schedule.fires_between(first, last)], dtype=np.int64)
+        return _inside(fires, windows), 0
+    if isinstance(schedule, CronSchedule):
+        fast = _cron_fires(schedule, first, last)
+        if fast is not None:
+            return _inside(fast, windows), 0
+        parts, stepped = [], 0  # an offset change in the span: each window on its own
         for lo, hi in windows:
             part, count = _expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - stepped)
             parts.append(part)
             stepped += count
             if limit is not None and stepped > limit:
                 break
-        return (np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)), stepped
+        return np.concatenate(parts), stepped
     out: list[int] = []
     fire: datetime | None = None
     for lo, hi in windows:
@@ -209,16 +230,17 @@ class Conflict:
 
 @dataclass(frozen=True)
 class Assessment:
-    conflicts: tuple[Conflict, ...]
+    conflict_count: int
+    high_count: int  # of which high severity
     candidate_runs: int
     colliding_runs: int  # candidate runs with at least one conflict
     peak_concurrency: int  # most runs at once during a candidate run, the candidate's included
+    conflicts: tuple[Conflict, ...] = ()  # each of them, unless assessed as a summary
 
     @property
     def score(self) -> tuple[int, int, int, int]:
         """Lower is better: high-severity conflicts, conflicts, colliding runs, peak concurrency."""
-        high = sum(1 for c in self.conflicts if c.severity == "high")
-        return (high, len(self.conflicts), self.colliding_runs, self.peak_concurrency)
+        return (self.high_count, self.conflict_count, self.colliding_runs, self.peak_concurrency)
 
 
 def severity(conflict_type: str, occurrences: int, candidate_runs: int) -> str:
@@ -277,28 +299,36 @@ class Sweep:
             hits[lo:lo + rows] = before - after
         return hits
 
-    def assess(self, candidate_starts: np.ndarray, duration_ms: int, targets: frozenset[str] = frozenset()) -> Assessment:
+    def assess(self, candidate_starts: np.ndarray, duration_ms: int, targets: frozenset[str] = frozenset(),
+               *, summary: bool = False) -> Assessment:
+        """The candidate's conflicts; `summary`: their counts only (what ranking moves needs)."""
         starts = np.unique(self._rel(candidate_starts))
         ends = starts + duration_ms
         hits = self._hits(starts, ends) > 0
         concurrency = 1 + self._peaks(starts, ends)
         over = concurrency > self.max_concurrent
-        conflicts: list[Conflict] = []
         runs = int(starts.size)
-        for row in np.nonzero(hits.any(axis=1))[0]:
+        rows = np.nonzero(hits.any(axis=1))[0]
+        limited = (hits[rows] & over[None, :]).any(axis=1)
+        shared = np.fromiter((bool(targets & self.others[r].targets) for r in rows), bool, rows.size) \
+            if targets else np.zeros(rows.size, bool)
+        peak = int(concurrency.max()) if runs else 0
+        colliding = int(hits.any(axis=0).sum())
+        count, high = int(rows.size + limited.sum()), int(shared.sum() + limited.sum())
+        if summary:
+            return Assessment(count, high, runs, colliding, peak)
+        conflicts: list[Conflict] = []
+        for row in rows:
             job = self.others[row]
             columns = hits[row]
-            shared = tuple(sorted(targets & job.targets))
-            kind = SHARED_TARGET if shared else TIME_OVERLAP
-            conflicts.append(self._conflict(job, kind, columns, starts, ends, runs, shared))
-            limited = columns & over
-            if limited.any():
-                conflicts.append(self._conflict(job, CONCURRENCY_LIMIT, limited, starts, ends, runs, ()))
+            common = tuple(sorted(targets & job.targets))
+            kind = SHARED_TARGET if common else TIME_OVERLAP
+            conflicts.append(self._conflict(job, kind, columns, starts, ends, runs, common))
+            capped = columns & over
+            if capped.any():
+                conflicts.append(self._conflict(job, CONCURRENCY_LIMIT, capped, starts, ends, runs, ()))
         conflicts.sort(key=lambda c: (_SEVERITY_ORDER[c.severity], _TYPE_ORDER[c.conflict_type], c.first_start, c.job_id))
-        return Assessment(
-            conflicts=tuple(conflicts), candidate_runs=runs, colliding_runs=int(hits.any(axis=0).sum()),
-            peak_concurrency=int(concurrency.max()) if runs else 0,
-        )
+        return Assessment(count, high, runs, colliding, peak, tuple(conflicts))
 
     def _conflict(self, job: PlannedJob, kind: str, columns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                   runs: int, shared: tuple[str, ...]) -> Conflict:
@@ -334,7 +364,7 @@ class Recommendation:
 
     @property
     def removes_all(self) -> bool:
-        return not self.after.conflicts
+        return self.after.conflict_count == 0
 
 
 def recommend(sweep: Sweep, base: Assessment, options: Iterable[Option], duration_ms: int,
@@ -342,14 +372,14 @@ def recommend(sweep: Sweep, base: Assessment, options: Iterable[Option], duratio
     """The options better than `base` (a lower score), best first: by score, then the smallest
     move, then later before earlier; one per distinct resulting schedule. Empty when the base has
     no conflict or no option improves on it."""
-    if not base.conflicts:
+    if not base.conflict_count:
         return []
     found: dict[Any, Recommendation] = {}
     for option in options:
         key = (option.schedule.type, repr(sorted(option.schedule.to_dict().items())))
         if option.shift_minutes == 0 or key in found:
             continue
-        after = sweep.assess(option.starts, duration_ms, targets)
+        after = sweep.assess(option.starts, duration_ms, targets, summary=True)
         if after.score < base.score:
             found[key] = Recommendation(option.shift_minutes, option.schedule, base, after)
     ranked = sorted(found.values(), key=lambda r: (r.after.score, abs(r.shift_minutes), r.shift_minutes < 0))

@@ -227,7 +227,7 @@ def _recommendation_answer(r: c.Recommendation) -> dict[str, Any]:
     return {
         "start": start_label(r.schedule), "shift_minutes": r.shift_minutes,
         "schedule": {"type": r.schedule.type, **r.schedule.to_dict()}, "removes_all_conflicts": r.removes_all,
-        "conflicts_before": len(r.before.conflicts), "conflicts_after": len(r.after.conflicts),
+        "conflicts_before": r.before.conflict_count, "conflicts_after": r.after.conflict_count,
         "colliding_occurrences_before": r.before.colliding_runs, "colliding_occurrences_after": r.after.colliding_runs,
         "peak_concurrency_before": r.before.peak_concurrency, "peak_concurrency_after": r.after.peak_concurrency,
     }
@@ -252,8 +252,8 @@ def _texts(base: c.Assessment, found: list[c.Recommendation], request: CheckRequ
         if r.removes_all:
             texts.append(f"Schedule at {label} to avoid conflict")
         else:
-            texts.append(f"Schedule at {label} to reduce conflicts from {len(r.before.conflicts)} to"
-                         f" {len(r.after.conflicts)} (peak concurrency {r.before.peak_concurrency} ->"
+            texts.append(f"Schedule at {label} to reduce conflicts from {r.before.conflict_count} to"
+                         f" {r.after.conflict_count} (peak concurrency {r.before.peak_concurrency} ->"
                          f" {r.after.peak_concurrency})")
     return texts
 
