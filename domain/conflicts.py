@@ -70,10 +70,10 @@ def expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None
     interval schedules and for cron schedules while the zone's offset holds, day by day for solar
     ones, else through the schedule's own `next_after` (DST-correct), of which at most `limit` + 1
     are computed (a caller seeing more than `limit` knows it stopped early)."""
-    return _expand(schedule, start, end, limit)[0]
+    return expand_counting(schedule, start, end, limit)[0]
 
 
-def _expand(schedule: Schedule, start: datetime, end: datetime, limit: int | None) -> tuple[np.ndarray, int]:
+def expand_counting(schedule: Schedule, start: datetime, end: datetime, limit: int | None) -> tuple[np.ndarray, int]:
     """`expand`, and how many fires were computed one by one through next_after."""
     if isinstance(schedule, IntervalSchedule):
         step = schedule.interval_seconds * 1000
@@ -163,7 +163,7 @@ def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]],
         return np.empty(0, dtype=np.int64), 0
     first, last = instant_of(windows[0][0]), instant_of(windows[-1][1] + 1)
     if isinstance(schedule, IntervalSchedule):
-        return _inside(_expand(schedule, first, last, None)[0], windows), 0
+        return _inside(expand_counting(schedule, first, last, None)[0], windows), 0
     if isinstance(schedule, SolarSchedule):
         fires = np.asarray([epoch_ms(f) for f in schedule.fires_between(first, last)], dtype=np.int64)
         return _inside(fires, windows), 0
@@ -173,7 +173,7 @@ def expand_within(schedule: Schedule, windows: Sequence[tuple[int, int]],
             return _inside(fast, windows), 0
         parts, stepped = [], 0  # an offset change in the span: each window on its own
         for lo, hi in windows:
-            part, count = _expand(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - stepped)
+            part, count = expand_counting(schedule, instant_of(lo), instant_of(hi + 1), None if limit is None else limit - stepped)
             parts.append(part)
             stepped += count
             if limit is not None and stepped > limit:

@@ -16,7 +16,7 @@ from domain import conflicts as c
 from domain.errors import JobNotFound, ValidationFailed
 from domain.execution import COMPLETED
 from domain.job_config import JobConfig
-from domain.schedules import CronSchedule, IntervalSchedule, Location, Schedule, SolarSchedule, parse_schedule
+from domain.schedules import Location, Schedule, parse_schedule
 from domain.schedules.localtime import zone
 from domain.schedules.shift import shifted, start_label
 from projections.read_store import ReadStore
@@ -160,7 +160,7 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     if runs.size > MAX_CANDIDATE_RUNS:
         raise _bad("horizon_days", f"the candidate fires more than {MAX_CANDIDATE_RUNS} times in the horizon:"
                                    " shorten horizon_days")
-    options = _options(candidate, request, start, end, runs.size) if runs.size <= MAX_SEARCHED_RUNS else []
+    options = _options(candidate, request, start, end) if runs.size <= MAX_SEARCHED_RUNS else []
     searched = max((abs(o.shift_minutes) for o in options), default=0)
     others_rows = [r for r in rows if r["enabled"] and r["job_id"] != request.job_id]
     durations = {r["job_id"]: history.get(r["job_id"], c.DEFAULT_DURATION_SECONDS * 1000) for r in others_rows}
@@ -200,17 +200,19 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     }
 
 
-def _options(candidate: Schedule, request: CheckRequest, start: datetime, end: datetime, runs: int) -> list[c.Option]:
-    """The moves to weigh, nearest first; for schedules expanded one fire at a time, as many as
-    OPTION_BUDGET fires allow."""
-    moves = c.shifts(request.window_minutes, request.step_minutes)[1:]
-    if not isinstance(candidate, (IntervalSchedule, CronSchedule, SolarSchedule)):
-        moves = moves[:2 * (OPTION_BUDGET // max(1, runs) // 2)]
-    out = []
-    for minutes in moves:
+def _options(candidate: Schedule, request: CheckRequest, start: datetime, end: datetime) -> list[c.Option]:
+    """The moves to weigh, nearest first, as long as the fires they compute one by one stay
+    within OPTION_BUDGET (arithmetic expansions cost none of it)."""
+    out, spent = [], 0
+    for minutes in c.shifts(request.window_minutes, request.step_minutes)[1:]:
         moved = shifted(candidate, minutes)
-        if moved is not None:
-            out.append(c.Option(minutes, moved, c.expand(moved, start, end)))
+        if moved is None:
+            continue
+        starts, stepped = c.expand_counting(moved, start, end, OPTION_BUDGET - spent)
+        spent += stepped
+        if spent > OPTION_BUDGET:
+            break
+        out.append(c.Option(minutes, moved, starts))
     return out
 
 
