@@ -126,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one check of each candidate")
     args = parser.parse_args()
     server_url, embedded, base = os.environ.get("DATABASE_URL"), None, None
     if not server_url:
@@ -163,6 +164,13 @@ def main() -> None:
             cold = (time.perf_counter() - began) * 1000
             times = timed(lambda r=request: conflict_queries.check(runtime.reads, GATEWAY, r, now=START,
                                                                    max_concurrent=limit), args.rounds)
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profile = cProfile.Profile()
+                profile.runcall(conflict_queries.check, runtime.reads, GATEWAY, request, now=START, max_concurrent=limit)
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(18)
             a = report["analysis"]
             print(f"check, candidate {name}: {len(report['conflicts'])} conflicts, peak {a['peak_concurrency']},"
                   f" {len(report['recommendation_details'])} recommendations (searched +-{a['searched_window_minutes']}"

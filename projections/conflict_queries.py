@@ -74,7 +74,7 @@ def _parsed(kind: str, params: str, anchor: datetime, location: Location | None)
 
 
 def _stored_schedule(row: Mapping[str, Any], location: Location | None) -> Schedule:
-    return _parsed(row["type"], json.dumps(row["schedule"], sort_keys=True), row["schedule_anchor"], location)
+    return _parsed(row["type"], row["schedule_text"], row["schedule_anchor"], location)
 
 
 def _location(store: ReadStore, gateway_id: str) -> Location | None:
@@ -96,11 +96,19 @@ def _p95_ms(store: ReadStore, gateway_id: str) -> dict[str, int]:
 
 
 def _jobs(store: ReadStore, gateway_id: str) -> list[dict[str, Any]]:
+    """Each job's schedule as jsonb's canonical text (the parse cache's key: decoded only when not
+    cached) and of its action only what it acts on."""
     return store.all(
-        "SELECT job_id, name, type, enabled, schedule, schedule_anchor, action FROM jobs"
-        " WHERE gateway_id = %(g)s ORDER BY job_id",
+        "SELECT job_id, name, type, enabled, schedule::text AS schedule_text, schedule_anchor,"
+        " action->>'type' AS action_type, action->>'topic' AS topic, action->>'pattern' AS pattern,"
+        " action->>'destination' AS destination FROM jobs WHERE gateway_id = %(g)s ORDER BY job_id",
         {"g": gateway_id},
     )
+
+
+def _action(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": row["action_type"], "topic": row["topic"], "pattern": row["pattern"],
+            "destination": row["destination"]}
 
 
 def candidate_schedule(raw: Mapping[str, Any], *, anchor: datetime, location: Location | None) -> Schedule:
@@ -147,7 +155,7 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
             raise JobNotFound(f"Job {request.job_id} not found", {"job_id": request.job_id})
         else:
             raise _bad("job_id", "give job_id of an existing job, or a schedule")
-    action = request.action if request.action is not None else (own["action"] if own is not None else {})
+    action = request.action if request.action is not None else (_action(own) if own is not None else {})
     targets = c.targets_of(action) if isinstance(action, Mapping) else frozenset()
     if own is not None and request.job_id in history:
         duration_ms, source = history[request.job_id], "history_p95"
@@ -178,7 +186,7 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
                                        " or window_minutes")
         if starts.size:
             others.append(c.PlannedJob(row["job_id"], row["name"], starts, durations[row["job_id"]],
-                                       c.targets_of(row["action"])))
+                                       c.targets_of(_action(row))))
     sweep = c.Sweep(others, max_concurrent, c.epoch_ms(start))
     base = sweep.assess(runs, duration_ms, targets)
     recommendations = c.recommend(sweep, base, options, duration_ms, targets)
