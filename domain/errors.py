@@ -78,3 +78,7 @@ class OperationNotFound(SchedulerError):
     """No event of the gateway carries that operation id (undo)."""
 
     code = "NOT_FOUND"
+
+
+class ScheduleConflict(SchedulerError):
+    code = "SCHEDULE_CONFLICT"

@@ -9,6 +9,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.bulk import BulkOperations, ExecutionGroups
 from interfaces.api.catalog import Catalog
+from interfaces.api.conflicts import Conflicts
 from interfaces.api.dependencies import DEPENDENCIES
 from interfaces.api.executions import Analytics, ExecutionQueries
 from interfaces.api.gateways import Gateways
@@ -35,7 +36,7 @@ MAX_BODY = 1024 * 1024
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
 API_ROUTES = [
     JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import,
-    BulkOperations, ExecutionGroups, LiveStream, AuditQueries, JobRevert, Operations,
+    BulkOperations, ExecutionGroups, LiveStream, AuditQueries, JobRevert, Operations, Conflicts,
 ]
 ROUTES = [Health, live_feed]
 

@@ -119,6 +119,23 @@ class CronSchedule(Bounded):
             cur, start = change, wall_of(change, tz) - _TICK
         return None
 
+    def plain_fields(self) -> tuple[tuple[int, ...] | None, ...] | None:
+        """(seconds, minutes, hours, days of month, months, days of week 0=Sunday), each the
+        matching numbers or None for every value; None when the expression uses L, W or #."""
+        expanded = self._cron._iter.expanded
+        if getattr(self._cron._iter, "nth_weekday_of_month", None) or len(expanded) > 6:
+            return None
+        fields = [*expanded[:5], expanded[5] if len(expanded) > 5 else [0]]
+        out: list[tuple[int, ...] | None] = []
+        for values in (fields[5], *fields[:5]):
+            if values == ["*"]:
+                out.append(None)
+            elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                out.append(tuple(sorted(set(values))))
+            else:
+                return None
+        return tuple(out)
+
     def describe(self) -> str:
         text = _ALIASES.get(self.cron_expression.lower(), self.cron_expression)
         return cron_text(text, self.timezone) + self.bounds.describe()

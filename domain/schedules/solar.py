@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from astral import Observer, sun
@@ -17,6 +18,16 @@ Location = tuple[float, float]
 EVENTS = {"sunrise": sun.sunrise, "sunset": sun.sunset, "dawn": sun.dawn, "dusk": sun.dusk}
 PARAMETERS = ("event", "offset_minutes", "latitude", "longitude", "timezone", *BOUND_KEYS)
 _SEARCH_DAYS = 800  # polar night/day lasts under 6 months; beyond this the event is gone for good
+
+
+@lru_cache(maxsize=65536)
+def _event_on(event: str, latitude: float, longitude: float, timezone: str, day: date) -> datetime | None:
+    """The event's UTC instant on a local day (astral is slow: each day of a place is computed once)."""
+    try:
+        instant = EVENTS[event](Observer(latitude, longitude), day, tzinfo=zone(timezone))
+    except ValueError:  # polar day or night: no such event that day
+        return None
+    return instant.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +65,8 @@ class SolarSchedule(Bounded):
         return cls(event, offset, float(latitude), float(longitude), Bounds.read(params), timezone)
 
     def _on(self, day) -> datetime | None:
-        try:
-            instant = EVENTS[self.event](Observer(self.latitude, self.longitude), day, tzinfo=zone(self.timezone))
-        except ValueError:  # polar day or night: no such event that day
-            return None
-        return instant.astimezone(UTC) + timedelta(minutes=self.offset_minutes)
+        instant = _event_on(self.event, self.latitude, self.longitude, self.timezone, day)
+        return None if instant is None else instant + timedelta(minutes=self.offset_minutes)
 
     def _next(self, t: datetime) -> datetime | None:
         day = t.astimezone(zone(self.timezone)).date() - timedelta(days=2)
@@ -68,6 +76,24 @@ class SolarSchedule(Bounded):
                 return fire
             day += timedelta(days=1)
         return None
+
+    def fires_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """Every fire in [start, end), ascending: one astral computation per local day (where
+        `next_after` may search up to _SEARCH_DAYS ahead for an event a polar season lacks)."""
+        out: list[datetime] = []
+        day = start.astimezone(zone(self.timezone)).date() - timedelta(days=2)
+        last = end.astimezone(zone(self.timezone)).date() + timedelta(days=2)
+        while day <= last:
+            fire = self._on(day)
+            day += timedelta(days=1)
+            if fire is None or not start <= fire < end or (out and fire <= out[-1]):
+                continue
+            if self.bounds.start_at is not None and fire < self.bounds.start_at:
+                continue
+            if self.bounds.end_at is not None and fire > self.bounds.end_at:
+                break
+            out.append(fire)
+        return out
 
     def describe(self) -> str:
         if self.offset_minutes == 0:

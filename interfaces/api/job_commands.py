@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from application.commands import CreateJob, DeleteJob, ToggleJob, UpdateJob
 from application.scheduler import Saved
 from domain.job import Job
+from interfaces.api.conflicts import refuse_conflicts
 from interfaces.api.dependencies import Context
 from interfaces.api.schemas import (
     CreateJobRequest,
@@ -21,7 +22,8 @@ from interfaces.api.schemas import (
 )
 from interfaces.auth import same_gateway
 from interfaces.envelope import ok
-from projections import job_queries
+from projections import conflict_queries, job_queries
+from projections.conflict_queries import CheckRequest
 
 # The raw body, decoded strictly by the handler (interfaces/api/schemas/requests.py says why); the
 # OpenAPI document describes it with the structs of interfaces/api/schemas/documented_requests.py.
@@ -59,6 +61,9 @@ class JobCommands(Controller):
         """Create a scheduled job in the current gateway; answers once the job is listed."""
         data = decode_body(body, CreateJobRequest)
         same_gateway(ctx.gateway_id, data.gateway_id)
+        if data.check_conflicts and data.enabled:
+            schedule = {**data.schedule, "type": data.type}
+            refuse_conflicts(ctx, CheckRequest(job_id=data.id, schedule=schedule, action=data.action))
         saved = ctx.runtime.app.execute(_create(ctx.gateway_id, data), ctx.cause)
         ctx.runtime.wait(saved.recorded)
         job = _job(saved)
@@ -75,7 +80,14 @@ class JobCommands(Controller):
         data = decode_body(body, UpdateJobRequest)
         same_gateway(ctx.gateway_id, data.gateway_id)
         version = expected_version if expected_version is not None else data.version
-        saved = ctx.runtime.app.execute(_update(ctx.gateway_id, job_id, data, version), ctx.cause)
+        command = _update(ctx.gateway_id, job_id, data, version)
+        if data.check_conflicts:
+            updated = conflict_queries.updated_candidate(
+                ctx.runtime.reads, ctx.gateway_id, job_id, command.patch(), now=ctx.runtime.clock()
+            )
+            if updated is not None:
+                refuse_conflicts(ctx, CheckRequest(job_id=job_id, action=updated[1]), updated[0])
+        saved = ctx.runtime.app.execute(command, ctx.cause)
         ctx.runtime.wait(saved.recorded)
         job = _job(saved)
         body = {"job_id": job_id, "next_execution": job.next_execution, "version": job.version}

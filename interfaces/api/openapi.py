@@ -19,6 +19,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from interfaces.api.schemas import answers as a
 from interfaces.api.schemas import bulk as b
+from interfaces.api.schemas import conflicts as k
 from interfaces.api.schemas import documented_requests as r
 from interfaces.api.schemas import execution_answers as x
 from interfaces.api.schemas import transfer as t
@@ -74,6 +75,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/tags"): Operation(a.TagsData),
     ("POST", "/schedules/validate"): Operation(a.ValidationData, (*_EVERY, 413), r.ValidateSchedule),
     ("GET", "/gateways"): Operation(a.GatewaysData),
+    ("POST", "/conflicts/check"): Operation(k.ConflictCheckData, (*_BY_ID, 413), k.CheckConflictsRequest),
     ("GET", "/gateways/{gateway_id}/jobs"): Operation(a.GatewayJobsData, _BY_ID),
     ("POST", "/jobs/export"): Operation(t.ExportDocument, (*_EVERY, 413), t.ExportRequest, request_required=False,
                                         attachment=True),

@@ -25,6 +25,9 @@ class _CreateJob(msgspec.Struct, kw_only=True, tag_field="type"):
     tags: Tags = []
     options: c.JobOptions | None = None
     id: JobId | None = None
+    check_conflicts: Annotated[bool, msgspec.Meta(
+        description="Refuse with SCHEDULE_CONFLICT (409, the conflict report in details) instead of saving",
+    )] = False
 
 
 def _create(kind: str, parameters: type[msgspec.Struct]) -> type[msgspec.Struct]:
@@ -57,6 +60,7 @@ class UpdateJob(msgspec.Struct, kw_only=True):
     tags: Tags | None = None
     options: c.JobOptions | None = None
     version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    check_conflicts: bool = False
 
 
 class ToggleJob(msgspec.Struct, kw_only=True):

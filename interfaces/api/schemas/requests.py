@@ -47,6 +47,7 @@ class CreateJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     tags: list[Text] = msgspec.field(default_factory=list)
     options: dict[str, Any] | None = None
     id: Text | None = None
+    check_conflicts: bool = False  # refuse with SCHEDULE_CONFLICT instead of saving (docs/api.md)
 
 
 class UpdateJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,6 +61,7 @@ class UpdateJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     tags: list[Text] | None = None
     options: dict[str, Any] | None = None
     version: int | None = None
+    check_conflicts: bool = False
 
 
 class RunJobRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
