@@ -94,6 +94,8 @@ class ExecutionGroup(Aggregate):
             group.outcomes[self.position] = self.reason
 
     class Completed(Event):
+        gateway_id: str  # for readers that route by group (the live feed's schedule_event)
+        group_id: str
         status: str  # completed (every member succeeded) | completed_with_errors
         succeeded: int
         failed: int
@@ -150,8 +152,8 @@ class ExecutionGroup(Aggregate):
         skipped = self.states.count("skipped")
         failed = len(self.members) - succeeded - skipped
         status = "completed" if succeeded == len(self.members) else "completed_with_errors"
-        self.trigger_event(self.Completed, timestamp=now, status=status, succeeded=succeeded, failed=failed,
-                           skipped=skipped)
+        self.trigger_event(self.Completed, timestamp=now, gateway_id=self.gateway_id, group_id=self.group_id, status=status,
+                           succeeded=succeeded, failed=failed, skipped=skipped)
         return True
 
     def positions(self, state: MemberState) -> list[int]:

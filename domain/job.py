@@ -140,6 +140,10 @@ class Job(Aggregate):
         keep_data: bool
         actor: str
         next_execution: datetime | None
+        enabled: bool = True  # always: said, for readers that follow fields (the audit)
+        name: str = ""  # what stays, for readers that route without a lookup (the live feed)
+        schedule_type: str = ""
+        tags: list[str] | None = None
         request_id: str | None = None  # the cause (docs/events.md): written by the commit point
         operation_id: str | None = None
 
@@ -276,8 +280,9 @@ class Job(Aggregate):
         self._check_alive()
         nxt = self.schedule_for(default_location).next_after(now)
         self.trigger_event(
-            self.Reset, timestamp=now, gateway_id=self.gateway_id, job_id=self.job_id, options=JobOptions().to_dict(), keep_data=keep_data, actor=actor,
-            next_execution=nxt,
+            self.Reset, timestamp=now, gateway_id=self.gateway_id, job_id=self.job_id, options=JobOptions().to_dict(),
+            keep_data=keep_data, actor=actor, next_execution=nxt, enabled=True, name=self.config.name,
+            schedule_type=self.config.schedule_type, tags=list(self.config.tags),
         )
 
     def delete(self, *, actor: str, now: datetime) -> None:

@@ -18,6 +18,7 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from domain.execution import Execution, failure_status
+from domain.execution_group import ExecutionGroup
 from domain.fire_group import FireGroup
 from domain.job import Job
 from domain.resources import ResourceMonitor
@@ -181,10 +182,12 @@ class Heartbeat(msgspec.Struct):
 
 # The events the feed carries: the history read and the live subscription ask for these topics only.
 _EXECUTION_EVENTS = (Execution.Started, Execution.Succeeded, Execution.Failed, Execution.Missed)
-_LATER_JOB_EVENTS = (Job.Updated, Job.Reverted, Job.Toggled, Job.Deleted)  # Reverted: a job_updated
+# Reverted and Reset: a job_updated (a configuration whole, or the options back to defaults)
+_LATER_JOB_EVENTS = (Job.Updated, Job.Reverted, Job.Reset, Job.Toggled, Job.Deleted)
 _ALERTS = (ResourceMonitor.AlertRaised, ResourceMonitor.AlertCleared)
+_GROUPS = (FireGroup.Started, ExecutionGroup.Started, ExecutionGroup.Completed)
 TOPICS: tuple[str, ...] = tuple(
-    get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS, FireGroup.Started, *_ALERTS)
+    get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS, *_GROUPS, *_ALERTS)
 )
 
 
@@ -227,6 +230,10 @@ def route(event: Any, position: int, job: JobRef | None = None) -> Routed | None
     message = FeedMessage(kind, _utc(event.timestamp), position, data)
     if isinstance(event, FireGroup.Started):
         return Routed(gateway_id, message, frozenset(event.job_ids), frozenset(event.tags))
+    if isinstance(event, ExecutionGroup.Started):
+        return Routed(gateway_id, message, frozenset(data.job_ids), frozenset())  # type: ignore[union-attr]
+    if isinstance(event, ExecutionGroup.Completed):  # its members are named by its Started
+        return Routed(gateway_id, message, frozenset(), frozenset())
     if isinstance(event, _ALERTS):
         return Routed(gateway_id, message, frozenset(), frozenset())
     tags = getattr(event, "tags", None)
@@ -270,6 +277,14 @@ def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | Non
         return event.gateway_id, "schedule_event", schedule_event(
             event.group_id, len(event.job_ids), "started", job_ids=event.job_ids, scheduled_for=event.scheduled_for,
         )
+    if isinstance(event, ExecutionGroup.Started):  # a bulk run's group (POST /jobs/run/all)
+        return event.gateway_id, "schedule_event", schedule_event(
+            event.group_id, len(event.members), "started", job_ids=[m["job_id"] for m in event.members],
+        )
+    if isinstance(event, ExecutionGroup.Completed):
+        return event.gateway_id, "schedule_event", schedule_event(
+            event.group_id, event.succeeded + event.failed + event.skipped, event.status,
+        )
     if isinstance(event, ResourceMonitor.AlertRaised):
         return event.gateway_id, "resource_alert", ResourceAlert(
             event.level, event.resource, event.usage_percent, event.message, "raised", event.threshold,  # type: ignore[arg-type]
@@ -289,6 +304,11 @@ def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | Non
         return job.gateway_id, "job_updated", JobConfigured(
             job.job_id, event.name, event.schedule_type, event.enabled, list(event.tags),
             _utc_or_none(event.next_execution), event.actor,
+        )
+    if isinstance(event, Job.Reset):
+        return event.gateway_id, "job_updated", JobConfigured(
+            event.job_id, event.name, event.schedule_type, True, list(event.tags or ()), _utc_or_none(event.next_execution),
+            event.actor,
         )
     if isinstance(event, Job.Toggled):
         return job.gateway_id, "job_toggled", JobToggled(

@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from eventsourcing.utils import get_topic
+
 from domain.execution import Execution
 from domain.job import Job
-from interfaces.ws.messages import TOPICS, JobRef, encode, needs_job_ref, ref_of_created, route, to_message
+from interfaces.ws.messages import (
+    TOPICS,
+    JobRef,
+    encode,
+    needs_job_ref,
+    ref_of_created,
+    route,
+    to_message,
+)
 
 NOW = datetime(2025, 3, 12, 15, 10, 30, 123000, tzinfo=UTC)
 GW, OTHER = "gw-a", "gw-b"
@@ -200,3 +210,36 @@ def test_alerts_raised_and_cleared_are_resource_alert_about_no_job():
     assert wire["state"] == "cleared" and wire["level"] == "info" and wire["usage_percent"] == 70.0
     assert route(raised, 5).job_ids == frozenset()
     assert to_message(raised, 5, OTHER) is None
+
+
+def test_a_bulk_runs_execution_group_is_a_schedule_event_started_then_completed():
+    from domain.execution_group import ExecutionGroup
+
+    members = [{"job_id": "job_001", "execution_id": "exec_1"}, {"job_id": "job_002", "execution_id": "exec_2"}]
+    group = ExecutionGroup.start(gateway_id=GW, group_id="group_1", sequential=False, members=members,
+                                 include_tags=[], exclude_tags=[], now=NOW)
+    group.member_started(0, now=NOW)
+    group.member_started(1, now=NOW)
+    group.member_finished(0, "success", now=NOW)
+    group.member_finished(1, "failed", now=NOW)
+    assert group.complete_if_done(now=NOW + timedelta(seconds=5))
+    started, *_, completed = group.pending_events
+    assert _wire(to_message(started, 7, GW))["data"] == {
+        "schedule_id": "group_1", "job_count": 2, "status": "started", "job_ids": ["job_001", "job_002"],
+        "scheduled_for": None}
+    assert route(started, 7).job_ids == {"job_001", "job_002"}
+    assert _wire(to_message(completed, 9, GW))["data"] == {
+        "schedule_id": "group_1", "job_count": 2, "status": "completed_with_errors", "job_ids": [],
+        "scheduled_for": None}
+    assert to_message(completed, 9, OTHER) is None
+    assert all(get_topic(type(e)) in TOPICS for e in (started, completed))
+
+
+def test_a_reset_is_job_updated_without_a_lookup():
+    job = _job()
+    job.reset(keep_data=True, actor="admin", now=NOW + timedelta(minutes=1))
+    reset = job.pending_events[-1]
+    message = _wire(to_message(reset, 11, GW, JobRef(GW, "job_001", ("modbus",))))
+    assert (message["type"], message["data"]["job_name"], message["data"]["enabled"], message["data"]["tags"]) == (
+        "job_updated", "Modbus Poll", True, ["modbus"])
+    assert get_topic(type(reset)) in TOPICS
