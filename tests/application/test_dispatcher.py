@@ -158,12 +158,14 @@ def test_a_run_waiting_for_its_next_attempt_is_closed_when_its_job_is_deleted(ru
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
+        # The backoff leaves the deletion time to reach the dispatcher before the next attempt is
+        # due, also on a loaded machine (at 1.5 s it once lost that race: a second attempt ran).
         job = _job(runtime, gw, schedule={"interval_seconds": 3600},
-                   options={"max_attempts": 3, "backoff_seconds": 1.5, "misfire_policy": "skip"})
+                   options={"max_attempts": 3, "backoff_seconds": 5, "misfire_policy": "skip"})
         runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
         assert wait_until(lambda: any(e.status == "retrying" for e in executions(runtime, gw)), timeout=8)
         runtime.app.delete_job(gw, job.job_id, actor="t")
-        assert wait_until(lambda: all(e.finished for e in executions(runtime, gw)), timeout=8)
+        assert wait_until(lambda: all(e.finished for e in executions(runtime, gw)), timeout=20)
     finally:
         d.stop()
     (run,) = executions(runtime, gw)
