@@ -94,8 +94,10 @@ def test_a_websocket_without_a_gateway_gets_the_servers_own(client: TestClient[A
 def test_a_websocket_whose_first_message_does_not_authorize_is_closed(client: TestClient[Any], message: Any, code: int):
     with client.websocket_connect("/feed-test") as socket:
         socket.send_json(message)
+        refusal = socket.receive_json()  # told why (docs/live-feed.md, auth_invalid), then closed
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
+    assert (refusal["type"], refusal["code"]) == ("auth_invalid", code) and refusal["reason"]
     assert closed.value.code == code
 
 
