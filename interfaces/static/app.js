@@ -95,7 +95,7 @@ function start() {
     after: state.metrics.feed_position,
     freshToken: async () => {
       const response = await fetch("/session/socket-token", {
-        method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": scheduler.csrf_token },
+        method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": scheduler.csrf_token, "X-Gateway-ID": state.gatewayId },
       });
       if (!response.ok) throw new Error("no session");
       return (await response.json()).token;
