@@ -1,8 +1,7 @@
 // SECTION 7: a job's executions with filters (/jobs/{id}/history), the logs viewer
 // (/jobs/{id}/logs), charts of duration and success rate over time (/jobs/{id}/metrics) and the
-// gateway's statistics (/statistics). Charts are uPlot (vendored, MIT).
+// gateway's statistics (/statistics). Charts are uPlot (vendored, MIT), loaded when first needed.
 
-import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { badge, clear, duration, field, h, table, when } from "../dom.js";
 
 let charts = [];
@@ -20,7 +19,9 @@ export function render(ctx, section) {
   const chartBox = h("div", { id: "charts", class: "charts" });
   const summary = h("div", { id: "metrics-summary", class: "cards" });
 
+  let asked = 0; // answers to an older choice (a slower request) are dropped, not drawn over newer ones
   const load = async () => {
+    const mine = ++asked;
     if (!job.value) {
       clear(list, h("p", { class: "muted", text: "No job yet." }));
       return;
@@ -35,14 +36,15 @@ export function render(ctx, section) {
         ctx.api.get(`/jobs/${id}/history?${query}`),
         ctx.api.get(`/jobs/${id}/metrics?granularity=${granularity.value}`),
       ]);
+      if (mine !== asked) return;
       clear(list, h("p", { class: "muted", text: `${history.total_executions} executions · ${history.success_rate}% success` }),
         table([["Started", (e) => when(e.timestamp)], ["Trigger", (e) => e.trigger], ["Duration", (e) => duration(e.duration_ms)],
           ["Status", (e) => badge(e.status)], ["Message", (e) => e.message || ""],
           ["", (e) => h("button", { type: "button", text: "Logs", "data-act": "logs", onclick: () => showLogs(ctx, job.value, e.execution_id, logs) })]],
         history.history, { empty: "No execution matches.", rowAttrs: (e) => ({ "data-execution-id": e.execution_id }) }));
-      drawMetrics(metrics.metrics, summary, chartBox);
+      await drawMetrics(metrics.metrics, summary, chartBox);
     } catch (error) {
-      clear(list, h("p", { class: "error", text: error.message }));
+      if (mine === asked) clear(list, h("p", { class: "error", text: error.message }));
     }
   };
   const loadStats = async () => {
@@ -82,7 +84,8 @@ async function showLogs(ctx, jobId, executionId, box) {
   }
 }
 
-function drawMetrics(metrics, summary, box) {
+async function drawMetrics(metrics, summary, box) {
+  const { default: uPlot } = await import("../vendor/uplot/uPlot.esm.js");
   const t = metrics.execution_times;
   const card = (label, value) => h("div", { class: "card" }, h("div", { class: "card-value", text: value }), h("div", { class: "card-label", text: label }));
   clear(summary, card("Average", duration(t.average_ms)), card("p95", duration(t.p95_ms)), card("Min", duration(t.min_ms)),

@@ -31,7 +31,9 @@ async function drawCalendar(ctx, box) {
     delete params.next_execution;
     try {
       const data = await ctx.api.post("/schedules/validate", { type: job.type, ...params, count: PER_LANE, start: start.toISOString() });
-      return { job, fires: data.next_executions.map((t) => new Date(t)).filter((t) => t < end), capped: data.next_executions.length === PER_LANE };
+      const fires = data.next_executions.map((t) => new Date(t)).filter((t) => t < end);
+      // Every one of the fires asked for falls within the week: more follow than a lane can tick.
+      return { job, fires, capped: fires.length === PER_LANE };
     } catch (error) {
       return { job, fires: [], error: error.message };
     }
