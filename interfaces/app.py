@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.catalog import Catalog
@@ -19,7 +19,13 @@ from interfaces.api.job_queries import JobQueries
 from interfaces.api.job_runs import JobRuns
 from interfaces.api.openapi import WireJsonRenderPlugin
 from interfaces.api.status import Health, Status
-from interfaces.auth import ROLES, authenticated_socket, authorize_page, authorize_request, jwt_auth
+from interfaces.auth import (
+    ROLES,
+    authenticated_socket,
+    authorize_page,
+    authorize_request,
+    jwt_auth,
+)
 from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, flush_logs, request_log_middleware

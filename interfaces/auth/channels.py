@@ -12,7 +12,11 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.connection import WebSocket
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, SerializationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    SerializationException,
+)
 from litestar.status_codes import HTTP_302_FOUND
 
 from domain.errors import SchedulerError

@@ -73,7 +73,10 @@ def _form(request: Request[Any, Any, Any], *, status: int = 200, error: str = ""
 
 
 class Login(Controller):
-    """Public routes: no session is needed to sign in or out."""
+    """Public routes: no session is needed to sign in or out. Not in the OpenAPI document, which
+    describes the API (docs/api.md describes these)."""
+
+    include_in_schema = False
 
     @get("/login", sync_to_thread=False)
     def login_form(self, request: Request[Any, Any, Any]) -> Template:
@@ -128,6 +131,7 @@ def _sign_in(request: Request[Any, Any, Any], form: dict[str, Any]) -> Response[
 
 class Page(Controller):
     opt = PAGE_OPT
+    include_in_schema = False
 
     @get("/scheduler-automation", before_request=authorize_page, sync_to_thread=True)
     def page(self, request: Request[Any, Any, Any]) -> Template:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 
 import msgspec
 from markupsafe import Markup
@@ -18,8 +17,8 @@ from interfaces.api.status import status_data
 from interfaces.auth.tokens import Principal
 from interfaces.runtime import Runtime
 from projections import execution_queries, gateway_queries, job_queries
-from projections.job_queries import JobFilter
 from projections.job_list import JobListView
+from projections.job_queries import JobFilter
 
 ENCODE = msgspec.json.Encoder().encode
 _READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="page-reads")  # below the read pool's size
