@@ -101,7 +101,7 @@ function start() {
       return (await response.json()).token;
     },
     onMessage: (message) => ctx.emit("feed", message),
-    onStatus: (status) => ctx.emit("feed-status", status),
+    onStatus: (status) => { document.body.dataset.feed = status.state; ctx.emit("feed-status", status); },
   });
   ctx.feed.connect();
   show(location.hash.slice(1) || "jobs");

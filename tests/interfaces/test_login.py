@@ -251,9 +251,11 @@ def cli(*args: str, stdin: str, settings: Any) -> subprocess.CompletedProcess[st
 
     env = {**os.environ, "DATABASE_URL": settings.database_url, "SCHEDULER_DATA_DIR": str(settings.data_dir)}
     return subprocess.run([sys.executable, "-m", "interfaces.cli", *args], cwd=ROOT, env=env, input=stdin,
-                          text=True, capture_output=True, timeout=60)
+                          text=True, capture_output=True, timeout=240)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # seven CLI processes, each starting Python and migrating: slow on a loaded machine
 def test_the_users_cli_adds_with_a_password_from_stdin_lists_and_removes(http, settings, store, gateway_id):
     name = f"cli-{uuid.uuid4().hex[:6]}"
     added = cli("users", "add", name, "--role", "viewer", "--gateway", gateway_id, stdin=PASSWORD + "\n", settings=settings)
