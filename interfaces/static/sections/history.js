@@ -103,7 +103,8 @@ async function drawMetrics(metrics, summary, box) {
     const holder = h("div", { class: "chart", id });
     box.append(holder);
     charts.push(new uPlot({ title, width: holder.clientWidth || width, height: 200, series: [{}, { label, stroke: color, width: 2, points: { show: true } }],
-      scales: { x: { time: true } }, axes: [{}, { size: 60 }] }, [x, values], holder));
+      // One period alone would be stretched over years: show the day around it.
+      scales: { x: x.length > 1 ? { time: true } : { time: true, range: [x[0] - 43200, x[0] + 43200] } }, axes: [{}, { size: 60 }] }, [x, values], holder));
   };
   make("Average duration (ms)", "chart-duration", "ms", metrics.series.map((b) => b.average_ms), "#2563eb");
   make("Success rate (%)", "chart-success", "%", metrics.series.map((b) => b.success_rate), "#16a34a");
