@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute, WebSocketRoute
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from interfaces.api.bulk import BulkOperations, ExecutionGroups
@@ -25,6 +28,7 @@ from interfaces.auth import ROLES, authenticated_socket, authorize_page, authori
 from interfaces.auth.channels import PAGE
 from interfaces.errors import handle_exception
 from interfaces.logs import configure_logging, flush_logs, request_log_middleware
+from interfaces.page.routes import STATIC, TEMPLATES, Login, Page
 from interfaces.runtime import Runtime
 from interfaces.ws.feed import live_feed
 from interfaces.ws.hub import FeedHub
@@ -38,7 +42,8 @@ API_ROUTES = [
     JobQueries, JobCommands, JobRuns, ExecutionQueries, Analytics, Catalog, Gateways, Status, Export, Import,
     BulkOperations, ExecutionGroups, LiveStream, AuditQueries, JobRevert, Operations, Conflicts,
 ]
-ROUTES = [Health, live_feed]
+ROUTES = [Health, live_feed, Page, Login]
+PUBLIC = ["^/healthz", "^/readyz", "^/metrics", "^/schema", "^/login$", "^/logout$", "^/static/"]
 
 
 def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
@@ -47,9 +52,12 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     configure_logging(runtime.settings.log_json)
     feed = FeedHub(lambda: runtime.app)  # the live feed's one subscription in this process, opened by the first socket
     api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=API_ROUTES)
-    auth = jwt_auth(runtime.settings.secret(), exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"])
+    auth = jwt_auth(runtime.settings.secret(), exclude=PUBLIC)
     app = Litestar(
-        route_handlers=[api, *ROUTES],
+        route_handlers=[api, *ROUTES, create_static_files_router(
+            path="/static", directories=[STATIC], include_in_schema=False, opt={"public": True},
+        )],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         dependencies=DEPENDENCIES,
         exception_handlers={Exception: handle_exception},
         logging_config=None,  # ours (configure_logging): Litestar's default re-formats the root logger

@@ -20,3 +20,10 @@ if [ "${1:-}" = "test" ] && ! command -v mosquitto >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null || true
   fi
 fi
+if [ "${1:-}" = "test" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  # Debian's chromium for the browser tests (tests/e2e), driven by Playwright through its
+  # executable_path: no browser download. Without root the browser tests skip, saying why.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || true
+  fi
+fi

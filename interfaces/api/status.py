@@ -24,23 +24,27 @@ def _memory() -> str:
     return f"{rss / 2**30:.1f} GB" if rss >= 2**30 else f"{rss / 2**20:.0f} MB"
 
 
+def status_data(runtime: Runtime, gateway_id: str) -> dict[str, Any]:
+    """The overview figures of a gateway: the status route's data, embedded in the page too."""
+    counts = job_queries.job_counts(runtime.reads, gateway_id)
+    gateways = gateway_queries.list_gateways(runtime.reads, [gateway_id], runtime.clock(), runtime.offline_after)
+    online = bool(gateways) and gateways[0]["status"] == "online"
+    return {
+        "system_status": "healthy" if online else "degraded",
+        **counts,
+        "resource_usage": {
+            "cpu": psutil.cpu_percent(interval=None),
+            "memory": _memory(),
+            "concurrent_jobs": runtime.running_count(gateway_id),
+        },
+    }
+
+
 class Status(Controller):
     @get("/status", opt={"role": "viewer"}, sync_to_thread=True)
     def get_status(self, ctx: NamedDependency[Context]) -> dict[str, Any]:
         """Scheduler health and job statistics of the current gateway."""
-        counts = job_queries.job_counts(ctx.runtime.reads, ctx.gateway_id)
-        gateways = gateway_queries.list_gateways(ctx.runtime.reads, [ctx.gateway_id], ctx.runtime.clock(), ctx.runtime.offline_after)
-        online = bool(gateways) and gateways[0]["status"] == "online"
-        data = {
-            "system_status": "healthy" if online else "degraded",
-            **counts,
-            "resource_usage": {
-                "cpu": psutil.cpu_percent(interval=None),
-                "memory": _memory(),
-                "concurrent_jobs": ctx.runtime.running_count(ctx.gateway_id),
-            },
-        }
-        return ok(data, "Scheduler status retrieved successfully")
+        return ok(status_data(ctx.runtime, ctx.gateway_id), "Scheduler status retrieved successfully")
 
 
 class Health(Controller):

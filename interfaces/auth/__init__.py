@@ -12,7 +12,15 @@ from interfaces.auth.context import (
     require_role,
     same_gateway,
 )
-from interfaces.auth.tokens import ALGORITHM, RANK, ROLES, Principal, issue_token, jwt_auth, principal_from_token
+from interfaces.auth.tokens import (
+    ALGORITHM,
+    RANK,
+    ROLES,
+    Principal,
+    issue_token,
+    jwt_auth,
+    principal_from_token,
+)
 
 __all__ = [
     "ALGORITHM", "RANK", "ROLES", "Principal", "authenticated_socket", "authorize", "authorize_page",

@@ -13,10 +13,12 @@ from domain.errors import ValidationFailed
 from domain.identity import check_gateway_id
 from interfaces.api.request_body import refuse_nul
 from interfaces.api.request_query import refuse_repeated
+from interfaces.auth.sessions import csrf_refusal
 from interfaces.auth.tokens import RANK, Principal
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 PAGE_SELECTION = "gateway_id"  # the page's query parameter naming the selected gateway
+SELECTION_COOKIE = "scheduler_gateway"  # the page's remembered selection (set by its gateway switcher)
 
 
 def require_role(principal: Principal, needed: str) -> None:
@@ -78,6 +80,9 @@ async def authorize_request(request: Request[Any, Any, Any]) -> None:
     if request.method == "OPTIONS":
         return
     request.state.caller = authorize(request)
+    refusal = csrf_refusal(request, request.app.state.runtime.settings.secret())
+    if refusal is not None:  # a cookie-authenticated unsafe request without its session's token
+        raise PermissionDeniedException(f"CSRF check failed: {refusal}", extra={"reason": "csrf"})
     refuse_repeated(key for key, _ in request.query_params.multi_items())
     if request.method in _WITH_BODY and not _is_form(request):  # then the body, read once (kept for the route)
         refuse_nul(await request.body())
@@ -85,11 +90,24 @@ async def authorize_request(request: Request[Any, Any, Any]) -> None:
 
 async def authorize_page(request: Request[Any, Any, Any]) -> None:
     """The page routes' `before_request` hook: the session's principal (the cookie), the route's
-    role, and the gateway from the header, else the page's selection, else the server's own."""
+    role, and the gateway from the header, else the page's selection (`?gateway_id=`, else the
+    remembered one in its cookie), else the server's own."""
     user = _principal(request)
     require_role(user, request.route_handler.opt["role"])
     own = request.app.state.runtime.settings.gateway_id
+    remembered = request.cookies.get(SELECTION_COOKIE) or None
+    if remembered is not None and not _grantable(user, remembered):
+        remembered = None  # another user's choice on this browser, or a gateway no longer granted
     gateway_id = gateway_context(
-        user, header=request.headers.get("x-gateway-id"), selection=request.query_params.get(PAGE_SELECTION), own=own,
+        user, header=request.headers.get("x-gateway-id"),
+        selection=request.query_params.get(PAGE_SELECTION) or remembered, own=own,
     )
     request.state.caller = (user, gateway_id)
+
+
+def _grantable(user: Principal, gateway_id: str) -> bool:
+    try:
+        check_gateway_id(gateway_id)
+    except ValidationFailed:
+        return False
+    return user.may_see(gateway_id)

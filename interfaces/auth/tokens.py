@@ -13,7 +13,11 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
-from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
+from litestar.security.jwt import (
+    JWTCookieAuth,
+    JWTCookieAuthenticationMiddleware,
+    Token,
+)
 
 ROLES = ("viewer", "operator", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
