@@ -1,7 +1,7 @@
 // SECTION 6: run, disable and reset all jobs (with confirmation), export download, and import
 // upload with the dry-run plan shown before it is applied (admin role, as the API has it).
 
-import { clear, field, h, table } from "../dom.js";
+import { clear, field, h, table, when } from "../dom.js";
 
 function report(data) {
   const plain = Object.entries(data).filter(([, v]) => v === null || typeof v !== "object");
@@ -59,13 +59,13 @@ export function render(ctx, section) {
     try {
       const data = await upload(true);
       if (!data) return;
-      const entries = Array.isArray(data.plan) ? data.plan : Array.isArray(data.jobs) ? data.jobs : [];
-      const token = data.plan_token || data.token || null;
+      const entries = data.jobs; // docs/api.md, "Import": one step per job of the file
+      const token = data.plan_token;
+      const changed = (e) => Object.entries(e.changes || {}).map(([f, c]) => `${f}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join("; ");
       clear(plan, h("h4", { text: "Dry run: nothing is written until you apply" }), report(data),
-        table([["Job", (e) => e.job_id || e.id || ""], ["Name", (e) => e.name || e.job_name || ""],
-          ["Action", (e) => h("span", { class: `badge badge-${String(e.action || e.kind || "").replace(/[^a-z]/g, "")}`, text: e.action || e.kind || e.result || "" })],
-          ["Changes", (e) => (e.changes ? JSON.stringify(e.changes) : "")],
-          ["Next fires", (e) => (e.next_executions || e.next_fires || []).join(", ")]], entries, { empty: "The plan lists no job." }),
+        table([["Job", (e) => e.id], ["Action", (e) => h("span", { class: `badge badge-${e.action}`, text: e.action })],
+          ["Reason", (e) => e.reason || ""], ["Changes", changed],
+          ["Next fires", (e) => (e.next_executions || []).map(when).join(", ")]], entries, { empty: "The plan lists no job." }),
         h("div", { class: "actions" }, h("button", { type: "button", class: "primary", id: "import-apply", text: "Apply this plan",
           onclick: async () => {
             try {
@@ -110,10 +110,10 @@ export function render(ctx, section) {
     out,
     h("h3", { text: "Export" }),
     h("button", { type: "button", id: "export", text: "Export configurations (JSON)", onclick: exportJobs }),
-    admin ? [h("h3", { text: "Import" }),
+    ...(admin ? [h("h3", { text: "Import" }),
       h("form", { id: "import-form", onsubmit: (e) => { e.preventDefault(); dryRun(); } },
         h("div", { class: "param-grid" }, field("Configuration file", file), field("Strategy", strategy)),
         h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "import-dry-run", text: "Dry run" }))),
-      plan] : null,
+      plan] : []),
   );
 }
