@@ -39,7 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dispatch_jobs import EDGE, Spec, expected_fires, first_ms, instant, job_specs, ms_of, sleep_until  # noqa: E402
+from dispatch_jobs import (  # noqa: E402
+    EDGE,
+    Spec,
+    expected_fires,
+    first_ms,
+    instant,
+    job_specs,
+    ms_of,
+    sleep_until,
+)
 
 ACTION = {"type": "system", "operation": "health_check"}  # never run: the bench's executor records and returns
 
@@ -84,6 +93,7 @@ class RecordingExecutor:
 
 def child(args: argparse.Namespace) -> None:
     from application.dispatch.dispatcher import Dispatcher
+    from application.dispatch.job_feed import JobFeedHub
     from application.dispatch.leadership import Leadership
     from application.scheduler import Scheduler
     from interfaces.database import conninfo, eventsourcing_env
@@ -93,11 +103,13 @@ def child(args: argparse.Namespace) -> None:
     executor = RecordingExecutor(Path(args.out))
     dsn = conninfo(args.url)
     dispatchers = []
+    hub = None if args.own_feeds else JobFeedHub(app)  # as interfaces/worker.py: one per process
 
     def start(gateways: list[str]) -> list:
         started = []
         for gw in gateways:
-            d = Dispatcher(app, gw, executor, Leadership(dsn, gw), max_concurrent=args.max_concurrent)
+            d = Dispatcher(app, gw, executor, Leadership(dsn, gw), max_concurrent=args.max_concurrent,
+                           feeds=hub)
             d.start()
             started.append(d)
         return started
@@ -130,7 +142,8 @@ class Child:
         self.name, self.out, self.log = name, base / f"{name}.starts", base / f"{name}.log"
         cmd = [sys.executable, __file__, "--child", "--name", name, "--url", url,
                "--out", str(self.out), "--primary", ",".join(primary), "--standby", ",".join(standby),
-               "--pool", str(args.pool), "--max-concurrent", str(args.max_concurrent)]
+               "--pool", str(args.pool), "--max-concurrent", str(args.max_concurrent)] + (
+                   ["--own-feeds"] if args.own_feeds else [])
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.primary = primary
@@ -350,6 +363,8 @@ def main() -> None:
     p.add_argument("--pool", type=int, default=16, help="each process's application pool (default 16)")
     p.add_argument("--max-concurrent", type=int, default=5, help="actions at once per dispatcher (default 5)")
     p.add_argument("--startup", type=float, default=600.0, help="seconds the processes may take to lead")
+    p.add_argument("--own-feeds", action="store_true",
+                   help="a job-event subscription per dispatcher (the code before the shared one)")
     p.add_argument("--no-single", action="store_true", help="skip the one-gateway baseline")
     p.add_argument("--keep", action="store_true")
     for hidden in ("--child", ):

@@ -19,7 +19,7 @@ from uuid import UUID
 from application.clock import Clock, utc_now
 from application.dispatch import planner
 from application.dispatch.due_index import Due, DueIndex, JobEntry
-from application.dispatch.job_feed import JobFeed
+from application.dispatch.job_feed import JobFeed, JobFeedHub
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
@@ -45,14 +45,14 @@ class Dispatcher:
     def __init__(
         self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
         clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
-        on_applied: Any = None, tick: float = 0.25,
+        on_applied: Any = None, tick: float = 0.25, feeds: JobFeedHub | None = None,
     ) -> None:
         self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
         self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
         self.on_applied = on_applied
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self.feed = JobFeed(app, gateway_id, self._wake)
+        self.feed = JobFeed(app, gateway_id, self._wake, feeds)  # feeds: the process's shared subscription
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
         self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
         self.sweeper = Sweeper(app, self.store, clock)
@@ -77,11 +77,9 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"))
-        for target, name in targets:
-            thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        thread = threading.Thread(target=self._loop, name=f"dispatch-{self.gateway_id}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self, drain_seconds: float = 5.0) -> None:
         self._stopping.set()
