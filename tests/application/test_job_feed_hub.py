@@ -8,7 +8,12 @@ import uuid
 import pytest
 
 from application.dispatch.job_feed import JobFeedHub
-from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, wait_until
+from tests.application.dispatch_support import (
+    FakeExecutor,
+    dispatcher,
+    executions,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
