@@ -11,7 +11,7 @@ import psycopg
 from application.commands import CommandContext, RegisterGateway
 from application.dispatch.dispatcher import Dispatcher
 from application.dispatch.heartbeat import Heartbeat
-from application.dispatch.job_feed import JOB_TOPICS
+from application.dispatch.job_feed import JOB_TOPICS, JobFeedHub
 from application.dispatch.leadership import Leadership
 from application.executors import ActionRunner
 from application.executors.files import FileExecutor
@@ -83,9 +83,12 @@ def start_worker(runtime: Runtime, gateway_id: str | None = None, mqtt_url: str 
     view = f"dispatcher/{gateway_id}"
     runtime.progress.register(view, JOB_TOPICS, None)
     worker._closers.append(lambda: runtime.progress.unregister(view))
+    if runtime.job_feeds is None:
+        runtime.job_feeds = JobFeedHub(runtime.app)  # one job-event subscription for all of this process's gateways
     dispatcher = Dispatcher(
         runtime.app, gateway_id, runner, Leadership(dsn, gateway_id), clock=runtime.clock,
         max_concurrent=s.max_concurrent_jobs, on_applied=partial(runtime.progress.advance, view),
+        feeds=runtime.job_feeds,
     )
     dispatcher.start()
     worker.dispatcher = dispatcher

@@ -19,8 +19,8 @@ from uuid import UUID
 from application.clock import Clock, utc_now
 from application.dispatch import planner
 from application.dispatch.due_index import MANUAL_RUN_WINDOW, Due, DueIndex, JobEntry
-from application.dispatch.job_feed import JobFeed
 from application.dispatch.follow_ups import FollowUps
+from application.dispatch.job_feed import JobFeed, JobFeedHub
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
@@ -47,14 +47,14 @@ class Dispatcher:
     def __init__(
         self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
         clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
-        on_applied: Any = None, tick: float = 0.25,
+        on_applied: Any = None, tick: float = 0.25, feeds: JobFeedHub | None = None,
     ) -> None:
         self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
         self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
         self.on_applied = on_applied
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self.feed = JobFeed(app, gateway_id, self._wake)
+        self.feed = JobFeed(app, gateway_id, self._wake, feeds)  # feeds: the process's shared subscription
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
         self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
         self.sweeper = Sweeper(app, self.store, clock)
@@ -81,7 +81,7 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = ((lambda: self.feed.follow(self._stopping), "follow"), (self._loop, "dispatch"),
+        targets = ((self._loop, "dispatch"),
                    (lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)

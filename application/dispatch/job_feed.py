@@ -1,6 +1,8 @@
 """How a dispatcher follows its gateway's jobs: it reads every job event so far, then follows new
 ones live (a subscription thread puts them in an inbox the dispatch loop drains), keeping the
-gateway's Job aggregates in memory."""
+gateway's Job aggregates in memory. The dispatchers of one process share one subscription
+(JobFeedHub): each subscription queries the event table on every notification of any gateway, so
+one per dispatcher made a fleet's queries grow as gateways x commits (docs/benchmarks.md, fleet)."""
 
 from __future__ import annotations
 
@@ -20,19 +22,87 @@ _log = logging.getLogger(__name__)
 JOB_TOPICS = tuple(get_topic(c) for c in job_event_classes())  # every Job event, later ones included
 
 
+class JobFeedHub:
+    """One live subscription to the job events for the feeds of one process's dispatchers (one
+    Scheduler application). Its thread runs while a feed is registered; each event goes to every
+    feed's inbox (a feed keeps only its gateway's jobs)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._feeds: list[JobFeed] = []
+        self._lock = threading.Lock()
+        self._followed = 0  # the last event passed on (subscription thread)
+        self._stopping: threading.Event | None = None
+        self._subscription: ApplicationSubscription[Any] | None = None
+        self._thread: threading.Thread | None = None
+
+    def register(self, feed: JobFeed) -> None:
+        """From now on `feed` receives every job event after the last one passed on (at most the
+        log's end, so a catch-up read after this call leaves no gap)."""
+        with self._lock:
+            self._feeds.append(feed)
+            if self._thread is None:
+                self._followed = self.app.recorder.max_notification_id() or 0
+                self._stopping = threading.Event()
+                self._thread = threading.Thread(target=self._follow, args=(self._stopping,), daemon=True,
+                                                name="job-feed")
+                self._thread.start()
+
+    def unregister(self, feed: JobFeed) -> None:
+        with self._lock:
+            if feed in self._feeds:
+                self._feeds.remove(feed)
+            if self._feeds or self._thread is None:
+                return
+            stopping, thread, subscription = self._stopping, self._thread, self._subscription
+            self._thread = self._stopping = self._subscription = None
+        assert stopping is not None
+        stopping.set()
+        if subscription is not None:
+            subscription.stop()
+        thread.join(timeout=5)
+
+    def _follow(self, stopping: threading.Event) -> None:
+        """The subscription thread: from the last event it passed on, for as long as a feed is registered."""
+        while not stopping.is_set():
+            try:
+                subscription = ApplicationSubscription(self.app, gt=self._followed, topics=JOB_TOPICS)
+                with self._lock:
+                    if stopping.is_set():
+                        return
+                    self._subscription = subscription
+                with subscription:
+                    for event, tracking in subscription:
+                        with self._lock:
+                            feeds = list(self._feeds)
+                        for feed in feeds:
+                            feed.deliver(event, tracking.notification_id)
+                        self._followed = tracking.notification_id
+            except Exception:  # noqa: BLE001 - keep following; resumes from the last position passed on
+                if not stopping.is_set():
+                    _log.exception("job feed subscription failed; resubscribing")
+                    stopping.wait(1.0)
+
+
 class JobFeed:
-    def __init__(self, app: Any, gateway_id: str, wake: threading.Event) -> None:
+    def __init__(self, app: Any, gateway_id: str, wake: threading.Event, hub: JobFeedHub | None = None) -> None:
         self.app = app
         self.gateway_id = gateway_id
         self.jobs: dict[UUID, Job] = {}
         self.position = 0  # the last event applied (dispatch loop)
-        self._followed = 0  # the last event put in the inbox (subscription thread)
         self._wake = wake
         self._inbox: queue.SimpleQueue[tuple[Any, int]] = queue.SimpleQueue()
-        self._subscription: ApplicationSubscription[Any] | None = None
+        self.hub = hub or JobFeedHub(app)  # without one given, a subscription of its own
+
+    def deliver(self, event: Any, position: int) -> None:
+        """The hub's thread: a live job event of any gateway."""
+        self._inbox.put((event, position))
+        self._wake.set()
 
     def catch_up(self, on_event: Callable[[Any, bool], None]) -> None:
-        """Read every job event so far (job events are few: executions are their own aggregates)."""
+        """Read every job event so far (job events are few: executions are their own aggregates);
+        the hub passes on what comes after (drain skips what this read already applied)."""
+        self.hub.register(self)
         self.position = self.app.recorder.max_notification_id() or 0
         start = 1
         while True:
@@ -42,26 +112,9 @@ class JobFeed:
             if len(page) < 1000:
                 break
             start = page[-1].id + 1
-        self._followed = self.position
-
-    def follow(self, stopping: threading.Event) -> None:
-        """The subscription thread: from the last event it passed on, for as long as the dispatcher runs."""
-        while not stopping.is_set():
-            try:
-                self._subscription = ApplicationSubscription(self.app, gt=self._followed, topics=JOB_TOPICS)
-                with self._subscription:
-                    for event, tracking in self._subscription:
-                        self._inbox.put((event, tracking.notification_id))
-                        self._followed = tracking.notification_id
-                        self._wake.set()
-            except Exception:  # noqa: BLE001 - keep following; resumes from the last position applied
-                if not stopping.is_set():
-                    _log.exception("dispatcher subscription failed; resubscribing")
-                    stopping.wait(1.0)
 
     def stop(self) -> None:
-        if self._subscription is not None:
-            self._subscription.stop()
+        self.hub.unregister(self)
 
     def drain(self, on_event: Callable[[Any, bool], None]) -> int | None:
         """Apply what arrived (dispatch loop); returns the last position applied, if any."""
@@ -71,6 +124,8 @@ class JobFeed:
                 event, position = self._inbox.get_nowait()
             except queue.Empty:
                 return applied
+            if position <= self.position:
+                continue  # the catch-up read it already
             on_event(event, True)
             self.position = applied = position
 
