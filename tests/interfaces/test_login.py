@@ -22,6 +22,14 @@ PASSWORD = "a long enough password"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _no_session_left(http: Any) -> Any:
+    """The HTTP client is the session's: a sign-in here must not leave its cookie to later tests
+    (an anonymous request would then be a cookie-authenticated one)."""
+    yield
+    http.cookies.clear()
+
+
 @pytest.fixture
 def store(runtime: Any) -> Any:
     from interfaces.auth.users import Users
