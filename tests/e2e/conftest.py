@@ -55,7 +55,7 @@ def page_gateway() -> str:
     return f"gw-e2e-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # its worker stops with the module: no run of its jobs outlives it
 def site(runtime: Any, page_gateway: str, mqtt_url: str) -> Iterator[str]:
     """The base URL of the real app under uvicorn, with a worker for the page's gateway."""
     import uvicorn
