@@ -261,9 +261,14 @@ def _texts(base: c.Assessment, found: list[c.Recommendation], request: CheckRequ
         label = start_label(r.schedule)
         if r.removes_all:
             texts.append(f"Schedule at {label} to avoid conflict")
-        else:
+        elif r.after.conflict_count <= r.before.conflict_count:
             texts.append(f"Schedule at {label} to reduce conflicts from {r.before.conflict_count} to"
                          f" {r.after.conflict_count} (peak concurrency {r.before.peak_concurrency} ->"
+                         f" {r.after.peak_concurrency})")
+        else:  # fewer high-severity conflicts weigh more than more low ones (docs/api.md, the ranking)
+            texts.append(f"Schedule at {label} to reduce high-severity conflicts from {r.before.high_count} to"
+                         f" {r.after.high_count} (all conflicts {r.before.conflict_count} ->"
+                         f" {r.after.conflict_count}, peak concurrency {r.before.peak_concurrency} ->"
                          f" {r.after.peak_concurrency})")
     return texts
 
