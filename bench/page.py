@@ -86,7 +86,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/readyz", service)
         token = issue_token(secret, subject="bench", role="admin", gateways=["*"], ttl=__import__("datetime").timedelta(hours=1))
-        seconds = setup_jobs(base, {"Authorization": f"Bearer {token}", "X-Gateway-ID": GATEWAY}, JOBS)
+        seconds, _ = setup_jobs(base, {"Authorization": f"Bearer {token}", "X-Gateway-ID": GATEWAY}, JOBS)
         print(f"set-up: {JOBS} jobs in {seconds:.1f} s; {os.cpu_count()} CPUs (shared with parallel work)", flush=True)
         Users(db_url).add("bench", PASSWORD, "operator", [GATEWAY])
 
