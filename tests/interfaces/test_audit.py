@@ -232,3 +232,36 @@ def test_the_event_log_pages_one_gateways_events_with_gaps_in_positions(api: Api
     assert ndjson.headers["x-next-after"] == str(positions[-1])
     assert api.get("/events").status_code == 403  # admin only
     assert admin.get("/events", params={"limit": 0}).status_code == 400
+
+
+def test_a_real_disable_all_and_a_real_import_are_audited_and_undone(api: Api) -> None:
+    """The routes of issue 12, not commands sharing an id: POST /jobs/disable/all and POST
+    /jobs/import are audited with their operation id, and undone by it (a job changed since the
+    disable-all is left alone)."""
+    import json as _json
+
+    admin = api.as_role("admin")
+    jobs = [_create(api, name=f"R{i}") for i in range(2)]
+    disabled = _ok(admin.post("/jobs/disable/all", {"reason": "maintenance"}))
+    operation_id = disabled["operation_id"]
+    entry = _ok(api.get(f"/jobs/{jobs[0]}/audit", params={"limit": 1}))["entries"][0]
+    assert (entry["operation_id"], entry["actor"]) == (operation_id, "tester")
+    assert _changes(entry)["enabled"] == (True, False)
+    _ok(api.put(f"/jobs/{jobs[1]}", {"name": "edited after"}))
+    undone = _ok(admin.post(f"/operations/{operation_id}/undo", {}))
+    assert [s["job_id"] for s in undone["undone"]] == [jobs[0]]
+    assert [s["job_id"] for s in undone["skipped"]] == [jobs[1]]
+    assert [_ok(api.get(f"/jobs/{j}"))["job"]["enabled"] for j in jobs] == [True, False]
+
+    new_id = f"imp-{uuid.uuid4().hex[:6]}"
+    document = {"export_type": "jobs_configuration", "format_version": 1,
+                "jobs": [{**job_body(name="Imported"), "id": new_id}]}
+    answer = admin.http.post(admin.prefix + "/jobs/import", headers=admin.headers(),
+                             files={"configFile": ("jobs.json", _json.dumps(document).encode(), "application/json")},
+                             data={"gateway_id": api.gateway_id})
+    imported = _ok(answer)
+    created = _ok(api.get(f"/jobs/{new_id}/audit"))["entries"][0]
+    assert (created["action"], created["operation_id"]) == ("created", imported["operation_id"])
+    assert [(s["job_id"], s["kind"]) for s in _ok(admin.post(f"/operations/{imported['operation_id']}/undo", {}))[
+        "undone"]] == [(new_id, "delete")]
+    assert api.get(f"/jobs/{new_id}").status_code == 404
