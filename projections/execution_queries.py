@@ -198,14 +198,17 @@ def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: da
     return int(row["peak"]) if row else 0
 
 
-def statistics(store: ReadStore, gateway_id: str, time_range: str, since: datetime, now: datetime) -> dict[str, Any]:
-    """Finished executions that started since `since`; the job counts are the gateway's current ones."""
+def statistics(
+    store: ReadStore, gateway_id: str, time_range: str, since: datetime, now: datetime, *, rollups: bool = True,
+) -> dict[str, Any]:
+    """Finished executions that started since `since` (whole hours from the hourly roll-ups unless
+    `rollups` is false); the job counts are the gateway's current ones."""
     jobs = store.one(
         "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM jobs"
         " WHERE gateway_id = %(gateway_id)s",
         {"gateway_id": gateway_id},
     ) or {}
-    runs = completed_since(store, gateway_id, since, now)
+    runs = completed_since(store, gateway_id, since, now, rollups=rollups)
     finished, ok = runs["finished"], runs["ok"]
     return {
         "gateway_id": gateway_id, "time_range": time_range,
