@@ -3,7 +3,7 @@ its executions from the execution history, recorded as a dispatcher records them
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.execution import Execution
@@ -80,3 +80,39 @@ def test_fires_explains_runs_a_retry_a_miss_a_manual_run_and_the_disabled_instan
     assert backwards.status_code == 400
     assert api.get(f"/jobs/{job_id}/fires", params={"from": "soon", "to": "later"}).status_code == 400
     assert api.get("/jobs/nope/fires", params={"from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}).status_code == 404
+
+
+def test_fires_explains_an_overlap_skip_a_cancellation_a_late_fire_and_the_spans_outside_the_bounds(
+    api: Api, runtime: Any,
+) -> None:
+    minute = timedelta(minutes=1)
+    start_at = (datetime.now(UTC) + timedelta(hours=1)).replace(second=0, microsecond=0)
+    schedule = {"interval_seconds": 600, "start_at": _iso(start_at), "end_at": _iso(start_at + 35 * minute)}
+    job_id = _ok(api.post("/jobs", job_body(name="Fires", schedule=schedule)), 201)["job_id"]
+    fired = _start(api, job_id, start_at)
+    fired.succeed(now=start_at + minute, duration_ms=60_000, message="ok", logs=[])
+    overlap = Execution.missed(gateway_id=api.gateway_id, job_id=job_id, job_name="Fires",
+                               execution_id=derive_execution_id(job_id, "scheduled", start_at + 10 * minute),
+                               scheduled_for=start_at + 10 * minute, now=start_at + 10 * minute,
+                               reason="skipped: the previous run was still running")
+    cancelled = _start(api, job_id, start_at + 20 * minute)
+    cancelled.cancel(now=start_at + 20 * minute)
+    late = Execution.start(gateway_id=api.gateway_id, job_id=job_id, job_name="Fires", trigger="misfire",
+                           execution_id=derive_execution_id(job_id, "scheduled", start_at + 30 * minute),
+                           scheduled_for=start_at + 30 * minute, now=start_at + 33 * minute)
+    late.succeed(now=start_at + 34 * minute, duration_ms=5, message="ok", logs=[])
+    for execution in (fired, overlap, cancelled, late):
+        _record(runtime, execution)
+
+    window = {"from": _iso(start_at - 5 * minute), "to": _iso(start_at + 50 * minute)}
+    fires = _ok(api.get(f"/jobs/{job_id}/fires", params=window))["fires"]
+    assert [(f["instant"], f["status"]) for f in fires] == [
+        (_iso(start_at - 5 * minute), "outside_bounds"), (_iso(start_at), "fired"),
+        (_iso(start_at + 10 * minute), "skipped_overlap"), (_iso(start_at + 20 * minute), "cancelled"),
+        (_iso(start_at + 30 * minute), "fired_late"), (_iso(start_at + 35 * minute), "outside_bounds")]
+    before, after = fires[0], fires[-1]
+    assert (_at(before["until"]), _at(before["start_at"])) == (start_at, start_at)
+    assert (_at(after["until"]), _at(after["end_at"])) == (start_at + 50 * minute, start_at + 35 * minute)
+    assert "previous run was still running" in fires[2]["reason"] and "changed before this run" in fires[3]["reason"]
+    assert (fires[4]["trigger"], fires[4]["outcome"], _at(fires[4]["started_at"])) == (
+        "misfire", "success", start_at + 33 * minute)
