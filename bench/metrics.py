@@ -55,12 +55,13 @@ _SEED = (
     "  %(now)s - k * interval '10 seconds', %(now)s - k * interval '10 seconds' + interval '1 second',"
     "  20 + (k * 7919) %% 1981 FROM generate_series(1, %(n)s) k"
 )
-# The analytics projection's rows for those executions: bucket_of(ms) is floor(2 * log2(ms + 1)) + 1.
-_ROLL_UP = (
+# The analytics projection's rows for a job's completed executions (bench/api.py uses it too): bucket_of(ms) is floor(2 * log2(ms + 1)) + 1.
+ROLL_UP = (
     "WITH c AS (SELECT gateway_id, job_id, date_trunc('hour', start_time, 'UTC') AS hour,"
     "   least(%(buckets)s - 1, floor(2 * log(2, duration_ms + 1)))::int + 1 AS bucket, count(*) AS n,"
     "   count(*) FILTER (WHERE status = 'success') AS ok, sum(duration_ms) AS ms"
-    "   FROM executions WHERE gateway_id = %(g)s GROUP BY 1, 2, 3, 4),"
+    "   FROM executions WHERE gateway_id = %(g)s AND job_id = %(j)s AND status IN ('success', 'failed', 'timeout')"
+    "   GROUP BY 1, 2, 3, 4),"
     " h AS (SELECT gateway_id, job_id, hour, sum(n) AS n, sum(ok) AS ok, sum(ms) AS ms,"
     "   jsonb_object_agg(bucket, n) AS b FROM c GROUP BY 1, 2, 3)"
     " INSERT INTO execution_hours (gateway_id, job_id, hour, executions, successes, failures, duration_ms, histogram)"
@@ -123,7 +124,7 @@ def main() -> None:
         began = time.perf_counter()
         with runtime.reads.pool.connection() as conn:
             conn.execute(_SEED, {"g": GATEWAY, "j": job_id, "now": now, "n": EXECUTIONS})
-            conn.execute(_ROLL_UP, {"g": GATEWAY, "buckets": BUCKETS})
+            conn.execute(ROLL_UP, {"g": GATEWAY, "j": job_id, "buckets": BUCKETS})
             conn.execute("ANALYZE executions")
             conn.execute("ANALYZE execution_hours")
         print(f"set-up: {EXECUTIONS:,} executions and their roll-ups in {time.perf_counter() - began:.1f} s "
