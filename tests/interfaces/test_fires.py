@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.execution import Execution
 from domain.identity import execution_id as derive_execution_id
+from tests.application.dispatch_support import wait_until
 from tests.conftest import Api, job_body
 
 
@@ -116,3 +117,39 @@ def test_fires_explains_an_overlap_skip_a_cancellation_a_late_fire_and_the_spans
     assert "previous run was still running" in fires[2]["reason"] and "changed before this run" in fires[3]["reason"]
     assert (fires[4]["trigger"], fires[4]["outcome"], _at(fires[4]["started_at"])) == (
         "misfire", "success", start_at + 33 * minute)
+
+
+def _passed(instant: datetime) -> None:
+    """Wait (with a deadline) until the job's instant lies in the past, by the server's clock."""
+    assert wait_until(lambda: datetime.now(UTC) > instant + timedelta(milliseconds=200), timeout=10)
+
+
+def test_fires_switch_versions_at_a_toggle_and_an_edit_mid_window_and_name_when_it_was_enabled_again(
+    api: Api, runtime: Any,
+) -> None:
+    job_id = _ok(api.post("/jobs", job_body(name="Edited", schedule={"interval_seconds": 1})), 201)["job_id"]
+    _passed(_at(_ok(api.get(f"/jobs/{job_id}"))["job"]["next_execution"]))
+    _ok(api.post(f"/jobs/{job_id}/toggle", {"enabled": False, "reason": "pause"}))
+    stamps = {e["version"]: _at(e["timestamp"]) for e in _ok(api.get(f"/jobs/{job_id}/audit"))["entries"]}
+    _passed(stamps[2] + timedelta(seconds=1))  # an instant falls while it is disabled
+    _ok(api.post(f"/jobs/{job_id}/toggle", {"enabled": True, "reason": "resume"}))
+    _ok(api.put(f"/jobs/{job_id}", {"schedule": {"interval_seconds": 3600}}))
+    stamps = {e["version"]: _at(e["timestamp"]) for e in _ok(api.get(f"/jobs/{job_id}/audit"))["entries"]}
+
+    window = {"from": _iso(stamps[1]), "to": _iso(stamps[4] + timedelta(hours=2, seconds=1))}
+    fires = _ok(api.get(f"/jobs/{job_id}/fires", params=window))["fires"]
+    by_version: dict[int, list[dict[str, Any]]] = {}
+    for entry in fires:
+        by_version.setdefault(entry["version"], []).append(entry)
+    for version, entries in by_version.items():  # each instant lies where its version was in force
+        following = stamps.get(version + 1, _at(window["to"]))
+        assert all(stamps[version] < _at(e["instant"]) <= following for e in entries), version
+    assert by_version[1] and {e["status"] for e in by_version[1]} <= {"pending", "not_recorded"}
+    assert by_version[2] and {e["status"] for e in by_version[2]} == {"disabled"}
+    assert all((e["actor"], e["reason"], _at(e["since"]), _at(e["until"])) == ("tester", "pause", stamps[2], stamps[3])
+               for e in by_version[2])
+    hourly = [_at(e["instant"]) for e in by_version[4]]
+    assert [e["status"] for e in by_version[4]] == ["upcoming", "upcoming"]
+    assert hourly[1] - hourly[0] == timedelta(hours=1) and stamps[4] < hourly[0] <= stamps[4] + timedelta(hours=1)
+    ones = [_at(e["instant"]) for v in (1, 2, 3) for e in by_version.get(v, [])]
+    assert all(b - a == timedelta(seconds=1) for a, b in zip(ones, ones[1:], strict=False))  # the old schedule's step
