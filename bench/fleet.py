@@ -95,6 +95,7 @@ def child(args: argparse.Namespace) -> None:
     from application.dispatch.dispatcher import Dispatcher
     from application.dispatch.job_feed import JobFeedHub
     from application.dispatch.leadership import Leadership
+    from application.dispatch.process import DispatchProcess
     from application.scheduler import Scheduler
     from interfaces.database import conninfo, eventsourcing_env
 
@@ -103,13 +104,16 @@ def child(args: argparse.Namespace) -> None:
     executor = RecordingExecutor(Path(args.out))
     dsn = conninfo(args.url)
     dispatchers = []
-    hub = None if args.own_feeds else JobFeedHub(app)  # as interfaces/worker.py: one per process
+    # As interfaces/worker.py: one DispatchProcess per process; --per-gateway keeps only the shared
+    # subscription (decision 86), --own-feeds not even that.
+    shared = None if args.own_feeds or args.per_gateway else DispatchProcess(app, dsn)
+    hub = None if args.own_feeds or shared else JobFeedHub(app)
 
     def start(gateways: list[str]) -> list:
         started = []
         for gw in gateways:
             d = Dispatcher(app, gw, executor, Leadership(dsn, gw), max_concurrent=args.max_concurrent,
-                           feeds=hub)
+                           feeds=hub, shared=shared)
             d.start()
             started.append(d)
         return started
@@ -143,7 +147,7 @@ class Child:
         cmd = [sys.executable, __file__, "--child", "--name", name, "--url", url,
                "--out", str(self.out), "--primary", ",".join(primary), "--standby", ",".join(standby),
                "--pool", str(args.pool), "--max-concurrent", str(args.max_concurrent)] + (
-                   ["--own-feeds"] if args.own_feeds else [])
+                   ["--own-feeds"] if args.own_feeds else []) + (["--per-gateway"] if args.per_gateway else [])
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.primary = primary
@@ -365,6 +369,8 @@ def main() -> None:
     p.add_argument("--startup", type=float, default=600.0, help="seconds the processes may take to lead")
     p.add_argument("--own-feeds", action="store_true",
                    help="a job-event subscription per dispatcher (the code before the shared one)")
+    p.add_argument("--per-gateway", action="store_true",
+                   help="lease renewals and commits per dispatcher (the code before decisions 101-102)")
     p.add_argument("--no-single", action="store_true", help="skip the one-gateway baseline")
     p.add_argument("--keep", action="store_true")
     for hidden in ("--child", ):

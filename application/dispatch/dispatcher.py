@@ -24,6 +24,7 @@ from application.dispatch.job_feed import JobFeed, JobFeedHub
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
+from application.dispatch.process import DispatchProcess
 from application.dispatch.starter import Run, Starter
 from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
@@ -48,19 +49,24 @@ class Dispatcher:
         self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
         clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
         on_applied: Any = None, tick: float = 0.25, feeds: JobFeedHub | None = None,
+        shared: DispatchProcess | None = None,
     ) -> None:
         self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
         self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
         self.on_applied = on_applied
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self.feed = JobFeed(app, gateway_id, self._wake, feeds)  # feeds: the process's shared subscription
+        # shared: what this process's dispatchers share (subscription, lease renewals, commits)
+        record = shared.commits.record if shared else None
+        if shared and leadership.keeper is None:
+            leadership.keeper = shared.leases
+        self.feed = JobFeed(app, gateway_id, self._wake, shared.feeds if shared else feeds)
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
-        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
+        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder, record=record)
         self.sweeper = Sweeper(app, self.store, clock)
         self.live: dict[UUID, Execution] = {}  # runs this process recorded and has not finished
         self.pending_runs: dict[str, Due] = {}  # manual runs asked for while not leading
-        self.writer = OutcomeWriter(app)
+        self.writer = OutcomeWriter(app, record=record)
         self.stats = DispatchStats()
         self.starter = Starter(
             executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,

@@ -1,0 +1,25 @@
+"""What the dispatchers of one worker process share (docs/decisions.md 86, 101, 102): one
+job-event subscription, one lease renewal statement for all their leases, and the commit of their
+records in common transactions, so that a process running many gateways costs the database about
+what one gateway of the same jobs costs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.dispatch.job_feed import JobFeedHub
+from application.dispatch.lease_keeper import LeaseKeeper
+from application.dispatch.leadership import LEASE_SECONDS, RENEW_EVERY, SAFETY
+from application.dispatch.process_commits import ProcessCommits
+
+
+class DispatchProcess:
+    """One per process and database (one Scheduler application); given to each Dispatcher."""
+
+    def __init__(self, app: Any, conninfo: str) -> None:
+        self.feeds = JobFeedHub(app)
+        self.leases = LeaseKeeper(conninfo, lease_seconds=LEASE_SECONDS, every=RENEW_EVERY, safety=SAFETY)
+        self.commits = ProcessCommits(app)
+
+    def stop(self) -> None:
+        self.leases.stop()
