@@ -57,6 +57,7 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         # shared: what this process's dispatchers share (subscription, lease renewals, commits)
+        self.shared = shared
         record = shared.commits.record if shared else None
         if shared and leadership.keeper is None:
             leadership.keeper = shared.leases
@@ -148,6 +149,8 @@ class Dispatcher:
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
         timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
+        if timeout > 0 and self.shared is not None:  # wake with the process's other dispatchers: one commit
+            timeout = self.shared.aligned(timeout)
         if timeout > 0:
             self._wake.wait(timeout)
         self._wake.clear()

@@ -1,16 +1,23 @@
-"""What the dispatchers of one worker process share (docs/decisions.md 86, 101, 102): one
+"""What the dispatchers of one worker process share (docs/decisions.md 86, 101-103): one
 job-event subscription, one lease renewal statement for all their leases, and the commit of their
 records in common transactions, so that a process running many gateways costs the database about
 what one gateway of the same jobs costs."""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from application.dispatch.job_feed import JobFeedHub
 from application.dispatch.lease_keeper import LeaseKeeper
 from application.dispatch.leadership import LEASE_SECONDS, RENEW_EVERY, SAFETY
 from application.dispatch.process_commits import ProcessCommits
+
+
+# The process's dispatchers wake on this grid (monotonic seconds), so that the fires and outcomes
+# each records arrive at the committer together and share its transactions (decision 103).
+TICK_GRID = 0.05
 
 
 class DispatchProcess:
@@ -20,6 +27,12 @@ class DispatchProcess:
         self.feeds = JobFeedHub(app)
         self.leases = LeaseKeeper(conninfo, lease_seconds=LEASE_SECONDS, every=RENEW_EVERY, safety=SAFETY)
         self.commits = ProcessCommits(app)
+
+    @staticmethod
+    def aligned(timeout: float) -> float:
+        """A wait of at least `timeout` seconds that ends on the process's tick grid."""
+        now = time.monotonic()
+        return math.ceil((now + timeout) / TICK_GRID) * TICK_GRID - now
 
     def stop(self) -> None:
         self.leases.stop()
