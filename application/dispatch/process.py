@@ -24,7 +24,7 @@ class DispatchProcess:
     """One per process and database (one Scheduler application); given to each Dispatcher."""
 
     def __init__(self, app: Any, conninfo: str) -> None:
-        self.feeds = JobFeedHub(app)
+        self.feeds = JobFeedHub(app, keep_history=True)
         self.leases = LeaseKeeper(conninfo, lease_seconds=LEASE_SECONDS, every=RENEW_EVERY, safety=SAFETY)
         self.commits = ProcessCommits(app)
 
