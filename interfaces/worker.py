@@ -85,7 +85,7 @@ def start_worker(runtime: Runtime, gateway_id: str | None = None, mqtt_url: str 
     runtime.progress.register(view, JOB_TOPICS, None)
     worker._closers.append(lambda: runtime.progress.unregister(view))
     if runtime.dispatch_process is None:  # one subscription, lease keeper and committer for all its gateways
-        runtime.dispatch_process = DispatchProcess(runtime.app, dsn)
+        runtime.dispatch_process = DispatchProcess(runtime.app, dsn, runtime.clock)
         runtime.closers.append(runtime.dispatch_process.stop)
     dispatcher = Dispatcher(
         runtime.app, gateway_id, runner, Leadership(dsn, gateway_id), clock=runtime.clock,

@@ -60,7 +60,7 @@ class Dispatcher:
         self.shared = shared
         record = shared.commits.record if shared else None
         if shared and leadership.keeper is None:
-            leadership.keeper = shared.leases
+            leadership.keeper, leadership.wake = shared.leases, self._wake
         self.feed = JobFeed(app, gateway_id, self._wake, shared.feeds if shared else feeds)
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
         self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder, record=record)
@@ -73,7 +73,7 @@ class Dispatcher:
             executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,
             max_concurrent=max_concurrent, device_id=self.device_id, on_dropped=self._forget, name=gateway_id,
         )
-        self.operations = Operations(leadership.conninfo, clock)
+        self.operations = shared.operations if shared else Operations(leadership.conninfo, clock)
         self.follow_ups = FollowUps(app, self.operations, gateway_id)
         self._threads: list[threading.Thread] = []
 
@@ -88,8 +88,11 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = ((self._loop, "dispatch"),
-                   (lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
+        targets = [(self._loop, "dispatch")]
+        if self.shared:  # the process's follow-up thread looks for this gateway too
+            self.shared.follow_ups.add(self.follow_ups, self.leadership.valid, self.clock)
+        else:
+            targets.append((lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
@@ -99,6 +102,8 @@ class Dispatcher:
         self._stopping.set()
         self._wake.set()
         self.feed.stop()
+        if self.shared:
+            self.shared.follow_ups.remove(self.follow_ups)
         for thread in self._threads:
             thread.join(timeout=drain_seconds)
         for run in self.starter.clear():  # not begun: unmarked, so the next leader launches them
@@ -110,7 +115,8 @@ class Dispatcher:
         self.writer.flush()
         self.leadership.close()
         self.store.close()
-        self.operations.close()
+        if not self.shared:
+            self.operations.close()
 
     def running_count(self) -> int:
         return len(self.live)

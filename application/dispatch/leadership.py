@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 
@@ -47,6 +48,8 @@ class Leadership:
         # With a keeper, the process's LeaseKeeper renews this lease off the dispatch loop.
         self.keeper = keeper
         self._ended_term: int | None = None  # a term the keeper found taken over
+        self._may_take = False  # the keeper saw this lease free (the dispatch loop then tries it)
+        self.wake: threading.Event | None = None  # set when it may (the dispatch loop's)
         self.gateway_id = gateway_id
         # Which process holds a term, for people and tools: host, pid and a nonce (the nonce tells
         # two dispatchers of one process apart). Short enough for PostgreSQL's 63-byte names.
@@ -80,7 +83,12 @@ class Leadership:
         """Take the lease if it is free, expired or its holder's session is gone: a new term."""
         sent = time.monotonic()
         try:
-            row = self._connection().execute(
+            conn = self._connection()  # first: while it leads, its session is visible by its name
+            if self.keeper is not None and not self._may_take:
+                self.keeper.wait(self)  # a standby tries only once its keeper saw the lease free
+                return False
+            self._may_take = False
+            row = conn.execute(
                 _ACQUIRE, {"g": self.gateway_id, "h": self.holder, "lease": LEASE_SECONDS, "prefix": APP_NAME_PREFIX}
             ).fetchone()
         except psycopg.Error:
@@ -147,6 +155,12 @@ class Leadership:
         """The keeper's thread: `term` was renewed by a statement sent before `valid_until - lease + safety`."""
         if self.term == term:
             self._valid_until = max(self._valid_until, valid_until)
+
+    def takeable(self) -> None:
+        """The keeper's thread: the lease looks free; the next `try_acquire` tries to take it."""
+        self._may_take = True
+        if self.wake is not None:
+            self.wake.set()
 
     def ended(self, term: int) -> None:
         """The keeper's thread: another took the lease over; `keep()` says so to the dispatch loop."""

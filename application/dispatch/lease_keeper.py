@@ -1,7 +1,9 @@
 """Renews the leases of all of a process's leading dispatchers in one statement, on one
 connection, from a thread of its own (docs/decisions.md 101): a lease renewal per gateway was
 a commit per gateway every half second (400 a second for a fleet of 200 gateways), and ran in the
-dispatch loop, so a leader waiting for the event table did not renew its lease in time."""
+dispatch loop, so a leader waiting for the event table did not renew its lease in time. It also
+looks, in one read-only statement, which leases its standbys could take: a standby's attempt to
+take a lease locks the row, so each was a commit a second per standby."""
 
 from __future__ import annotations
 
@@ -27,14 +29,24 @@ _RENEW_ALL = (
     " FROM locked WHERE l.gateway_id = locked.gateway_id RETURNING l.gateway_id, l.term"
 )
 
+# The leases a standby could take now (as `_ACQUIRE` in leadership.py decides), read without a lock.
+_TAKEABLE = (
+    "SELECT u.g FROM unnest(%(g)s::text[], %(h)s::text[]) AS u(g, h)"
+    " LEFT JOIN dispatch_leases l ON l.gateway_id = u.g"
+    " WHERE l.gateway_id IS NULL OR l.expires_at < now() OR l.holder = u.h"
+    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %(prefix)s || l.holder)"
+)
+
 
 class LeaseKeeper:
     """One per process (per database). A Leadership joins it when it takes a lease and leaves it
     when it steps down; while it is in, its lease is renewed every `every` seconds."""
 
-    def __init__(self, conninfo: str, *, lease_seconds: float, every: float, safety: float) -> None:
+    def __init__(self, conninfo: str, *, lease_seconds: float, every: float, safety: float, prefix: str) -> None:
         self.conninfo, self.lease_seconds, self.every, self.safety = conninfo, lease_seconds, every, safety
+        self.prefix = prefix  # of the holders' session names (leadership.APP_NAME_PREFIX)
         self._held: dict[int, Leadership] = {}
+        self._waiting: dict[int, Leadership] = {}  # standbys: told when their lease looks takeable
         self._round = threading.Lock()  # held for a whole round: leaving waits for one in progress
         self._conn: psycopg.Connection | None = None
         self._stopping = threading.Event()
@@ -43,17 +55,29 @@ class LeaseKeeper:
         self.rounds = 0  # renewal statements sent (tests and benches)
 
     def join(self, leadership: Leadership) -> None:
+        """It leads: its lease is renewed from now on."""
         with self._round:
+            self._waiting.pop(id(leadership), None)
             self._held[id(leadership)] = leadership
-            if self._thread is None:
-                self._stopping.clear()
-                self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
-                self._thread.start()
+            self._start()
+
+    def wait(self, leadership: Leadership) -> None:
+        """It stands by: `leadership.takeable()` is called once its lease looks free."""
+        with self._round:
+            self._waiting[id(leadership)] = leadership
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+            self._thread.start()
 
     def leave(self, leadership: Leadership) -> None:
         """After this returns no renewal of this leadership's term is in flight or will be sent."""
         with self._round:
             self._held.pop(id(leadership), None)
+            self._waiting.pop(id(leadership), None)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -68,11 +92,12 @@ class LeaseKeeper:
         """Runs while a lease is held: the last leadership to leave ends it (`join` starts another)."""
         while not self._stopping.wait(self.every):
             with self._round:
-                if not self._held:
+                if not self._held and not self._waiting:
                     self._thread = None
                     self._disconnect()
                     return
                 self.renew()
+                self.look()
 
     def renew(self) -> None:
         """One statement for every lease held (called with the round lock held)."""
@@ -95,6 +120,23 @@ class LeaseKeeper:
                 lead.renewed(term, sent + self.lease_seconds - self.safety)
             else:
                 lead.ended(term)
+
+    def look(self) -> None:
+        """One read for every standby (called with the round lock held)."""
+        waiting = list(self._waiting.values())
+        if not waiting:
+            return
+        params = {"g": [lead.gateway_id for lead in waiting], "h": [lead.holder for lead in waiting],
+                  "prefix": self.prefix}
+        try:
+            free = {row[0] for row in self._connection().execute(_TAKEABLE, params).fetchall()}
+        except psycopg.Error:
+            self._warn(f"leadership: cannot look at {len(waiting)} leases")
+            self._disconnect()
+            return
+        for lead in waiting:
+            if lead.gateway_id in free:
+                lead.takeable()
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
