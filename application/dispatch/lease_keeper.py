@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-# The rows are locked in gateway order, as a process's combined fire transaction fences them
-# (ProcessCommits), so that a renewal and a fire transaction never wait for each other in a cycle.
+# A renewal does not wait for the fences of fire transactions (FOR KEY SHARE, migration 020); the
+# rows are locked in gateway order all the same, as a combined fire transaction fences them.
 _RENEW_ALL = (
     "WITH u AS (SELECT * FROM unnest(%(g)s::text[], %(t)s::bigint[], %(h)s::text[]) AS u(g, t, h)),"
     " locked AS (SELECT l.gateway_id FROM dispatch_leases l JOIN u ON l.gateway_id = u.g AND l.term = u.t"

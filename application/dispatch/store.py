@@ -43,7 +43,7 @@ _CHECKPOINT = (
     " ON CONFLICT (gateway_id, job_id)"
     " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
 )
-# One statement, one round trip: the fence (share-locking the lease row until the statement's
+# One statement, one round trip: the fence (key-share-locking the lease row until the statement's
 # transaction ends) and the mark.
 _MARK = (
     "WITH fence AS (SELECT dispatch_fence(%s, %s)) UPDATE dispatch_inflight SET launched_at = now()"

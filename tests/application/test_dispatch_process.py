@@ -130,3 +130,24 @@ def test_a_duplicate_record_among_others_fails_alone(runtime):
     assert isinstance(outcomes[0], IntegrityError)
     assert outcomes[1] is None
     assert other.id in {e.id for e in executions(runtime, gw)}
+
+
+def test_a_renewal_does_not_wait_for_a_fenced_write_in_flight_but_a_takeover_does(runtime):
+    gw = _gateway()
+    lead = Leadership(conninfo(runtime.url), gw)
+    assert lead.try_acquire()
+    with psycopg.connect(conninfo(runtime.url)) as writer, psycopg.connect(conninfo(runtime.url), autocommit=True) as other:
+        other.execute("SET lock_timeout = '500ms'")
+        writer.execute(FENCE, (gw, lead.term))  # a fire transaction of this term, not yet committed
+        renewed = other.execute(
+            "UPDATE dispatch_leases SET expires_at = now() + interval '3 seconds'"
+            " WHERE gateway_id = %s AND term = %s RETURNING term", (gw, lead.term)).fetchone()
+        assert renewed == (lead.term,)
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # the term moves only once the write ended
+            other.execute("UPDATE dispatch_leases SET term = term + 1 WHERE gateway_id = %s", (gw,))
+        writer.commit()
+        assert other.execute("UPDATE dispatch_leases SET term = term + 1 WHERE gateway_id = %s RETURNING term",
+                             (gw,)).fetchone() == (lead.term + 1,)
+        with pytest.raises(psycopg.Error, match="stale dispatch term"):
+            writer.execute(FENCE, (gw, lead.term))
+    lead.close()
