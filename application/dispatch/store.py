@@ -70,7 +70,7 @@ class InflightRow:
 class DispatchStore:
     def __init__(self, app: Any, conninfo: str, gateway_id: str, holder: str, *, record: Any = None) -> None:
         self.app = app
-        self._record = record or app.record  # or the process's ProcessCommits.record
+        self._record = record  # the process's ProcessCommits.record, else the application's
         self.conninfo = conninfo
         self.gateway_id = gateway_id
         self.holder = holder
@@ -179,7 +179,7 @@ class DispatchStore:
     def save(self, executions: Sequence[Execution], side: list[Any]) -> None:
         """Record executions with side statements; a fenced write of an ended term is StaleTerm."""
         try:
-            self._record(executions, side_statements=side)
+            (self._record or self.app.record)(executions, side_statements=side)
         except Exception as error:
             if is_stale_term(error):
                 raise StaleTerm(str(error)) from error
