@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 
 from application.dispatch.leadership import Leadership
 from application.dispatch.process import DispatchProcess
+from application.dispatch.process_commits import ProcessCommits
 from application.dispatch.store import FENCE, StaleTerm
 from domain.execution import Execution
 from interfaces.database import conninfo
@@ -151,3 +152,29 @@ def test_a_renewal_does_not_wait_for_a_fenced_write_in_flight_but_a_takeover_doe
         with pytest.raises(psycopg.Error, match="stale dispatch term"):
             writer.execute(FENCE, (gw, lead.term))
     lead.close()
+
+
+class _FailingApp:
+    """An application whose record raises `error` for any record holding `bad` (every record: None)."""
+
+    def __init__(self, error: Exception, bad: object = None) -> None:
+        self.error, self.bad, self.calls = error, bad, 0
+
+    def record(self, aggregates, *, side_statements=None):
+        self.calls += 1
+        if self.bad is None or self.bad in aggregates:
+            raise self.error
+
+
+def test_with_the_database_away_every_record_of_a_batch_gets_its_error_at_once():
+    app = _FailingApp(OperationalError("server closed the connection"))
+    outcomes = ProcessCommits(app).commit([(["a"], []), (["b"], []), (["c"], [])])
+    assert [type(o) for o in outcomes] == [OperationalError] * 3
+    assert app.calls == 1  # not tried again one by one
+
+
+def test_a_record_refused_by_the_store_is_retried_alone_and_only_it_fails():
+    app = _FailingApp(IntegrityError("duplicate key"), bad="b")
+    outcomes = ProcessCommits(app).commit([(["a"], []), (["b"], []), (["c"], [])])
+    assert outcomes[0] is None and isinstance(outcomes[1], IntegrityError) and outcomes[2] is None
+    assert app.calls == 4  # the batch, then each alone
