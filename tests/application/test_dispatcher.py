@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from application.dispatch.process import DispatchProcess
+from interfaces.database import conninfo
 from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, sleeper, wait_until
 
 pytestmark = pytest.mark.slow
@@ -69,10 +71,13 @@ def test_disabled_job_is_not_dispatched(runtime):
         d.stop()
 
 
-def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replaced(runtime):
+@pytest.mark.parametrize("shared", [False, True], ids=["own-parts", "process-parts"])
+def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replaced(runtime, shared):
     gw = _gateway()
     a_exec, b_exec = FakeExecutor(), FakeExecutor()
-    a, b = dispatcher(runtime, gw, a_exec), dispatcher(runtime, gw, b_exec)
+    # process-parts: each replica with the parts a worker process shares (DispatchProcess), as two processes
+    parts = [DispatchProcess(runtime.app, conninfo(runtime.url)) if shared else None for _ in range(2)]
+    a, b = dispatcher(runtime, gw, a_exec, shared=parts[0]), dispatcher(runtime, gw, b_exec, shared=parts[1])
     a.start()
     b.start()
     try:
@@ -85,6 +90,9 @@ def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replac
     finally:
         a.stop()
         b.stop()
+        for part in parts:
+            if part is not None:
+                part.stop()
     runs = [e for e in executions(runtime, gw) if e.trigger in ("scheduled", "misfire")]
     per_instant = Counter(e.scheduled_for for e in runs)
     assert per_instant and max(per_instant.values()) == 1

@@ -14,6 +14,7 @@ import pytest
 
 from application.clock import utc_now
 from application.dispatch.heartbeat import Heartbeat
+from application.dispatch.process import DispatchProcess
 from domain.job import Job
 from interfaces.database import conninfo
 from tests.application.dispatch_support import FakeExecutor, dispatcher, sleeper, wait_until
@@ -41,13 +42,17 @@ class Fleet:
         self.executor = FakeExecutor()
         self.dispatchers: list[Any] = []
         self.heartbeat: Heartbeat | None = None
+        self.shared: DispatchProcess | None = None  # the parts a worker process shares, when used
+
+    def use_process_parts(self) -> None:
+        self.shared = DispatchProcess(self.runtime.app, conninfo(self.runtime.url), self.clock)
 
     def online(self) -> None:
         self.heartbeat = Heartbeat(conninfo(self.runtime.url), self.gateway_id, every=0.5)
         self.heartbeat.start()
 
     def start_dispatcher(self) -> Any:
-        d = dispatcher(self.runtime, self.gateway_id, self.executor, clock=self.clock)
+        d = dispatcher(self.runtime, self.gateway_id, self.executor, clock=self.clock, shared=self.shared)
         d.start()
         self.dispatchers.append(d)
         assert wait_until(lambda: d.leadership.held and d.follow_ups.passes > 0, timeout=15)
@@ -79,6 +84,8 @@ class Fleet:
                 d.stop()
         if self.heartbeat is not None:
             self.heartbeat.stop()
+        if self.shared is not None:
+            self.shared.stop()
 
 
 @pytest.fixture
@@ -122,7 +129,10 @@ def test_disable_all_answers_the_contract_and_marks_every_event_with_its_operati
     assert operation.state == "completed" and operation.kind == "disable_all"
 
 
-def test_disable_all_re_enables_at_the_deadline_only_what_it_disabled_and_nobody_changed(fleet, runtime):
+@pytest.mark.parametrize("parts", ["own-parts", "process-parts"])
+def test_disable_all_re_enables_at_the_deadline_only_what_it_disabled_and_nobody_changed(fleet, runtime, parts):
+    if parts == "process-parts":  # the process's follow-up thread (ProcessFollowUps) does it
+        fleet.use_process_parts()
     untouched, edited, toggled = fleet.job(name="untouched"), fleet.job(name="edited"), fleet.job(name="toggled")
     before = fleet.job(name="disabled before", enabled=False)
     fleet.start_dispatcher()
