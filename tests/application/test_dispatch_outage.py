@@ -41,7 +41,7 @@ def test_no_instant_is_lost_when_the_database_goes_away_and_comes_back(shared):
         fields = {"name": "tick", "type": "interval", "schedule": {"interval_seconds": 1},
                   "action": {"type": "system", "operation": "health_check"}}
         runtime.app.create_job("gw-outage", fields, actor="t")
-        assert wait_until(lambda: len(fake.calls) >= 2, timeout=6)
+        assert wait_until(lambda: len(fake.calls) >= 2, timeout=30)
         server.stop()
         time.sleep(3.5)
         server = EmbeddedPostgres(base / "pgdata")

@@ -50,13 +50,13 @@ def test_dispatchers_of_one_process_fire_their_own_jobs_with_their_leases_renewe
     da.start()
     db.start()
     try:
-        assert wait_until(lambda: da.leadership.held and db.leadership.held, timeout=10)
+        assert wait_until(lambda: da.leadership.held and db.leadership.held, timeout=30)
         first = (_expires_at(runtime, a), _expires_at(runtime, b))
         rounds = shared.leases.rounds
-        assert wait_until(lambda: shared.leases.rounds >= rounds + 2, timeout=10)
+        assert wait_until(lambda: shared.leases.rounds >= rounds + 2, timeout=30)
         assert _expires_at(runtime, a) > first[0] and _expires_at(runtime, b) > first[1]
         assert da.leadership.valid() and db.leadership.valid()
-        assert wait_until(lambda: len(fa.calls) >= 3 and len(fb.calls) >= 3, timeout=15)
+        assert wait_until(lambda: len(fa.calls) >= 3 and len(fb.calls) >= 3, timeout=30)
     finally:
         da.stop()
         db.stop()
@@ -76,13 +76,13 @@ def test_a_lease_taken_over_by_another_ends_the_term_its_keeper_renewed(runtime)
     d.start()
     other = Leadership(conninfo(runtime.url), gw)
     try:
-        assert wait_until(lambda: d.leadership.held, timeout=10)
+        assert wait_until(lambda: d.leadership.held, timeout=30)
         old = d.leadership.term
         with psycopg.connect(conninfo(runtime.url), autocommit=True) as conn:  # as if it had gone silent
             conn.execute("UPDATE dispatch_leases SET expires_at = now() - interval '1 second' WHERE gateway_id = %s", (gw,))
         assert other.try_acquire()
         assert other.term == old + 1
-        assert wait_until(lambda: d.leadership.term != old, timeout=10)  # stepped down (or led again, later)
+        assert wait_until(lambda: d.leadership.term != old, timeout=30)  # stepped down (or led again, later)
         with pytest.raises(StaleTerm):
             d.store.save([_run(gw)], [d.store.fence(old)])
     finally:

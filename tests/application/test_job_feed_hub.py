@@ -48,7 +48,7 @@ def test_dispatchers_sharing_a_hub_each_fire_only_their_gateways_jobs_created_be
         db.stop()
     assert jobs(fa) <= {before.job_id, after_a.job_id}
     assert jobs(fb) == {after_b.job_id}
-    assert wait_until(lambda: len(_hub_threads()) == threads_before, timeout=5)  # the last feed gone: stopped
+    assert wait_until(lambda: len(_hub_threads()) == threads_before, timeout=30)  # the last feed gone: stopped
     for gw in (a, b):
         instants = [(e.job_id, e.scheduled_for) for e in executions(runtime, gw) if e.trigger == "scheduled"]
         assert len(instants) == len(set(instants))

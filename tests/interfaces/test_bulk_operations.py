@@ -55,7 +55,7 @@ class Fleet:
         d = dispatcher(self.runtime, self.gateway_id, self.executor, clock=self.clock, shared=self.shared)
         d.start()
         self.dispatchers.append(d)
-        assert wait_until(lambda: d.leadership.held and d.follow_ups.passes > 0, timeout=15)
+        assert wait_until(lambda: d.leadership.held and d.follow_ups.passes > 0, timeout=30)
         return d
 
     def job(self, **overrides: Any) -> str:
@@ -148,7 +148,7 @@ def test_disable_all_re_enables_at_the_deadline_only_what_it_disabled_and_nobody
     assert wait_until(lambda: fleet.dispatchers[0].follow_ups.passes >= passes + 2)
     assert fleet.detail(untouched)["enabled"] is False  # not before its deadline
     fleet.clock.offset = timedelta(minutes=1, seconds=1)
-    assert wait_until(lambda: fleet.detail(untouched)["enabled"] is True, timeout=15)
+    assert wait_until(lambda: fleet.detail(untouched)["enabled"] is True, timeout=30)
     assert [fleet.detail(j)["enabled"] for j in (edited, toggled, before)] == [False, False, False]
     last = _events(runtime, fleet.gateway_id, untouched)[-1]
     assert isinstance(last, Job.Toggled) and last.enabled and last.operation_id == operation_id
@@ -164,7 +164,7 @@ def test_disable_all_re_enables_on_time_across_a_dispatcher_restart(fleet, runti
     second = fleet.start_dispatcher()
     assert second is not first and fleet.detail(job_id)["enabled"] is False
     fleet.clock.offset = timedelta(minutes=5, seconds=1)
-    assert wait_until(lambda: fleet.detail(job_id)["enabled"] is True, timeout=15)
+    assert wait_until(lambda: fleet.detail(job_id)["enabled"] is True, timeout=30)
     events = _events(runtime, fleet.gateway_id, job_id)
     assert sum(1 for e in events if isinstance(e, Job.Toggled) and e.enabled) == 1
 
@@ -280,7 +280,7 @@ def test_sequential_run_all_carries_on_after_a_dispatcher_restart_mid_group(flee
     fleet.online()
     first = fleet.start_dispatcher()
     group_id = fleet.admin.post("/jobs/run/all", {"sequential": True}).json()["data"]["execution_group_id"]
-    assert wait_until(lambda: fleet.group(group_id)["members"][0]["state"] == "finished", timeout=15)
+    assert wait_until(lambda: fleet.group(group_id)["members"][0]["state"] == "finished", timeout=30)
     first.stop()
     states = [m["state"] for m in fleet.group(group_id)["members"]]
     assert states[2] == "waiting" and fleet.group(group_id)["status"] == "running"
