@@ -72,15 +72,16 @@ class Sweep:
         self._base = np.arange(count, dtype=np.int64) * _JOB_SPAN
         rel = [self._rel(j.starts) for j in self.others]
         sizes = np.array([r.size for r in rel], dtype=np.int64)
-        self._keys = (np.concatenate(rel) + np.repeat(self._base, sizes)) if count else np.empty(0, np.int64)
         starts = np.concatenate(rel) if count else np.empty(0, np.int64)
+        # Sorted by construction (job, then start); the sentinel ends every search inside the array.
+        self._keys = np.append(starts + np.repeat(self._base, sizes), np.iinfo(np.int64).max)
         ends = starts + np.repeat(self._durations, sizes)
-        # Events keyed 2t (an end) and 2t+1 (a start): at one instant a run ends before one starts.
-        keys = np.concatenate([2 * ends, 2 * starts + 1])
-        steps = np.concatenate([-np.ones(ends.size, np.int64), np.ones(starts.size, np.int64)])
-        order = np.argsort(keys, kind="stable")
-        self._event_keys = keys[order]
-        self._levels = np.concatenate([[0], np.cumsum(steps[order]), [0]])  # level after each event
+        # Events keyed 2t (an end) and 2t+1 (a start): at one instant a run ends before one starts,
+        # and a key's parity says which it is (equal keys are the same step, so any order of them).
+        events = np.concatenate([2 * ends, 2 * starts + 1])
+        events.sort()
+        self._event_keys = events
+        self._levels = np.concatenate([[0], np.cumsum(2 * (events & 1) - 1), [0]])  # level after each event
 
     def _rel(self, ms: np.ndarray) -> np.ndarray:
         return np.asarray(ms, dtype=np.int64) - self._origin
@@ -96,17 +97,17 @@ class Sweep:
         return np.maximum.reduceat(self._levels, bounds)[0::2]
 
     def _hits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """(job, candidate run) -> how many of that job's runs overlap that candidate run."""
+        """(job, candidate run) -> whether some run of that job overlaps that candidate run: its
+        first run starting after (candidate start - its duration) starts before the candidate ends."""
         count = len(self.others)
-        hits = np.zeros((count, starts.size), np.int64)
+        hits = np.zeros((count, starts.size), bool)
         if count == 0 or starts.size == 0:
             return hits
         rows = max(1, _CELLS // starts.size)
         for lo in range(0, count, rows):
             base = self._base[lo:lo + rows, None]
             after = np.searchsorted(self._keys, base + starts[None, :] - self._durations[lo:lo + rows, None], "right")
-            before = np.searchsorted(self._keys, base + ends[None, :], "left")
-            hits[lo:lo + rows] = before - after
+            hits[lo:lo + rows] = self._keys[after] < base + ends[None, :]
         return hits
 
     def assess(self, candidate_starts: np.ndarray, duration_ms: int, targets: frozenset[str] = frozenset(),
@@ -114,7 +115,7 @@ class Sweep:
         """The candidate's conflicts; `summary`: their counts only (what ranking moves needs)."""
         starts = np.unique(self._rel(candidate_starts))
         ends = starts + duration_ms
-        hits = self._hits(starts, ends) > 0
+        hits = self._hits(starts, ends)
         concurrency = 1 + self._peaks(starts, ends)
         over = concurrency > self.max_concurrent
         runs = int(starts.size)
