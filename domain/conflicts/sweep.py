@@ -87,14 +87,16 @@ class Sweep:
         return np.asarray(ms, dtype=np.int64) - self._origin
 
     def _peaks(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Most other runs at once within each [start, end)."""
+        """Most other runs at once within each [start, end): the highest level from the one at its
+        start through each event strictly inside it (those levels gathered, then reduced per run)."""
         if starts.size == 0 or self._event_keys.size == 0:
             return np.zeros(starts.size, np.int64)
         first = np.searchsorted(self._event_keys, 2 * starts + 1, side="right")  # the level at start
         last = np.searchsorted(self._event_keys, 2 * ends, side="left")  # events strictly inside
-        bounds = np.empty(2 * starts.size, np.int64)
-        bounds[0::2], bounds[1::2] = first, last + 1
-        return np.maximum.reduceat(self._levels, bounds)[0::2]
+        sizes = last - first + 1
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        gathered = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(first - offsets, sizes)
+        return np.maximum.reduceat(self._levels[gathered], offsets)
 
     def _hits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """(job, candidate run) -> whether some run of that job overlaps that candidate run: its
@@ -145,9 +147,8 @@ class Sweep:
                   runs: int, shared: tuple[str, ...]) -> Conflict:
         first = int(np.argmax(columns))
         s, e = int(starts[first]), int(ends[first])
-        rel = self._rel(job.starts)
-        k = int(np.searchsorted(rel, s - job.duration_ms, "right"))  # the first of its runs overlapping
-        other_start = int(rel[k])
+        k = int(np.searchsorted(job.starts, s + self._origin - job.duration_ms, "right"))  # its first overlapping
+        other_start = int(job.starts[k]) - self._origin
         span_start, span_end = max(s, other_start), min(e, other_start + job.duration_ms)
         occurrences = int(columns.sum())
         return Conflict(
