@@ -70,18 +70,27 @@ class Sweep:
         count = len(self.others)
         self._durations = np.array([j.duration_ms for j in self.others], dtype=np.int64)
         self._base = np.arange(count, dtype=np.int64) * _JOB_SPAN
-        rel = [self._rel(j.starts) for j in self.others]
-        sizes = np.array([r.size for r in rel], dtype=np.int64)
-        starts = np.concatenate(rel) if count else np.empty(0, np.int64)
+        sizes = np.array([j.starts.size for j in self.others], dtype=np.int64)
+        n = int(sizes.sum())
+        starts = self._rel(np.concatenate([j.starts for j in self.others])) if count else np.empty(0, np.int64)
         # Sorted by construction (job, then start); the sentinel ends every search inside the array.
-        self._keys = np.append(starts + np.repeat(self._base, sizes), np.iinfo(np.int64).max)
-        ends = starts + np.repeat(self._durations, sizes)
+        self._keys = np.empty(n + 1, np.int64)
+        np.add(starts, np.repeat(self._base, sizes), out=self._keys[:n])
+        self._keys[n] = np.iinfo(np.int64).max
         # Events keyed 2t (an end) and 2t+1 (a start): at one instant a run ends before one starts,
         # and a key's parity says which it is (equal keys are the same step, so any order of them).
-        events = np.concatenate([2 * ends, 2 * starts + 1])
+        events = np.empty(2 * n, np.int64)
+        np.add(starts, np.repeat(self._durations, sizes), out=events[:n])
+        events[n:] = starts
+        events *= 2
+        events[n:] += 1
         events.sort()
         self._event_keys = events
-        self._levels = np.concatenate([[0], np.cumsum(2 * (events & 1) - 1), [0]])  # level after each event
+        # The level after k events: starts among them minus ends, 2 * starts - k.
+        self._levels = np.zeros(2 * n + 2, np.int32)
+        np.cumsum(events & 1, out=self._levels[1:-1], dtype=np.int32)
+        self._levels[1:-1] *= 2
+        self._levels[1:-1] -= np.arange(1, 2 * n + 1, dtype=np.int32)
 
     def _rel(self, ms: np.ndarray) -> np.ndarray:
         return np.asarray(ms, dtype=np.int64) - self._origin
