@@ -12,9 +12,12 @@ Severity: `shared_target` and `concurrency_limit` are "high"; `time_overlap` is 
 least half of the candidate's runs in the horizon collide with that job, else "low".
 
 The sweep is vectorised (numpy): every other job's run starts sit in one sorted array keyed by
-(job, start), so the runs of every job overlapping each candidate run are counted by two binary
-searches per (job, candidate run); the gateway's concurrency is a running sum over all runs'
-start and end events, and its peak inside each candidate run a range maximum over that sum.
+(job, start), so whether a job's runs overlap a candidate run is one binary search per (job,
+candidate run); the gateway's concurrency is a running sum over all runs' start and end events,
+and its peak inside each candidate run the maximum of that sum over the events inside it.
+
+Modules: `kinds` (the vocabulary and the severity rule), `runs` (a schedule's fires as arrays),
+`sweep` (the assessment), `moves` (recommendations); everything is re-exported here.
 """
 
 from .kinds import (
