@@ -29,7 +29,7 @@ MAX_STEPPED_RUNS = 50_000  # of which computed one by one through next_after (al
 DAY_MS = 86_400_000
 SPAN_STEPS = 2_000  # fires one schedule may compute one by one over a span and still be kept
 KEPT_FIRES = 4_000_000  # the fires kept per (schedule, span), in all (8 bytes each)
-KEPT_SWEEPS, KEPT_SWEEP_RUNS = 2, 3_000_000  # sweeps kept, and the most runs of one kept (~50 bytes each)
+KEPT_SWEEPS, KEPT_SWEEP_RUNS = 2, 3_000_000  # sweeps kept, and the runs they hold in all (~32 bytes each)
 
 
 @dataclass(frozen=True)
