@@ -25,7 +25,7 @@ from domain.errors import ValidationFailed
 from domain.schedules import Schedule
 
 MAX_OTHER_RUNS = 5_000_000  # other jobs' runs around the candidate's, in all
-MAX_STEPPED_RUNS = 50_000  # of which computed one by one through next_after (all but interval schedules)
+MAX_STEPPED_RUNS = 50_000  # of which computed one by one through next_after (calendar, once, some cron)
 DAY_MS = 86_400_000
 SPAN_STEPS = 2_000  # fires one schedule may compute one by one over a span and still be kept
 KEPT_FIRES = 4_000_000  # the fires kept per (schedule, span), in all (8 bytes each)

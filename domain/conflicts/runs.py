@@ -66,10 +66,11 @@ def expand_counting(schedule: Schedule, start: datetime, end: datetime, limit: i
 
 
 def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.ndarray | None:
-    """A cron schedule's fires in [start, end) by array arithmetic over its fields, where the zone
-    keeps one UTC offset over the span (each matching wall time is then one instant, under both of
-    the schedule's DST rules); None (the caller steps through next_after) across an offset change or
-    for L, W and # expressions."""
+    """A cron schedule's fires in [start, end) by array arithmetic over its fields, stretch by
+    stretch of one UTC offset: inside one, each matching wall time is one instant under both of the
+    schedule's DST rules. Across an offset change that holds only for an hour field of `*` or a step
+    (every real matching instant, its `next_after` walks the same stretches); None (the caller steps
+    through next_after) across a change for other expressions, and for L, W and # ones."""
     fields = schedule.plain_fields()
     if fields is None:
         return None
@@ -81,9 +82,21 @@ def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.nd
     if end <= start:
         return np.empty(0, dtype=np.int64)
     tz = zone(schedule.timezone)
-    if next_transition(start - _MS, end, tz) is not None:
+    edges = [start]
+    while (change := next_transition(edges[-1] - _MS if len(edges) == 1 else edges[-1], end, tz)) is not None:
+        if change >= end:
+            break
+        edges.append(change)
+    if len(edges) > 1 and not schedule.keeps_frequency:
         return None
-    offset = tz.utcoffset(start.astimezone(tz)) // _MS
+    edges.append(end)
+    parts = [_walls(fields, a, b, tz.utcoffset(a.astimezone(tz)) // _MS)
+             for a, b in zip(edges, edges[1:], strict=False) if a < b]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _walls(fields: tuple, start: datetime, end: datetime, offset: int) -> np.ndarray:
+    """The instants in [start, end) whose wall time at `offset` (ms) matches the cron fields."""
     seconds, minutes, hours, doms, months, dows = (None if f is None else np.asarray(f, np.int64) for f in fields)
     every = {"s": np.arange(60), "m": np.arange(60), "h": np.arange(24)}
     of_day = ((every["h"] if hours is None else hours)[:, None, None] * 3600

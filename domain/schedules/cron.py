@@ -119,6 +119,11 @@ class CronSchedule(Bounded):
             cur, start = change, wall_of(change, tz) - _TICK
         return None
 
+    @property
+    def keeps_frequency(self) -> bool:
+        """An hour field of `*` or a step: every real matching instant fires, through DST too."""
+        return self._absolute
+
     def plain_fields(self) -> tuple[tuple[int, ...] | None, ...] | None:
         """(seconds, minutes, hours, days of month, months, days of week 0=Sunday), each the
         matching numbers or None for every value; None when the expression uses L, W or #."""
