@@ -15,6 +15,7 @@ from domain.schedules.localtime import next_transition, zone
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+_DAY = timedelta(days=1)
 
 
 def epoch_ms(instant: datetime) -> int:
@@ -67,10 +68,10 @@ def expand_counting(schedule: Schedule, start: datetime, end: datetime, limit: i
 
 def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.ndarray | None:
     """A cron schedule's fires in [start, end) by array arithmetic over its fields, stretch by
-    stretch of one UTC offset: inside one, each matching wall time is one instant under both of the
-    schedule's DST rules. Across an offset change that holds only for an hour field of `*` or a step
-    (every real matching instant, its `next_after` walks the same stretches); None (the caller steps
-    through next_after) across a change for other expressions, and for L, W and # ones."""
+    stretch of one UTC offset, for an hour field of `*` or a step (every real matching instant: its
+    `next_after` walks the same stretches). Other expressions fire each local time once, so a wall
+    repeated after a change back is no fire: arithmetic only where no change lies within the span
+    or the day before it. None (the caller steps through next_after) otherwise, and for L, W and #."""
     fields = schedule.plain_fields()
     if fields is None:
         return None
@@ -82,14 +83,18 @@ def _cron_fires(schedule: CronSchedule, start: datetime, end: datetime) -> np.nd
     if end <= start:
         return np.empty(0, dtype=np.int64)
     tz = zone(schedule.timezone)
-    edges = [start]
-    while (change := next_transition(edges[-1] - _MS if len(edges) == 1 else edges[-1], end, tz)) is not None:
-        if change >= end:
-            break
-        edges.append(change)
-    if len(edges) > 1 and not schedule.keeps_frequency:
-        return None
-    edges.append(end)
+    if not schedule.keeps_frequency:
+        # A local time fires once: after a change back, the repeated walls fired before it.
+        if next_transition(start - _DAY, end, tz) is not None:
+            return None
+        edges = [start, end]
+    else:
+        edges = [start]
+        while (change := next_transition(edges[-1] - _MS if len(edges) == 1 else edges[-1], end, tz)) is not None:
+            if change >= end:
+                break
+            edges.append(change)
+        edges.append(end)
     parts = [_walls(fields, a, b, tz.utcoffset(a.astimezone(tz)) // _MS)
              for a, b in zip(edges, edges[1:], strict=False) if a < b]
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)

@@ -61,3 +61,10 @@ def test_a_frequent_cron_across_the_autumn_change_fires_in_both_repeated_hours_w
     assert [c.instant_of(ms).strftime("%H:%M") for ms in fires] == ["00:00", "00:30", "01:00", "01:30"]
     local = [c.instant_of(ms).astimezone(zone("Europe/Berlin")).strftime("%H:%M%z") for ms in fires]
     assert local == ["02:00+0200", "02:30+0200", "02:00+0100", "02:30+0100"]
+
+
+def test_a_fixed_hour_cron_does_not_fire_again_in_the_hour_repeated_after_the_autumn_change():
+    schedule = parse_schedule("cron", {"cron_expression": "*/20 10-20 1-3 * * *", "timezone": "Europe/Berlin"},
+                              anchor=ANCHOR)
+    start, end = datetime(2026, 10, 25, 1, 8, 18, tzinfo=UTC), datetime(2026, 10, 25, 1, 16, 36, tzinfo=UTC)
+    assert c.expand(schedule, start, end).tolist() == stepped(schedule, start, end) == []  # 02:10 CET fired as CEST
