@@ -1,36 +1,37 @@
-"""Fleet operations on a gateway of 1,000 jobs (issue 12), against the event store's batched
-ceiling measured in the same run.
+"""Every fleet-operation figure of issue 12 in one run, each against its baseline measured in the
+same run, with PASS/FAIL where the issue sets a target.
 
-    .venv/bin/python bench/fleet_ops.py [--jobs 1000] [--rounds 3]
+    .venv/bin/python bench/fleet_ops.py [--jobs 1000] [--rounds 3] [--check-rounds 30]
 
-The ceiling: the same kind and number of events (one Job.Toggled per job) put into the store in one
-transaction by `app.events.put`, with no loading or deciding. Each figure prints its time, its
-events/s and the ratio to the ceiling. A figure is a function taking the Bench (a started runtime and a
-gateway holding the jobs) and returning its lines; FIGURES lists them (import, export and conflict
-checks join it as they are built).
+- Bulk operations on a gateway of N jobs: disable-all and the deadline's re-enable, against the
+  store's ceiling for the same kind and number of events (one Job.Toggled per job put in one
+  transaction by `app.events.put`, with no loading or deciding): time, events/s, ratio.
+- Import of N jobs in one file and the export of them (bench/transfer.py's figures: the import's
+  events/s against the same events saved in one `app.save`; target: import under 3 s).
+- A conflict check against N jobs of mixed schedules over 7 days, daily and hourly cron candidates,
+  p50/p95 with the runs kept and with nothing kept (bench/conflicts.py's figures; target: p95 under
+  500 ms).
+A figure is a function taking the Bench and returning its lines; FIGURES lists them in order.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from application.commands import CommandContext, DisableAll, ReenableDisabled  # noqa: E402
 from application.commands.gateways import gateway_or_new  # noqa: E402
+from bench import conflicts, transfer  # noqa: E402
+from bench.support import load, started_runtime  # noqa: E402
 from domain.job import Job  # noqa: E402
-from interfaces.database import EmbeddedPostgres, create_database, drop_database  # noqa: E402
 from interfaces.runtime import Runtime  # noqa: E402
-from interfaces.settings import Settings  # noqa: E402
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Bench:
     gateway_id: str
     jobs: int
     rounds: int
+    check_rounds: int = 30
     ceiling: float = 0.0  # events/s of the store's batched put, measured first
 
     def ratio(self, events: int, seconds: float) -> str:
@@ -120,36 +122,38 @@ def disable_then_enable(bench: Bench) -> list[str]:
     ]
 
 
-# The figures, in order (the ceiling first: the others are measured against it). Import, export
-# and conflict checks add their functions here.
-FIGURES: list[Callable[[Bench], list[str]]] = [store_ceiling, disable_then_enable]
+def import_and_export(bench: Bench) -> list[str]:
+    """bench/transfer.py's figures: the import into fresh gateways, then the export of one."""
+    lines = transfer.import_figures(bench.runtime, bench.jobs, bench.rounds)
+    return lines + transfer.export_figures(bench.runtime, "gw-import-0", bench.jobs, bench.rounds)
+
+
+def conflict_check(bench: Bench) -> list[str]:
+    """bench/conflicts.py's job set in a gateway of its own, then its check figures."""
+    began = time.perf_counter()
+    conflicts.populate(bench.runtime, bench.jobs)
+    return [f"conflict set-up: {bench.jobs} jobs of mixed schedules in {time.perf_counter() - began:.1f} s",
+            *conflicts.check_figures(bench.runtime, bench.check_rounds)]
+
+
+# The figures, in order (the ceiling first: the bulk figures are measured against it).
+FIGURES: list[Callable[[Bench], list[str]]] = [store_ceiling, disable_then_enable, import_and_export, conflict_check]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--check-rounds", type=int, default=30, help="rounds of each conflict check timed")
     args = parser.parse_args()
-    server_url, embedded, base = os.environ.get("DATABASE_URL"), None, None
-    if not server_url:
-        base = Path(tempfile.mkdtemp(prefix="gs-bench-"))
-        base.chmod(0o755)
-        embedded = EmbeddedPostgres(base / "pgdata")
-        server_url = embedded.url
-    url = create_database(server_url, "gs_bench")
-    runtime = Runtime(replace(Settings(), database_url=url, jwt_secret="bench", max_jobs_per_gateway=args.jobs)).start()
-    try:
-        bench = Bench(runtime, "gw-fleet", args.jobs, args.rounds)
+    with started_runtime("gs_bench", max_jobs_per_gateway=args.jobs + 10) as runtime:
+        print(f"fleet operations, {args.jobs} jobs; {load()}", flush=True)
+        bench = Bench(runtime, "gw-fleet", args.jobs, args.rounds, args.check_rounds)
         populate(bench)
         for figure in FIGURES:
             for line in figure(bench):
                 print(line, flush=True)
-    finally:
-        runtime.close()
-        drop_database(server_url, url)
-        if embedded is not None:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)  # type: ignore[arg-type]
+        print(f"done; {load()}")
 
 
 if __name__ == "__main__":

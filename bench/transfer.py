@@ -7,7 +7,7 @@ parts. Its events/s are set against the event store's batched ceiling measured i
 the same kind of events (N Job.Created, N Gateway.JobAdded, one Gateway.Created) built in memory
 and saved in one `app.save`, with no file to read and nothing to validate or wait for. Then the
 same file again with merge (N skips, no event), a dry run of a replace, and exports of the N jobs
-in each format.
+in each format. bench/fleet_ops.py runs `import_figures` and `export_figures` among the fleet figures.
 
     .venv/bin/python bench/transfer.py [--jobs 1000] [--rounds 3]
 """
@@ -16,24 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from application.commands import CommandContext, ImportJobs  # noqa: E402
+from bench.support import load, started_runtime, verdict  # noqa: E402
 from domain.gateway import Gateway  # noqa: E402
 from domain.job import Job  # noqa: E402
-from interfaces.database import EmbeddedPostgres, create_database, drop_database  # noqa: E402
 from interfaces.runtime import Runtime  # noqa: E402
-from interfaces.settings import Settings  # noqa: E402
 from interfaces.transfer import operations  # noqa: E402
 from interfaces.transfer.files import read_jobs  # noqa: E402
 
@@ -95,67 +90,70 @@ def one_import(runtime: Runtime, gateway_id: str, content: bytes) -> dict[str, f
             "events": len(saved.recorded), "decide": decided}
 
 
+def import_figures(runtime: Runtime, n: int, rounds: int) -> list[str]:
+    """Each round: the ceiling into a fresh gateway, the import in parts into another, the same file
+    again with merge, a dry run of a replace, the whole use case into a third; medians."""
+    content = file_of(n)
+    ceilings, imports, merges, plans, whole = [], [], [], [], []
+    for r in range(rounds):
+        seconds, events = ceiling(runtime, f"gw-ceiling-{r}", n)
+        ceilings.append(events / seconds)
+        imports.append(one_import(runtime, f"gw-import-{r}", content))
+        began = time.perf_counter()
+        again = operations.import_jobs(runtime, f"gw-import-{r}", content, "jobs.json", strategy="merge",
+                                       dry_run=False, plan_token=None, actor="bench", request_id=None)
+        merges.append(time.perf_counter() - began)
+        assert again["skipped"] == n
+        began = time.perf_counter()
+        operations.import_jobs(runtime, f"gw-import-{r}", content, "jobs.json", strategy="replace",
+                               dry_run=True, plan_token=None, actor="bench", request_id=None)
+        plans.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        answer = operations.import_jobs(runtime, f"gw-whole-{r}", content, "jobs.json", strategy="merge",
+                                        dry_run=False, plan_token=None, actor="bench", request_id=None)
+        whole.append(time.perf_counter() - began)
+        assert answer["imported"] == n
+    med = statistics.median
+    parts = {k: med(i[k] for i in imports) for k in ("read", "commit", "wait", "total", "events", "decide")}
+    rate, top = parts["events"] / parts["commit"], med(ceilings)
+    return [
+        f"import file: {n} jobs, {len(content) / 1024:.0f} KiB of JSON; {rounds} rounds, median shown",
+        f"event store ceiling (the import's {int(parts['events'])} events built in memory, one save): {top:,.0f} events/s",
+        f"import of {n} jobs: read+check {parts['read']:.2f} s, decide+commit {parts['commit']:.2f} s, "
+        f"read models {parts['wait']:.2f} s; total {parts['total']:.2f} s",
+        f"  commit rate {rate:,.0f} events/s = {rate / top:.2f} x the ceiling; of the commit, the handler "
+        f"alone (load, validate, decide: a dry run into the empty gateway) {parts['decide']:.2f} s",
+        f"  whole use case (operations.import_jobs): {med(whole):.2f} s "
+        f"({verdict(med(whole), TARGET_IMPORT_S)}: target < {TARGET_IMPORT_S:.0f} s)",
+        f"same file again, merge (all skipped, no event): {med(merges):.2f} s",
+        f"dry run of a replace (nothing written): {med(plans):.2f} s",
+    ]
+
+
+def export_figures(runtime: Runtime, gateway_id: str, n: int, rounds: int) -> list[str]:
+    """The export of the gateway's N jobs in each format, statistics included; medians."""
+    lines = []
+    for fmt in ("json", "yaml", "csv"):
+        times = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            exported = operations.export_jobs(runtime, gateway_id, fmt=fmt, include_statistics=True)  # type: ignore[arg-type]
+            times.append(time.perf_counter() - began)
+        lines.append(f"export of {n} jobs as {fmt}: {statistics.median(times) * 1000:.0f} ms"
+                     f" ({len(exported.content) / 1024:.0f} KiB)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    n = args.jobs
-    server_url, embedded, base = os.environ.get("DATABASE_URL"), None, None
-    if not server_url:
-        base = Path(tempfile.mkdtemp(prefix="gs-bench-"))
-        base.chmod(0o755)
-        embedded = EmbeddedPostgres(base / "pgdata")
-        server_url = embedded.url
-    url = create_database(server_url, "gs_bench")
-    runtime = Runtime(replace(Settings(), database_url=url, jwt_secret="bench", max_jobs_per_gateway=n)).start()
-    try:
-        content = file_of(n)
-        print(f"file: {n} jobs, {len(content) / 1024:.0f} KiB of JSON; {args.rounds} rounds, median shown")
-        ceilings, imports, merges, plans, whole = [], [], [], [], []
-        for r in range(args.rounds):
-            seconds, events = ceiling(runtime, f"gw-ceiling-{r}", n)
-            ceilings.append(events / seconds)
-            imports.append(one_import(runtime, f"gw-import-{r}", content))
-            began = time.perf_counter()
-            again = operations.import_jobs(runtime, f"gw-import-{r}", content, "jobs.json", strategy="merge",
-                                           dry_run=False, plan_token=None, actor="bench", request_id=None)
-            merges.append(time.perf_counter() - began)
-            assert again["skipped"] == n
-            began = time.perf_counter()
-            operations.import_jobs(runtime, f"gw-import-{r}", content, "jobs.json", strategy="replace",
-                                   dry_run=True, plan_token=None, actor="bench", request_id=None)
-            plans.append(time.perf_counter() - began)
-            began = time.perf_counter()
-            answer = operations.import_jobs(runtime, f"gw-whole-{r}", content, "jobs.json", strategy="merge",
-                                            dry_run=False, plan_token=None, actor="bench", request_id=None)
-            whole.append(time.perf_counter() - began)
-            assert answer["imported"] == n
-        med = statistics.median
-        parts = {k: med(i[k] for i in imports) for k in ("read", "commit", "wait", "total", "events", "decide")}
-        rate, top = parts["events"] / parts["commit"], med(ceilings)
-        print(f"event store ceiling (same {int(parts['events'])} events, one save): {top:,.0f} events/s")
-        print(f"import of {n} jobs: read+check {parts['read']:.2f} s, decide+commit {parts['commit']:.2f} s, "
-              f"read models {parts['wait']:.2f} s; total {parts['total']:.2f} s")
-        print(f"  commit rate {rate:,.0f} events/s = {rate / top:.2f} x the ceiling; of the commit, the handler "
-              f"alone (load, validate, decide: a dry run into the empty gateway) {parts['decide']:.2f} s")
-        print(f"  whole use case (operations.import_jobs): {med(whole):.2f} s "
-              f"({'PASS' if med(whole) < TARGET_IMPORT_S else 'FAIL'}: target < {TARGET_IMPORT_S:.0f} s)")
-        print(f"same file again, merge (all skipped, no event): {med(merges):.2f} s")
-        print(f"dry run of a replace (nothing written): {med(plans):.2f} s")
-        for fmt in ("json", "yaml", "csv"):
-            times = []
-            for _ in range(args.rounds):
-                began = time.perf_counter()
-                exported = operations.export_jobs(runtime, "gw-import-0", fmt=fmt, include_statistics=True)  # type: ignore[arg-type]
-                times.append(time.perf_counter() - began)
-            print(f"export of {n} jobs as {fmt}: {med(times) * 1000:.0f} ms ({len(exported.content) / 1024:.0f} KiB)")
-    finally:
-        runtime.close()
-        drop_database(server_url, url)
-        if embedded is not None:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)  # type: ignore[arg-type]
+    with started_runtime("gs_bench", max_jobs_per_gateway=args.jobs) as runtime:
+        print(load())
+        for line in [*import_figures(runtime, args.jobs, args.rounds),
+                     *export_figures(runtime, "gw-import-0", args.jobs, args.rounds)]:
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

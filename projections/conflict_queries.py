@@ -1,7 +1,8 @@
 """The conflict check over the read models: a candidate (an existing job, or a schedule) against
 every enabled job of its gateway, each with the duration its runs really take (p95 of its recent
-execution history, else the candidate's estimate, else a default), over a horizon; the pure sweep
-and the recommendations are domain/conflicts.py's."""
+execution history, else the candidate's estimate, else a default), over a horizon; the other jobs'
+runs are gathered (and kept between checks) by projections/conflict_plan.py; the pure sweep and
+the recommendations are domain/conflicts'."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from domain.job_config import JobConfig
 from domain.schedules import Location, Schedule, parse_schedule
 from domain.schedules.localtime import zone
 from domain.schedules.shift import shifted, start_label
+from projections import conflict_plan as plan
 from projections.read_store import ReadStore
 
 DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS = 7, 31
@@ -29,8 +31,6 @@ HISTORY_RUNS = 100  # the p95 is over a job's last 100 finished runs
 MAX_CANDIDATE_RUNS = 20_000
 MAX_SEARCHED_RUNS = 2_000  # recommendations are searched for candidates with at most this many runs
 OPTION_BUDGET = 40_000  # moved runs computed one by one for the recommendations (nearest moves first)
-MAX_OTHER_RUNS = 5_000_000  # other jobs' runs around the candidate's, in all
-MAX_STEPPED_RUNS = 50_000  # of which computed one by one through next_after (all but interval schedules)
 
 
 @dataclass(frozen=True)
@@ -171,23 +171,12 @@ def check(store: ReadStore, gateway_id: str, request: CheckRequest, *, now: date
     options = _options(candidate, request, start, end) if runs.size <= MAX_SEARCHED_RUNS else []
     searched = max((abs(o.shift_minutes) for o in options), default=0)
     others_rows = [r for r in rows if r["enabled"] and r["job_id"] != request.job_id]
-    durations = {r["job_id"]: history.get(r["job_id"], c.DEFAULT_DURATION_SECONDS * 1000) for r in others_rows}
-    longest = max(durations.values(), default=0)
+    others = [plan.Other(r["job_id"], r["name"], _stored_schedule(r, location),
+                         history.get(r["job_id"], c.DEFAULT_DURATION_SECONDS * 1000), c.targets_of(_action(r)))
+              for r in others_rows]
+    longest = max((o.duration_ms for o in others), default=0)
     windows = c.windows_around([runs, *(o.starts for o in options)], longest, duration_ms)
-    others, total, stepped = [], 0, 0
-    for row in others_rows:
-        starts, count = c.expand_within(_stored_schedule(row, location), windows, MAX_STEPPED_RUNS - stepped)
-        total += starts.size
-        stepped += count
-        if total > MAX_OTHER_RUNS or stepped > MAX_STEPPED_RUNS:
-            raise _bad("horizon_days", f"the gateway's jobs fire too often around the candidate's runs to predict"
-                                       f" (more than {MAX_OTHER_RUNS} runs, or {MAX_STEPPED_RUNS} of calendar, cron"
-                                       f" or solar schedules; job {row['job_id']} passed it): shorten horizon_days"
-                                       " or window_minutes")
-        if starts.size:
-            others.append(c.PlannedJob(row["job_id"], row["name"], starts, durations[row["job_id"]],
-                                       c.targets_of(_action(row))))
-    sweep = c.Sweep(others, max_concurrent, c.epoch_ms(start))
+    sweep = plan.sweep_of(others, windows, max_concurrent, c.epoch_ms(start))
     base = sweep.assess(runs, duration_ms, targets)
     recommendations = c.recommend(sweep, base, options, duration_ms, targets)
     zone_name = _zone_name(candidate)

@@ -134,6 +134,11 @@ class CronSchedule(Bounded):
         match = self._cron.after(naive + before - _TICK)  # the gap's wall times are [naive+before, naive+after)
         return match if match is not None and match < naive + after else None
 
+    @property
+    def keeps_frequency(self) -> bool:
+        """An hour field of `*` or a step: every real matching instant fires, through DST too."""
+        return self._absolute
+
     def plain_fields(self) -> tuple[tuple[int, ...] | None, ...] | None:
         """(seconds, minutes, hours, days of month, months, days of week 0=Sunday), each the
         matching numbers or None for every value; None when the expression uses L, W or #."""
