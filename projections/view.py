@@ -78,9 +78,7 @@ class TrackedView(PostgresTrackingRecorder):
                 row = curs.fetchone()
                 if row is not None and row["notification_id"] >= first.notification_id:
                     raise IntegrityError("recorded meanwhile")
-                for _, statements in pending:
-                    for sql, params in statements:
-                        curs.execute(sql, storable(params))  # type: ignore[arg-type]
+                self.write(curs, [statements for _, statements in pending])
                 self._insert_tracking(curs, last)
         except Exception:  # noqa: BLE001 - one at a time says which event, if any, cannot be applied
             for tracking, statements in pending:
@@ -103,8 +101,7 @@ class TrackedView(PostgresTrackingRecorder):
         try:
             with self.datastore.transaction(commit=True) as curs:
                 curs.execute("SET LOCAL synchronous_commit = off")
-                for sql, params in statements:
-                    curs.execute(sql, storable(params))  # type: ignore[arg-type]
+                self.write(curs, [statements])
                 self._insert_tracking(curs, tracking)
         except IntegrityError:
             if not self.has_tracking_id(tracking.application_name, tracking.notification_id):
@@ -112,6 +109,13 @@ class TrackedView(PostgresTrackingRecorder):
         self.applying = None
         if self.on_commit is not None:
             self.on_commit(self.tracking_table, tracking.notification_id)
+
+    def write(self, curs: Any, events: Sequence[Sequence[Statement]]) -> None:
+        """Run the statements of one transaction's events, in order (a view that keeps figures over
+        them adds its own statements here, in the same transaction)."""
+        for statements in events:
+            for sql, params in statements:
+                curs.execute(sql, storable(params))
 
     def truncate(self) -> None:
         """Forget everything so a replay from position 0 rebuilds the view."""
