@@ -10,7 +10,8 @@ Run: .venv/bin/python bench/commands.py [--per-thread 40] [--profile out.pstats]
   `runtime.wait(saved.recorded)` (read-your-writes), in one gateway (a fresh one per row).
 - Figures per row: commands/s, p50/p99 of execute and of execute+wait (ms), process CPU per
   command (all threads: the load-independent figure), database transactions per command
-  (pg_stat_database.xact_commit, every session's, read-only ones included), and the batch sizes
+  (pg_stat_database.xact_commit, every session's, read-only ones included; also net of the CPU the
+  idle process spends, measured for 2 s before the rows), and the batch sizes
   group commit formed (mean, max, batches).
 """
 
@@ -52,7 +53,14 @@ def _commits(conn: Any) -> int:
     return int(row[0])
 
 
-def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: list[int]) -> dict[str, Any]:
+def idle_cpu(seconds: float = 2.0) -> float:
+    """The process's CPU per second while no command runs (subscriptions' polls, pool upkeep)."""
+    cpu0 = time.process_time()
+    time.sleep(seconds)
+    return (time.process_time() - cpu0) / seconds
+
+
+def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: list[int], idle: float) -> dict[str, Any]:
     gateway_id = f"gw-cmd-{threads}-{uuid.uuid4().hex[:6]}"
     context = CommandContext("bench", None)
     runtime.app.execute(_create(gateway_id, -1), context)  # the gateway exists: every row creates into one
@@ -84,7 +92,7 @@ def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: lis
         thread.join()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    time.sleep(0.6)  # pg_stat_database is updated by each backend at most every 0.5 s... and at idle
+    time.sleep(1.2)  # each backend reports to pg_stat_database at most once a second
     conn.execute("SELECT pg_stat_clear_snapshot()")
     commits = _commits(conn) - commits0
     formed = batches[batches0:]
@@ -92,7 +100,7 @@ def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: lis
     return {
         "threads": threads, "commands": n, "rate": n / wall, "exec_p50": _pct(executes, 50),
         "exec_p99": _pct(executes, 99), "p50": _pct(totals, 50), "p99": _pct(totals, 99),
-        "cpu_us": cpu / n * 1e6, "tx": commits / n, "batch_mean": sum(formed) / len(formed) if formed else 0,
+        "cpu_us": cpu / n * 1e6, "net_us": (cpu - idle * wall) / n * 1e6, "tx": commits / n, "batch_mean": sum(formed) / len(formed) if formed else 0,
         "batch_max": max(formed) if formed else 0, "batches": len(formed),
     }
 
@@ -135,21 +143,23 @@ def main() -> int:
         conn = psycopg.connect(db_url, autocommit=True)
         for _ in range(20):  # warm-up: caches, prepared statements, pools
             runtime.wait(runtime.app.execute(_create("gw-cmd-warm", 0), CommandContext("bench", None)).recorded)
+        idle = idle_cpu()
+        print(f"idle: {idle * 1e3:.1f} ms CPU per second")
         print(f"{'callers':>8}{'cmd/s':>9}{'exec p50':>10}{'exec p99':>10}{'+wait p50':>10}{'+wait p99':>10}"
-              f"{'CPU us/cmd':>11}{'tx/cmd':>8}{'batch mean/max (n)':>22}")
+              f"{'CPU us/cmd':>11}{'net of idle':>12}{'tx/cmd':>8}{'batch mean/max (n)':>22}")
         for threads in (int(t) for t in args.threads.split(",")):
             if args.profile and threads == 1:
                 import cProfile
 
                 profiler = cProfile.Profile()
                 profiler.enable()
-                r = run_row(runtime, conn, threads, args.per_thread, batches)
+                r = run_row(runtime, conn, threads, args.per_thread, batches, idle)
                 profiler.disable()
                 profiler.dump_stats(args.profile)
             else:
-                r = run_row(runtime, conn, threads, args.per_thread, batches)
+                r = run_row(runtime, conn, threads, args.per_thread, batches, idle)
             print(f"{r['threads']:>8}{r['rate']:>9.0f}{r['exec_p50']:>10.1f}{r['exec_p99']:>10.1f}{r['p50']:>10.1f}"
-                  f"{r['p99']:>10.1f}{r['cpu_us']:>11.0f}{r['tx']:>8.2f}"
+                  f"{r['p99']:>10.1f}{r['cpu_us']:>11.0f}{r['net_us']:>12.0f}{r['tx']:>8.2f}"
                   f"{r['batch_mean']:>12.1f} / {r['batch_max']} ({r['batches']})", flush=True)
         conn.close()
     finally:

@@ -29,6 +29,28 @@ def storable(value: Any) -> Any:
     return value
 
 
+class ReadModelDatastore(PostgresDatastore):
+    """The views' connections: each session commits without waiting for its WAL flush (what every
+    read-model transaction asks for, see `_record_one`), set once per connection instead of by a
+    statement in each transaction (one round trip less per read-model commit)."""
+
+    commits_asynchronously = True
+
+    def after_connect_func(self) -> Callable[[Any], None]:
+        configure = super().after_connect_func()
+
+        def after_connect(conn: Any) -> None:
+            configure(conn)
+            conn.execute("SET synchronous_commit = off")
+
+        return after_connect
+
+
+def _commit_without_flush(datastore: PostgresDatastore, curs: Any) -> None:
+    if not getattr(datastore, "commits_asynchronously", False):
+        curs.execute("SET LOCAL synchronous_commit = off")
+
+
 class TrackedView(PostgresTrackingRecorder):
     """Subclasses name their tracking table and the read-model tables a rebuild truncates."""
 
@@ -70,7 +92,7 @@ class TrackedView(PostgresTrackingRecorder):
         first, last = pending[0][0], pending[-1][0]
         try:
             with self.datastore.transaction(commit=True) as curs:
-                curs.execute("SET LOCAL synchronous_commit = off")  # as _record_one's
+                _commit_without_flush(self.datastore, curs)  # as _record_one's
                 curs.execute(
                     f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s FOR UPDATE",  # noqa: S608
                     (first.application_name,),
@@ -100,7 +122,7 @@ class TrackedView(PostgresTrackingRecorder):
         self.applying = tracking.notification_id
         try:
             with self.datastore.transaction(commit=True) as curs:
-                curs.execute("SET LOCAL synchronous_commit = off")
+                _commit_without_flush(self.datastore, curs)
                 self.write(curs, [statements])
                 self._insert_tracking(curs, tracking)
         except IntegrityError:
