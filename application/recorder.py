@@ -71,7 +71,6 @@ class FastFailingAggregateRecorder(PostgresAggregateRecorder):
 
 class SchedulerRecorder(PostgresApplicationRecorder):
     _insert_columns: Any = None
-    _notify_sql: Any = None
     select_events = _brief(PostgresAggregateRecorder.select_events.__wrapped__)  # type: ignore[attr-defined]
     select_notifications = _brief(PostgresApplicationRecorder.select_notifications.__wrapped__)  # type: ignore[attr-defined]
     max_notification_id = _brief(PostgresApplicationRecorder.max_notification_id.__wrapped__)  # type: ignore[attr-defined]
@@ -111,14 +110,13 @@ class SchedulerRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """Lock, notify and insert as the library does, but with one array per column in binary
         rather than an array of composites in text (dumping composites was most of a large save),
-        and a NOTIFY that names the events' topics."""
+        and a NOTIFY that names the events' topics, sent by the INSERT itself (one round trip less;
+        delivered at commit either way)."""
         self._lock_table(curs)
-        if self._notify_sql is None:
-            self._notify_sql = SQL("SELECT pg_notify({0}, %s)").format(Literal(self.channel_name))
-        curs.execute(self._notify_sql, (topics_payload([e.topic for e in stored_events]),), prepare=True)
         curs.execute(
             self._insert_columns_sql(),
             (
+                topics_payload([e.topic for e in stored_events]),
                 [e.originator_id for e in stored_events],
                 [e.originator_version for e in stored_events],
                 [e.topic for e in stored_events],
@@ -130,10 +128,12 @@ class SchedulerRecorder(PostgresApplicationRecorder):
     def _insert_columns_sql(self) -> Any:
         if self._insert_columns is None:
             self._insert_columns = SQL(
-                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+                "WITH notified AS MATERIALIZED (SELECT pg_notify({channel}, %b::text))"
+                " INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
                 " SELECT i, v, t, s FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
-                " WITH ORDINALITY AS u(i, v, t, s, n) ORDER BY n RETURNING notification_id"
-            ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+                " WITH ORDINALITY AS u(i, v, t, s, n) CROSS JOIN notified ORDER BY n RETURNING notification_id"
+            ).format(channel=Literal(self.channel_name), schema=Identifier(self.datastore.schema),
+                     table=Identifier(self.events_table_name))
         return self._insert_columns
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:

@@ -9,9 +9,10 @@ Run: .venv/bin/python bench/commands.py [--per-thread 40] [--profile out.pstats]
   each caller does what POST /jobs does after parsing: `app.execute(CreateJob)` then
   `runtime.wait(saved.recorded)` (read-your-writes), in one gateway (a fresh one per row).
 - Figures per row: commands/s, p50/p99 of execute and of execute+wait (ms), process CPU per
-  command (all threads: the load-independent figure), database transactions per command
-  (pg_stat_database.xact_commit, every session's, read-only ones included; also net of the CPU the
-  idle process spends, measured for 2 s before the rows), and the batch sizes
+  command (all threads: the load-independent figure; also net of the CPU the idle process spends,
+  measured for 2 s before the rows), write transactions per command (transaction ids taken, every
+  session's: events and read models), statements this process sent per command (every thread's:
+  the commands', the subscriptions' and the views'), and the batch sizes
   group commit formed (mean, max, batches).
 """
 
@@ -48,9 +49,27 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q / 100 * len(values)))] * 1000 if values else float("nan")
 
 
-def _commits(conn: Any) -> int:
-    row = conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()
-    return int(row[0])
+def _xid(conn: Any) -> int:
+    """The next transaction id, taking one: write transactions between two calls = delta - 1
+    (pg_stat_database's counts reach it up to seconds late)."""
+    return int(conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0])
+
+
+class StatementCount:
+    """Statements this process sends (psycopg's Cursor.execute, every thread): deterministic where
+    wall and CPU figures are not on a loaded machine."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.count = 0
+        execute = psycopg.Cursor.execute
+
+        def counted(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1  # a racy += undercounts by a few at most; figures are per 100s of commands
+            return execute(cursor, *args, **kwargs)
+
+        psycopg.Cursor.execute = counted  # type: ignore[method-assign]
 
 
 def idle_cpu(seconds: float = 2.0) -> float:
@@ -60,7 +79,8 @@ def idle_cpu(seconds: float = 2.0) -> float:
     return (time.process_time() - cpu0) / seconds
 
 
-def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: list[int], idle: float) -> dict[str, Any]:
+def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: list[int], idle: float,
+            statements: StatementCount) -> dict[str, Any]:
     gateway_id = f"gw-cmd-{threads}-{uuid.uuid4().hex[:6]}"
     context = CommandContext("bench", None)
     runtime.app.execute(_create(gateway_id, -1), context)  # the gateway exists: every row creates into one
@@ -84,23 +104,22 @@ def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: lis
     for thread in pool:
         thread.start()
     time.sleep(0.05)
-    conn.execute("SELECT pg_stat_clear_snapshot()")
-    commits0, cpu0, batches0 = _commits(conn), time.process_time(), len(batches)
+    xid0, cpu0, batches0 = _xid(conn), time.process_time(), len(batches)
+    sent0 = statements.count
     t0 = time.perf_counter()
     barrier.wait()
     for thread in pool:
         thread.join()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    time.sleep(1.2)  # each backend reports to pg_stat_database at most once a second
-    conn.execute("SELECT pg_stat_clear_snapshot()")
-    commits = _commits(conn) - commits0
+    sent = statements.count - sent0 - 1
+    writes = _xid(conn) - xid0 - 1
     formed = batches[batches0:]
     n = threads * per_thread
     return {
         "threads": threads, "commands": n, "rate": n / wall, "exec_p50": _pct(executes, 50),
         "exec_p99": _pct(executes, 99), "p50": _pct(totals, 50), "p99": _pct(totals, 99),
-        "cpu_us": cpu / n * 1e6, "net_us": (cpu - idle * wall) / n * 1e6, "tx": commits / n, "batch_mean": sum(formed) / len(formed) if formed else 0,
+        "cpu_us": cpu / n * 1e6, "net_us": (cpu - idle * wall) / n * 1e6, "tx": writes / n, "statements": sent / n, "batch_mean": sum(formed) / len(formed) if formed else 0,
         "batch_max": max(formed) if formed else 0, "batches": len(formed),
     }
 
@@ -130,6 +149,7 @@ def main() -> int:
         db_url = create_database(server_url, "gs_cmd")
         settings = replace(Settings(), database_url=db_url, data_dir=tmp / "data", max_jobs_per_gateway=1_000_000,
                            jwt_secret="x")
+        statements = StatementCount()
         runtime = Runtime(settings).start()
         batches: list[int] = []
         committer = runtime.app.committer
@@ -141,25 +161,27 @@ def main() -> int:
 
         committer._run = counted  # type: ignore[method-assign]
         conn = psycopg.connect(db_url, autocommit=True)
+        shown = [conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit", "wal_sync_method")]
+        print(f"server: fsync {shown[0]}, synchronous_commit {shown[1]}, wal_sync_method {shown[2]}")
         for _ in range(20):  # warm-up: caches, prepared statements, pools
             runtime.wait(runtime.app.execute(_create("gw-cmd-warm", 0), CommandContext("bench", None)).recorded)
         idle = idle_cpu()
         print(f"idle: {idle * 1e3:.1f} ms CPU per second")
         print(f"{'callers':>8}{'cmd/s':>9}{'exec p50':>10}{'exec p99':>10}{'+wait p50':>10}{'+wait p99':>10}"
-              f"{'CPU us/cmd':>11}{'net of idle':>12}{'tx/cmd':>8}{'batch mean/max (n)':>22}")
+              f"{'CPU us/cmd':>11}{'net of idle':>12}{'writes/cmd':>11}{'stmts/cmd':>10}{'batch mean/max (n)':>22}")
         for threads in (int(t) for t in args.threads.split(",")):
             if args.profile and threads == 1:
                 import cProfile
 
                 profiler = cProfile.Profile()
                 profiler.enable()
-                r = run_row(runtime, conn, threads, args.per_thread, batches, idle)
+                r = run_row(runtime, conn, threads, args.per_thread, batches, idle, statements)
                 profiler.disable()
                 profiler.dump_stats(args.profile)
             else:
-                r = run_row(runtime, conn, threads, args.per_thread, batches, idle)
+                r = run_row(runtime, conn, threads, args.per_thread, batches, idle, statements)
             print(f"{r['threads']:>8}{r['rate']:>9.0f}{r['exec_p50']:>10.1f}{r['exec_p99']:>10.1f}{r['p50']:>10.1f}"
-                  f"{r['p99']:>10.1f}{r['cpu_us']:>11.0f}{r['net_us']:>12.0f}{r['tx']:>8.2f}"
+                  f"{r['p99']:>10.1f}{r['cpu_us']:>11.0f}{r['net_us']:>12.0f}{r['tx']:>11.2f}{r['statements']:>10.1f}"
                   f"{r['batch_mean']:>12.1f} / {r['batch_max']} ({r['batches']})", flush=True)
         conn.close()
     finally:
