@@ -220,9 +220,8 @@ class Scheduler(Application[UUID]):
         return self.committer.submit((command, context))
 
     def execute_batch(self, items: Sequence[tuple[Command, CommandContext]]) -> list[Saved | Exception]:
-        """Decides the commands in order on shared working copies and saves all their events in one
-        transaction (application/batch_commit.py); each outcome is the command's Saved or its own
-        error."""
+        """The commands decided in order on shared copies, saved in one transaction; each outcome is
+        the command's Saved or its own error (application/batch_commit.py)."""
         return execute_batch(self, items)
 
     def outcome(self, command: Command, context: CommandContext) -> Saved | Exception:
