@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from types import SimpleNamespace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -14,7 +14,6 @@ from uuid import UUID
 from eventsourcing.application import (
     AggregateNotFoundError,
     Application,
-    ProcessingEvent,
     Repository,
     project_aggregate,
 )
@@ -33,8 +32,10 @@ from application.commands import (
     batchable,
     handler_for,
 )
-from application.group_commit import GroupCommitter, Tainted, Together, live
+from application.batch_commit import execute_batch
+from application.group_commit import GroupCommitter, live
 from application.repository import ConsistentCopyRepository
+from application.saved import CAUSE_FIELDS, Saved, pending, recorded, stamp  # noqa: F401 - CAUSE_FIELDS: re-exported
 from domain.errors import JobNotFound, VersionConflict
 from domain.execution import Execution
 from domain.execution_group import ExecutionGroup, group_uuid
@@ -49,37 +50,6 @@ T = TypeVar("T")
 # one batch at a time, application/group_commit.py) re-runs the command on fresh state after a
 # short random pause.
 _CONFLICT_RETRIES = 30
-# Written by the commit point on every event a command records (docs/events.md, "Cause").
-CAUSE_FIELDS = ("actor", "request_id", "operation_id")
-
-
-@dataclass(frozen=True)
-class Saved:
-    """What a command recorded: the job it was about, the (topic, position) of each event (the
-    caller waits for the read side to reach them), the execution id of a run request, and the
-    report of a command on many jobs (an import's)."""
-
-    job: Job | None
-    recorded: tuple[tuple[str, int], ...]
-    execution_id: str | None = None
-    report: Any = None
-
-
-def _recorded(recordings: Sequence[Recording[Any]]) -> tuple[tuple[str, int], ...]:
-    return tuple((r.notification.topic, r.notification.id) for r in recordings)
-
-
-def _pending(aggregates: Sequence[Any]) -> list[Any]:
-    return [event for aggregate in aggregates for event in aggregate.pending_events]
-
-
-def _stamp(events: Sequence[Any], context: CommandContext) -> None:
-    """The cause is the command's, not the aggregate's business: written here on every event, so
-    no aggregate method carries it and no event of a command can miss it. Events are frozen
-    dataclasses; as the library's own mapper does, the attribute is set on the object itself."""
-    for event in events:
-        for name in CAUSE_FIELDS:
-            object.__setattr__(event, name, getattr(context, name))
 
 
 class JobConfigAsDict(Transcoding):
@@ -250,58 +220,11 @@ class Scheduler(Application[UUID]):
         return self.committer.submit((command, context))
 
     def execute_batch(self, items: Sequence[tuple[Command, CommandContext]]) -> list[Saved | Exception]:
-        """Decides the commands in order on shared working copies and saves all their events in one
-        transaction; each outcome is the command's Saved or its own error. When the transaction
-        loses a race with another writer, or a refused command left a shared copy changed, each
-        command is executed alone instead (as one command always is)."""
-        if len(items) == 1 or not all(batchable(command) for command, _ in items):
-            return [self._outcome(command, context) for command, context in items]
-        together = Together(self)
-        verdicts: list[Any] = []
-        try:
-            for command, context in items:
-                try:
-                    verdict = together.decide(handler_for(command), command, context)
-                except Tainted:
-                    raise
-                except Exception as error:  # noqa: BLE001 - this command's own refusal
-                    verdicts.append(error)
-                    continue
-                _stamp(verdict.events, context)
-                verdicts.append(verdict)
-            positions = self._save_in_order(
-                [e for v in verdicts if not isinstance(v, Exception) for e in v.events], together.changed()
-            )
-        except (IntegrityError, Tainted):
-            return [self._outcome(command, context) for command, context in items]
-        return [
-            v if isinstance(v, Exception)
-            else Saved(
-                v.job, tuple(positions[(e.originator_id, e.originator_version)] for e in v.events), v.execution_id,
-                v.report,
-            )
-            for v in verdicts
-        ]
+        """The commands decided in order on shared copies, saved in one transaction; each outcome is
+        the command's Saved or its own error (application/batch_commit.py)."""
+        return execute_batch(self, items)
 
-    def _save_in_order(self, events: list[Any], aggregates: list[Any]) -> dict[tuple[UUID, int], tuple[str, int]]:
-        """`save()` of the aggregates, but their events recorded in command order (the order the
-        read side sees them in); answers each event's (topic, position) by (aggregate, version)."""
-        if not events:  # a batch of refusals and no-ops (an import of what is there) writes nothing
-            return {}
-        processing = ProcessingEvent[UUID]()
-        processing.events = list(events)
-        processing.aggregates = {aggregate.id: aggregate for aggregate in aggregates}
-        recordings = self._record(processing)
-        for aggregate in aggregates:  # only once saved
-            aggregate.collect_events()
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        return {
-            (r.domain_event.originator_id, r.domain_event.originator_version): (r.notification.topic, r.notification.id)
-            for r in recordings
-        }
-
-    def _outcome(self, command: Command, context: CommandContext) -> Saved | Exception:
+    def outcome(self, command: Command, context: CommandContext) -> Saved | Exception:
         try:
             return self._execute_alone(command, context)
         except Exception as error:  # noqa: BLE001 - handed to the command's own caller
@@ -316,9 +239,9 @@ class Scheduler(Application[UUID]):
 
         def attempt() -> Saved:
             decision = handle(command, self, context)
-            _stamp(_pending(decision.aggregates), context)
-            recorded = _recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
-            return Saved(decision.job, recorded, decision.execution_id, decision.report)
+            stamp(pending(decision.aggregates), context)
+            positions = recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
+            return Saved(decision.job, positions, decision.execution_id, decision.report)
 
         if getattr(command, "expected_version", None) is not None:
             try:
@@ -335,8 +258,8 @@ class Scheduler(Application[UUID]):
     def preview(self, command: Command, context: CommandContext) -> tuple[list[Any], Any]:
         """`plan`, with the handler's report (what an import would do to each job)."""
         decision = handler_for(command)(command, self, context)
-        events = _pending(decision.aggregates)
-        _stamp(events, context)
+        events = pending(decision.aggregates)
+        stamp(events, context)
         return events, decision.report
 
     # ---- shortcuts for in-process callers (tests, the fault harness, benchmarks) ---------------

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
 from interfaces.database import EmbeddedPostgres, create_database, drop_database  # noqa: E402
+from projections.execution_counts import recount  # noqa: E402
 
 GATEWAY = "gw-bench-list"       # the 1,000 jobs the list reads
 POST_GATEWAY = "gw-bench-post"  # jobs created by the POST load (keeps the listed gateway at 1,000)
@@ -158,6 +159,7 @@ def seed_history(db_url: str, gateway_id: str, job_id: str, count: int) -> float
             {"gw": gateway_id, "job": job_id, "n": count},
         )
         conn.execute(ROLL_UP, {"g": gateway_id, "j": job_id, "buckets": BUCKETS})
+        recount(conn, gateway_id, job_id)  # as the projection keeps them (projections/execution_counts.py)
         conn.execute("ANALYZE executions")
         conn.execute("ANALYZE execution_hours")
     return time.perf_counter() - started

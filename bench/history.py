@@ -38,6 +38,7 @@ from interfaces.runtime import Runtime  # noqa: E402
 from interfaces.settings import Settings  # noqa: E402
 from projections import audit_queries, job_queries  # noqa: E402
 from projections.fires_queries import _RUNS, job_fires  # noqa: E402
+from projections.execution_counts import recount  # noqa: E402
 
 GATEWAY = "gw-bench-history"
 CONFIG_EVENTS = 1000
@@ -110,6 +111,7 @@ def main() -> None:
                 " FROM generate_series(1, %(n)s) k",
                 {"g": GATEWAY, "j": job.job_id, "a": anchor, "n": EXECUTIONS},
             )
+            recount(conn, GATEWAY, job.job_id)  # as the projection keeps them (projections/execution_counts.py)
             conn.execute("ANALYZE executions")
             conn.execute("ANALYZE job_versions")
         clock.now = real_now

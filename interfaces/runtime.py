@@ -34,12 +34,13 @@ from projections.job_list import JobListProjection, JobListView
 from projections.progress import Progress
 from projections.read_store import ReadStore
 from projections.runner import ProjectionThread
+from projections.view import ReadModelDatastore
 
 _log = logging.getLogger(__name__)
 
 
 def _datastore(env: dict[str, str], size: int) -> PostgresDatastore:
-    return PostgresDatastore(
+    return ReadModelDatastore(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], connect_timeout=2,
         pool_size=size, pre_ping=True, lock_timeout=5, idle_in_transaction_session_timeout=10,

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 
 from domain.execution import FINAL, Execution, failure_status
 from domain.job import Job
+from projections.execution_counts import counted_delete, counted_insert, counted_update, write_counting
 from projections.view import Statement, TrackedView
 
 LINES_PER_EVENT = 1000  # executors keep at most 200 lines per execution
@@ -22,7 +23,10 @@ LINES_PER_EVENT = 1000  # executors keep at most 200 lines per execution
 
 class ExecutionHistoryView(TrackedView):
     tracking_table = "execution_history_tracking"
-    tables = ("executions", "execution_logs")
+    tables = ("executions", "execution_logs", "execution_counts")
+
+    def write(self, curs: Any, events: Any) -> None:
+        write_counting(curs, events)  # the counts per job and status change with the rows
 
 
 def _clean(value: Any) -> Any:
@@ -80,7 +84,7 @@ def _log_lines(event: Any, tracking: Tracking) -> Statement:
     return sql, params
 
 
-_INSERT = (
+_INSERT = counted_insert(
     "INSERT INTO executions (gateway_id, execution_id, aggregate_id, job_id, job_name, trigger, status,"
     " scheduled_for, start_time, end_time, duration_ms, message, parameters) VALUES (%(gateway_id)s,"
     " %(execution_id)s, %(id)s, %(job_id)s, %(job_name)s, %(trigger)s, %(status)s, %(scheduled_for)s, %(at)s,"
@@ -138,20 +142,19 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
             " AND e.job_id = %(job_id)s AND e.status = ANY(%(final)s) AND l.gateway_id = e.gateway_id"
             " AND l.execution_id = e.execution_id"
         )
-        runs = ("DELETE FROM executions WHERE gateway_id = %(gateway_id)s AND job_id = %(job_id)s"
-                " AND status = ANY(%(final)s)")
+        runs = counted_delete("gateway_id = %(gateway_id)s AND job_id = %(job_id)s AND status = ANY(%(final)s)")
         self.view.record(tracking, [(logs, params), (runs, params)])
 
     @process_event.register
     def _retrying(self, event: Execution.Retrying, tracking: Tracking) -> None:
-        sql = "UPDATE executions SET status = 'running', attempt = %(attempt)s WHERE aggregate_id = %(id)s"
+        sql = counted_update("status = 'running', attempt = %(attempt)s")
         self.view.record(tracking, [(sql, {"attempt": event.attempt, "id": event.originator_id})])
 
     @process_event.register
     def _succeeded(self, event: Execution.Succeeded, tracking: Tracking) -> None:
-        sql = (
-            "UPDATE executions SET status = 'success', end_time = %(at)s, duration_ms = %(duration_ms)s,"
-            " code = '', message = %(message)s, details = %(details)s WHERE aggregate_id = %(id)s"
+        sql = counted_update(
+            "status = 'success', end_time = %(at)s, duration_ms = %(duration_ms)s, code = '', message = %(message)s,"
+            " details = %(details)s"
         )
         params = {
             "id": event.originator_id, "at": event.timestamp, "duration_ms": event.duration_ms,
@@ -162,10 +165,9 @@ class ExecutionHistoryProjection(Projection[ExecutionHistoryView]):
     @process_event.register
     def _failed(self, event: Execution.Failed, tracking: Tracking) -> None:
         status = "retrying" if event.will_retry else failure_status(event.code)
-        sql = (
-            "UPDATE executions SET status = %(status)s, end_time = %(end_time)s, duration_ms = %(duration_ms)s,"
-            " code = %(code)s, message = %(message)s, retry_count = %(retry_count)s, details = %(details)s"
-            " WHERE aggregate_id = %(id)s"
+        sql = counted_update(
+            "status = %(status)s, end_time = %(end_time)s, duration_ms = %(duration_ms)s, code = %(code)s,"
+            " message = %(message)s, retry_count = %(retry_count)s, details = %(details)s"
         )
         params = {
             "id": event.originator_id, "status": status, "end_time": None if event.will_retry else event.timestamp,

@@ -10,6 +10,7 @@ from typing import Any
 from domain.errors import ExecutionNotFound, JobNotFound
 from domain.execution import ACTIVE, COMPLETED
 from projections.hourly_queries import completed_since, job_periods
+from projections.execution_counts import job_counts
 from projections.read_store import ReadStore
 
 # A `running` filter means still going, between attempts included.
@@ -87,11 +88,17 @@ def job_history(
     clause, params = _where(gateway_id, job_id, window)
     params.update(statuses=list(STATUS_FILTERS[status]) if status else None, limit=limit, offset=offset)
     selected = "(%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))"
-    counts = store.one(
-        f"SELECT count(*) FILTER (WHERE {selected}) AS total, count(*) FILTER (WHERE status = 'success') AS ok,"
-        f" count(*) FILTER (WHERE {_COMPLETED_SQL}) AS finished FROM executions WHERE {clause}",  # noqa: S608
-        params,
-    ) or {}
+    if window.start is None and window.end is None:  # the whole history: the counts kept per status
+        by_status = job_counts(store, gateway_id, job_id)
+        wanted = STATUS_FILTERS[status] if status else by_status
+        counts = {"total": sum(by_status.get(s, 0) for s in wanted), "ok": by_status.get("success", 0),
+                  "finished": sum(by_status.get(s, 0) for s in COMPLETED)}
+    else:
+        counts = store.one(
+            f"SELECT count(*) FILTER (WHERE {selected}) AS total, count(*) FILTER (WHERE status = 'success') AS ok,"
+            f" count(*) FILTER (WHERE {_COMPLETED_SQL}) AS finished FROM executions WHERE {clause}",  # noqa: S608
+            params,
+        ) or {}
     rows = store.all(
         "SELECT execution_id, start_time, trigger, duration_ms, status, message FROM executions"
         f" WHERE {clause} AND {selected} ORDER BY start_time DESC, execution_id DESC"  # noqa: S608

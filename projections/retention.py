@@ -13,6 +13,7 @@ from psycopg.rows import tuple_row
 
 from domain.execution import COMPLETED, FINAL
 from projections.analytics import BUCKETS
+from projections.execution_counts import forget_counted
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def forget_executions(conn: Connection, cutoff: datetime, batch: int) -> Forgott
         params,
     )
     forget_in_analytics(conn, params)
+    forget_counted(conn)
     # A job left with no started (or no completed) execution has no last one any more.
     conn.execute(
         "UPDATE jobs j SET last_execution = CASE WHEN EXISTS (SELECT 1 FROM executions e"

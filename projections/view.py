@@ -29,6 +29,28 @@ def storable(value: Any) -> Any:
     return value
 
 
+class ReadModelDatastore(PostgresDatastore):
+    """The views' connections: each session commits without waiting for its WAL flush (what every
+    read-model transaction asks for, see `_record_one`), set once per connection instead of by a
+    statement in each transaction (one round trip less per read-model commit)."""
+
+    commits_asynchronously = True
+
+    def after_connect_func(self) -> Callable[[Any], None]:
+        configure = super().after_connect_func()
+
+        def after_connect(conn: Any) -> None:
+            configure(conn)
+            conn.execute("SET synchronous_commit = off")
+
+        return after_connect
+
+
+def _commit_without_flush(datastore: PostgresDatastore, curs: Any) -> None:
+    if not getattr(datastore, "commits_asynchronously", False):
+        curs.execute("SET LOCAL synchronous_commit = off")
+
+
 class TrackedView(PostgresTrackingRecorder):
     """Subclasses name their tracking table and the read-model tables a rebuild truncates."""
 
@@ -70,7 +92,7 @@ class TrackedView(PostgresTrackingRecorder):
         first, last = pending[0][0], pending[-1][0]
         try:
             with self.datastore.transaction(commit=True) as curs:
-                curs.execute("SET LOCAL synchronous_commit = off")  # as _record_one's
+                _commit_without_flush(self.datastore, curs)  # as _record_one's
                 curs.execute(
                     f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s FOR UPDATE",  # noqa: S608
                     (first.application_name,),
@@ -78,9 +100,7 @@ class TrackedView(PostgresTrackingRecorder):
                 row = curs.fetchone()
                 if row is not None and row["notification_id"] >= first.notification_id:
                     raise IntegrityError("recorded meanwhile")
-                for _, statements in pending:
-                    for sql, params in statements:
-                        curs.execute(sql, storable(params))  # type: ignore[arg-type]
+                self.write(curs, [statements for _, statements in pending])
                 self._insert_tracking(curs, last)
         except Exception:  # noqa: BLE001 - one at a time says which event, if any, cannot be applied
             for tracking, statements in pending:
@@ -102,9 +122,8 @@ class TrackedView(PostgresTrackingRecorder):
         self.applying = tracking.notification_id
         try:
             with self.datastore.transaction(commit=True) as curs:
-                curs.execute("SET LOCAL synchronous_commit = off")
-                for sql, params in statements:
-                    curs.execute(sql, storable(params))  # type: ignore[arg-type]
+                _commit_without_flush(self.datastore, curs)
+                self.write(curs, [statements])
                 self._insert_tracking(curs, tracking)
         except IntegrityError:
             if not self.has_tracking_id(tracking.application_name, tracking.notification_id):
@@ -112,6 +131,13 @@ class TrackedView(PostgresTrackingRecorder):
         self.applying = None
         if self.on_commit is not None:
             self.on_commit(self.tracking_table, tracking.notification_id)
+
+    def write(self, curs: Any, events: Sequence[Sequence[Statement]]) -> None:
+        """Run the statements of one transaction's events, in order (a view that keeps figures over
+        them adds its own statements here, in the same transaction)."""
+        for statements in events:
+            for sql, params in statements:
+                curs.execute(sql, storable(params))
 
     def truncate(self) -> None:
         """Forget everything so a replay from position 0 rebuilds the view."""

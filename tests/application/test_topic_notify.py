@@ -1,0 +1,80 @@
+"""A NOTIFY names the topics its transaction recorded, and a subscription wakes only for those it
+follows, without missing one of its events (application/recorder.py)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from eventsourcing.projection import ApplicationSubscription
+from eventsourcing.utils import get_topic
+
+from application import recorder
+from application.recorder import concerns, topics_payload
+from application.scheduler import Scheduler
+from domain.job import Job
+from interfaces.database import eventsourcing_env
+
+JOB = {"name": "w", "type": "interval", "schedule": {"interval_seconds": 60},
+       "action": {"type": "publish", "topic": "t/w"}}
+DEADLINE = 30.0
+
+
+def test_the_payload_names_each_topic_once_and_any_topic_when_too_long() -> None:
+    assert topics_payload(["b:B", "a:A", "b:B"]) == "a:A,b:B"
+    assert topics_payload([f"module:Event{i}" for i in range(1000)]) == ""
+    assert concerns("a:A,b:B", frozenset({"b:B"})) and not concerns("a:A,b:B", frozenset({"c:C"}))
+    assert concerns("", frozenset({"c:C"})), "a NOTIFY naming nothing may hold anything"
+    assert concerns("a:A", frozenset()), "a subscription to every topic wakes for any"
+
+
+def _received(subscription: Any, expected: set[int]) -> list[int]:
+    """Positions the subscription hands out until it has every expected one (within a deadline)."""
+    received: list[int] = []
+    timer = threading.Timer(DEADLINE, subscription.stop)
+    timer.start()
+    try:
+        for _, tracking in subscription:
+            received.append(tracking.notification_id)
+            if expected <= set(received):
+                break
+    finally:
+        timer.cancel()
+    return received
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["topics named", "a writer naming none"])
+def test_a_subscription_to_one_topic_gets_every_event_of_it_from_concurrent_mixed_writers(
+    runtime: Any, monkeypatch: pytest.MonkeyPatch, named: bool
+) -> None:
+    if not named:
+        monkeypatch.setattr(recorder, "topics_payload", lambda topics: "")
+    toggled = get_topic(Job.Toggled)
+    start = runtime.app.recorder.max_notification_id() or 0
+    writers = [Scheduler(eventsourcing_env(runtime.url, pool_size=2)) for _ in range(3)]
+    expected: set[int] = set()
+    lock = threading.Lock()
+
+    def write(app: Scheduler) -> None:
+        gateway_id = f"gw-{uuid.uuid4().hex[:10]}"
+        for i in range(10):  # a create (three topics, none followed), then a toggle (followed)
+            job = app.create_job(gateway_id, dict(JOB), actor="w").job
+            saved = app.toggle_job(gateway_id, job.job_id, enabled=False, reason=f"r{i}", actor="w")
+            with lock:
+                expected.update(position for topic, position in saved.recorded if topic == toggled)
+
+    try:
+        with ApplicationSubscription(runtime.app, gt=start, topics=[toggled]) as subscription:
+            threads = [threading.Thread(target=write, args=(app,)) for app in writers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            received = _received(subscription, expected)
+    finally:
+        for app in writers:
+            app.close()
+    assert len(expected) == 30
+    assert sorted(received) == sorted(expected), "a followed event was missed, or another topic's handed out"
