@@ -7,6 +7,7 @@ Statuses of an entry (docs/api.md, "fires"):
   run_once/run_all), missed (recorded missed: downtime under the misfire policy), skipped_overlap,
   cancelled, running, disabled (by whom, why, until when), outside_bounds (a span before start_at or
   after end_at), dst_deduplicated (the second pass of a repeated wall time, not fired),
+  dst_skipped (local times an hourly-or-finer cron matched inside a spring-forward gap: none existed),
   no_solar_event (a local day without the event), manual (a run asked for beside the schedule),
   pruned (older than execution retention: its record is gone), upcoming (after now), pending (due a
   moment ago, not yet recorded), not_recorded (due, and no dispatcher recorded it: none ran for the
@@ -129,6 +130,16 @@ def _gap_note(instant: datetime, v: Version, zone: ZoneInfo | None) -> dict[str,
     return {"kind": "gap", "wall_time": wanted.isoformat(), "fired_local": local.isoformat()}
 
 
+def _gap_skips(v: Version, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    """Wall times a frequency-keeping cron matched inside a spring-forward gap: they never existed,
+    and no fire stands in for them (docs/schedules.md, DST)."""
+    return [{"instant": change, "status": "dst_skipped", "version": v.version,
+             "wall_times": [w.time().isoformat() for w in walls],
+             "reason": "these local times did not exist (clocks went forward); an hourly-or-finer"
+                       " cron keeps its spacing in real time, so no fire stands in for them"}
+            for change, walls in v.schedule.gap_skips(lo, hi)]
+
+
 def _fold_twin(instant: datetime, zone: ZoneInfo | None) -> datetime | None:
     """The second pass of the instant's wall time when it is repeated (fall-back) and the instant
     is the first pass; else None."""
@@ -241,6 +252,8 @@ def explain(
             t = v.schedule.next_after(t)
         if v.schedule_type == "sunrise":
             entries.extend(_solar_gaps(v, instants, max(lo, start), hi))
+        if isinstance(v.schedule, CronSchedule):
+            entries.extend(_gap_skips(v, max(lo, start), hi))
         if truncated:
             break
     for instant, run in scheduled.items():  # recorded for an instant no version in force called for

@@ -134,6 +134,30 @@ class CronSchedule(Bounded):
         match = self._cron.after(naive + before - _TICK)  # the gap's wall times are [naive+before, naive+after)
         return match if match is not None and match < naive + after else None
 
+    def gap_skips(self, after: datetime, until: datetime) -> list[tuple[datetime, list[datetime]]]:
+        """For an expression that keeps its frequency (hour `*` or a step): each spring-forward
+        transition in (after, until] with the matching local wall times its gap swallowed. No fire
+        stands in for them (the real instants keep their spacing); fixed-hour expressions fire the
+        first match at the gap's end instead (`gap_wall_time`)."""
+        tz = zone(self.timezone)
+        out: list[tuple[datetime, list[datetime]]] = []
+        if not self._absolute:
+            return out
+        cur = after.astimezone(UTC)
+        while (change := next_transition(cur, until.astimezone(UTC), tz)) is not None:
+            before, later = tz.utcoffset((change - _TICK).astimezone(tz)), tz.utcoffset(change.astimezone(tz))
+            if before is not None and later is not None and later > before:
+                start = change.replace(tzinfo=None) + before  # the gap's wall times: [start, start + jump)
+                walls: list[datetime] = []
+                match = self._cron.after(start - _TICK)
+                while match is not None and match < start + (later - before) and len(walls) < 3600:
+                    walls.append(match)
+                    match = self._cron.after(match)
+                if walls:
+                    out.append((change, walls))
+            cur = change
+        return out
+
     @property
     def keeps_frequency(self) -> bool:
         """An hour field of `*` or a step: every real matching instant fires, through DST too."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -184,12 +185,33 @@ def test_spring_forward_shifts_a_fixed_hour_cron_match_in_the_gap_and_says_so(ex
     start, end = datetime(2025, 3, 9, 4, tzinfo=UTC), datetime(2025, 3, 9, 12, tzinfo=UTC)
     found = explain([v], [], start, end, now=NOW.replace(year=2026), pruned_before=None)
     # the instants explained are the schedule's own, as the dispatcher steps it
-    assert [e["instant"] for e in found.entries] == v.schedule.next_n(start - timedelta(microseconds=1),
-                                                                       len(found.entries))
+    fires = [e["instant"] for e in found.entries if e["status"] != "dst_skipped"]
+    assert fires == v.schedule.next_n(start - timedelta(microseconds=1), len(fires))
     notes = {e["instant"]: e["dst"] for e in found.entries if "dst" in e}
     assert {t: n["wall_time"] for t, n in notes.items()} == shifted
     for t, note in notes.items():
         assert note == {"kind": "gap", "wall_time": shifted[t], "fired_local": "2025-03-09T03:00:00-04:00"}
+
+
+@pytest.mark.parametrize(("expression", "skipped"), [
+    ("0 */2 * * *", ["02:00:00"]),  # every other hour: 00:00, then 04:00, three real hours later
+    ("*/30 * * * *", ["02:00:00", "02:30:00"]),
+    ("30 2 * * *", None),  # a fixed hour: fired at the gap's end instead, annotated `dst`
+])
+def test_spring_forward_lists_the_local_times_an_hourly_cron_matched_in_the_gap(expression: str, skipped):
+    since = datetime(2025, 3, 1, tzinfo=UTC)
+    v = version(1, since, "cron", {"cron_expression": expression, "timezone": "America/New_York"})
+    start, end = datetime(2025, 3, 9, 4, tzinfo=UTC), datetime(2025, 3, 9, 12, tzinfo=UTC)
+    found = explain([v], [], start, end, now=NOW.replace(year=2026), pruned_before=None)
+    gaps = [e for e in found.entries if e["status"] == "dst_skipped"]
+    if skipped is None:
+        assert gaps == []
+        return
+    transition = datetime(2025, 3, 9, 7, tzinfo=UTC)  # 02:00 EST became 03:00 EDT
+    assert [(e["instant"], e["wall_times"]) for e in gaps] == [(transition, skipped)]
+    fired_walls = {t.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M:%S")
+                   for t in v.schedule.next_n(start, 20) if t < end}
+    assert not fired_walls & set(skipped)  # the schedule object really fires none of them
 
 
 def test_fall_back_fires_a_fixed_hour_cron_time_once_and_explains_the_second_pass():

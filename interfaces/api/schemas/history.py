@@ -98,7 +98,7 @@ class JobVersionData(msgspec.Struct):
 
 FireStatus = Literal[
     "fired", "retried", "fired_late", "missed", "skipped_overlap", "cancelled", "running", "disabled",
-    "outside_bounds", "dst_deduplicated", "no_solar_event", "manual", "pruned", "upcoming", "pending", "not_recorded",
+    "outside_bounds", "dst_deduplicated", "dst_skipped", "no_solar_event", "manual", "pruned", "upcoming", "pending", "not_recorded",
 ]
 
 
@@ -126,6 +126,7 @@ class Fire(msgspec.Struct, omit_defaults=True):
     end_at: Instant | None = None
     fired_at: Instant | None = None
     date: str | None = None
+    wall_times: list[str] | None = None
     dst: DstNote | None = None
 
 
