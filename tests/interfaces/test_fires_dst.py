@@ -137,3 +137,22 @@ def test_fires_over_dst_days_name_the_shifted_fire_and_the_deduplicated_pass_as_
     assert _local_times(found, zone, fall_day) == fall_local
     assert len(fired) == 3 * len(fall_local) and len(found) == len(fired) + len(repeated)
     assert not any("dst" in f for f in found)
+
+
+def test_fires_list_the_local_time_an_every_other_hour_cron_lost_in_the_gap(api: Api, runtime: Any) -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    schedule = {"cron_expression": "0 */2 * * *", "timezone": "Europe/Berlin"}
+    job_id = _ok(api.post("/jobs", job_body(name="DST step", type="cron", schedule=schedule)), 201)["job_id"]
+    spring_day = _next_changes(zone, datetime.now(UTC).date() + timedelta(days=2))["spring"]
+    start = datetime.combine(spring_day, time(), zone).astimezone(UTC)
+    end = datetime.combine(spring_day + timedelta(days=1), time(), zone).astimezone(UTC)
+    fired = _dispatched(runtime, api.gateway_id, job_id, start, end)
+    _record_fires(runtime, api.gateway_id, job_id, fired)
+    found = _ok(api.get(f"/jobs/{job_id}/fires", params={"from": _iso(start), "to": _iso(end)}))["fires"]
+    assert [f["instant"] for f in found if f["status"] == "fired"] == [_iso(t) for t in fired]
+    assert "02:00" not in _local_times(found, zone, spring_day)  # the dispatcher fired no stand-in
+    skipped = [f for f in found if f["status"] == "dst_skipped"]
+    assert [f["wall_times"] for f in skipped] == [["02:00:00"]]
+    transition = _at(skipped[0]["instant"]).astimezone(zone)
+    assert transition.date() == spring_day and transition.time() == time(3)
+    assert len(fired) == 12 and len(found) == 13  # 00, 04, 06, ..., 22 and the next 00:00 fired; 02:00 explained
