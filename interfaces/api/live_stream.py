@@ -63,7 +63,8 @@ async def _events(subscription: Subscription, after: int | None) -> AsyncGenerat
                 data = msgspec.json.encode({"type": "end", "code": out.code, "reason": out.reason}).decode()
                 yield ServerSentEventMessage(data=data, event="end")
                 return
-            yield ServerSentEventMessage(data=out.text, event=out.type, id=out.position)
+            for one in out if isinstance(out, list) else (out,):
+                yield ServerSentEventMessage(data=one.text, event=one.type, id=one.position)
 
 
 class LiveStream(Controller):

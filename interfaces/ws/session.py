@@ -1,10 +1,13 @@
 """One client's subscription to its gateway's feed, whatever carries it: the WebSocket
 (interfaces/ws/feed.py) and Server-Sent Events (interfaces/api/live_stream.py) both iterate
-`Subscription.messages` and only say how a message and the end go on their wire. The hub
+`Subscription.messages` and only say how a message, a batch of live messages and the end go on
+their wire. The hub
 (interfaces/ws/hub.py) is the one live subscription of the process; this is the cursor.
 
-A message is `Out` (its text, type and position, or None for control messages without one); the
-last thing a subscription yields may be `End` (the code and reason the transport closes with)."""
+A message is `Out` (its text, type and position, or None for control messages without one); live
+messages come as a list of the hub's `Item`s (the same three attributes), already through the
+client's filters and in order; the last thing a subscription yields may be `End` (the code and
+reason the transport closes with)."""
 
 from __future__ import annotations
 
@@ -70,12 +73,12 @@ class Subscription:
                 break
         self.cursor = max(self.cursor, head)
 
-    async def messages(self, after: int | None) -> AsyncIterator[Out | End]:
+    async def messages(self, after: int | None) -> AsyncIterator[Out | End | list[Item]]:
         """auth_ok; the history after `after` (None: live from now) or resync_required if retention
         pruned some of it; caught_up; then live messages and heartbeats until the token expires."""
         hub = self.hub
         await anyio.to_thread.run_sync(hub.ensure_started)
-        subscriber = hub.add(Subscriber(self.gateway_id, asyncio.get_running_loop()))  # before the history: the seam
+        subscriber = hub.add(Subscriber(self.gateway_id, asyncio.get_running_loop(), self.filters))  # before the history: the seam
         try:
             yield _control(AuthOk(self.gateway_id))
             if after is None:
@@ -93,24 +96,30 @@ class Subscription:
                 yield out
         finally:
             hub.remove(subscriber)
+            subscriber.close()
 
-    async def _live(self, subscriber: Subscriber) -> AsyncIterator[Out | End]:
+    async def _live(self, subscriber: Subscriber) -> AsyncIterator[Out | End | list[Item]]:
+        """Each batch the hub offered, at once and whole (the transport sends it back to back);
+        a heartbeat after HEARTBEAT_SECONDS without one; the end at the token's expiry. Times are
+        the loop's clock: no wall-clock read per batch."""
+        loop = asyncio.get_running_loop()
+        expires = loop.time() + (self.expires - datetime.now(UTC)).total_seconds()
+        quiet_since = loop.time()
         while True:
-            left = (self.expires - datetime.now(UTC)).total_seconds()
-            try:
-                if left > 0 and not subscriber.queue.empty():
-                    item = subscriber.queue.get_nowait()  # a burst: no timer per message
-                else:
-                    item = await asyncio.wait_for(subscriber.queue.get(), max(0.0, min(HEARTBEAT_SECONDS, left)))
-            except TimeoutError:
-                if datetime.now(UTC) >= self.expires:
+            got = subscriber.take()
+            if got is None:
+                now = loop.time()
+                if now >= expires:
                     yield End(CLOSE_EXPIRED, "The token expired")
                     return
-                if left < HEARTBEAT_SECONDS:
-                    continue  # it woke for the expiry, a moment early (timer granularity): wait again
-                yield _control(Heartbeat(self.cursor))
+                if now >= quiet_since + HEARTBEAT_SECONDS:
+                    quiet_since = now
+                    yield _control(Heartbeat(self.cursor))
+                    continue
+                await subscriber.wait(min(expires, quiet_since + HEARTBEAT_SECONDS))
                 continue
-            if item is OVERFLOW:
+            quiet_since = loop.time()
+            if got is OVERFLOW:
                 head = await anyio.to_thread.run_sync(self.hub.head)
                 if head - self.cursor > BACKLOG_LIMIT:
                     yield _control(ResyncRequired("backlog", self.cursor))
@@ -118,5 +127,8 @@ class Subscription:
                     return
                 async for out in self._catch_up(self.cursor):
                     yield out
-            elif (out := self._pass(item)) is not None:
-                yield out
+                continue
+            batch = [item for item in got if item.position > self.cursor]  # type: ignore[union-attr]
+            if batch:
+                self.cursor = batch[-1].position
+                yield batch
