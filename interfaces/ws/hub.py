@@ -23,20 +23,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.projection import ApplicationSubscription
 
 from application.maintenance.retention import low_water
-from domain.job import Job
-from interfaces.ws.messages import (
-    TOPICS,
-    JobRef,
-    encode,
-    needs_job_ref,
-    ref_of_created,
-    route,
-)
+from interfaces.ws.job_directory import JobDirectory
+from interfaces.ws.messages import TOPICS, encode, needs_job_ref, route
 
 _log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000  # live messages a connection may have waiting before it falls back to catch-up
@@ -141,37 +133,6 @@ class Subscriber:
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
-
-
-class JobDirectory:
-    """Job aggregate id -> its gateway and job id (never change) and its tags as last seen, from
-    the Created and Updated events that pass, else read once from the job's events. Only the Job
-    events after Created need it (rare: configuration changes); Toggled and Deleted carry their
-    tags since v2, so the tags here matter only for older ones."""
-
-    def __init__(self, hub: FeedHub) -> None:
-        self._hub = hub
-        self._refs: dict[UUID, JobRef] = {}
-
-    def learn(self, event: Any) -> None:
-        ref = ref_of_created(event)
-        if ref is not None:
-            self._refs[event.originator_id] = ref
-        elif isinstance(event, Job.Updated) and (known := self._refs.get(event.originator_id)) is not None:
-            self._refs[event.originator_id] = JobRef(known.gateway_id, known.job_id, tuple(event.tags))
-
-    def ref(self, event: Any) -> JobRef | None:
-        ref = self._refs.get(event.originator_id)
-        if ref is None:
-            ref = None
-            for earlier in self._hub.app.events.get(event.originator_id, lte=event.originator_version):
-                if isinstance(earlier, Job.Created):
-                    ref = ref_of_created(earlier)
-                elif isinstance(earlier, Job.Updated) and ref is not None:
-                    ref = JobRef(ref.gateway_id, ref.job_id, tuple(earlier.tags))
-            if ref is not None:
-                self._refs[event.originator_id] = ref
-        return ref
 
 
 class FeedHub:

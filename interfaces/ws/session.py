@@ -52,14 +52,14 @@ class Subscription:
         self.expires = expires  # the token's expiry: the subscription ends then (4401)
         self.cursor = 0  # the last position delivered or passed over
 
-    def _pass(self, item: Item) -> Out | None:
+    def _pass(self, item: Item) -> Item | None:
         """The item's message if this client gets it; moves the cursor past it either way."""
         if item.position <= self.cursor:
             return None
         self.cursor = item.position
-        return Out(item.text, item.type, item.position) if self.filters.accepts(item) else None
+        return item if self.filters.accepts(item) else None  # an Item reads as an Out: no copy
 
-    async def _catch_up(self, after: int) -> AsyncIterator[Out]:
+    async def _catch_up(self, after: int) -> AsyncIterator[Item]:
         """Everything of the gateway after `after` from the log, up to at least its head now."""
         head = await anyio.to_thread.run_sync(self.hub.head)
         self.cursor = max(self.cursor, after)
