@@ -17,6 +17,7 @@ and sends it back to back (docs/benchmarks.md, the live feed)."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import threading
 from collections import deque
@@ -33,6 +34,7 @@ from interfaces.ws.messages import TOPICS, encode, needs_job_ref, route
 _log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000  # live messages a connection may have waiting before it falls back to catch-up
 PAGE = 500  # notifications per history read
+RECENT = 20_000  # live items kept in memory: an overflowed connection catches up from them, not the log
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class FeedHub:
         self._stopping = threading.Event()
         self._started = threading.Event()
         self.position = 0  # the last notification the live subscription handed out
+        self._recent: list[Item] = []  # the live items since `_complete_after`, in order
+        self._complete_after = 0
 
     @property
     def app(self) -> Any:
@@ -217,7 +221,7 @@ class FeedHub:
         """Blocking (the first time it opens the live subscription): call from a worker thread."""
         with self._lock:
             if self._thread is None:
-                self.position = self.head()
+                self.position = self._complete_after = self.head()
                 self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
                 self._thread.start()
         self._started.wait(10)
@@ -229,7 +233,9 @@ class FeedHub:
                 with self._subscription:
                     self._started.set()
                     for event, tracking in self._subscription:
-                        self._dispatch(self.item(event, tracking.notification_id))
+                        item = self.item(event, tracking.notification_id)
+                        self._remember(item)
+                        self._dispatch(item)
                         self.position = tracking.notification_id
             except BaseException:  # noqa: BLE001 - the feed outlives a lost database; resumes where it was
                 self._started.set()
@@ -237,6 +243,25 @@ class FeedHub:
                     return
                 _log.exception("live feed subscription failed; resubscribing after position %s", self.position)
                 self._stopping.wait(1.0)
+
+    def _remember(self, item: Item | None) -> None:
+        """Before it is dispatched: an item dropped by an overflowed mailbox is then in memory."""
+        if item is None:
+            return
+        with self._lock:
+            self._recent.append(item)
+            if len(self._recent) > 2 * RECENT:
+                self._complete_after = self._recent[-RECENT - 1].position
+                del self._recent[:-RECENT]
+
+    def recent(self, gateway_id: str, after: int) -> list[Item] | None:
+        """The gateway's live items after `after` from memory (every one the live subscription
+        handed out so far), or None when memory no longer reaches back to `after`."""
+        with self._lock:
+            if after < self._complete_after:
+                return None
+            start = bisect.bisect_right(self._recent, after, key=lambda i: i.position)
+            return [i for i in self._recent[start:] if i.gateway_id == gateway_id]
 
     def _dispatch(self, item: Item | None) -> None:
         """On the subscription's thread: the item joins the outbox of each loop with sockets of its

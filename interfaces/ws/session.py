@@ -125,8 +125,14 @@ class Subscription:
                     yield _control(ResyncRequired("backlog", self.cursor))
                     yield End(CLOSE_RESYNC, "Too far behind: resync")
                     return
-                async for out in self._catch_up(self.cursor):
-                    yield out
+                recent = self.hub.recent(self.gateway_id, self.cursor)
+                if recent is None:  # further back than the hub remembers: from the log
+                    async for out in self._catch_up(self.cursor):
+                        yield out
+                elif recent:  # what the mailbox dropped, and the live items since: the rest comes live
+                    self.cursor = recent[-1].position
+                    if batch := [item for item in recent if self.filters.accepts(item)]:
+                        yield batch
                 continue
             batch = [item for item in got if item.position > self.cursor]  # type: ignore[union-attr]
             if batch:

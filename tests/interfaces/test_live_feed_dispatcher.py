@@ -136,3 +136,22 @@ def test_a_failing_run_with_retries_sends_job_failed_with_error_and_retry_count(
     assert all(m["data"]["error"] and m["data"]["code"] == "ACTION_FAILED" for m in failures)
     assert len({m["data"]["execution_id"] for m in failures}) == 1 and not _of(messages, "job_completed")
     ws.close()
+
+
+def test_a_run_all_is_a_schedule_event_started_then_completed(server, workers, mqtt_url):  # noqa: F811
+    gw = f"gw-{uuid.uuid4().hex[:10]}"
+    ws = subscribed(server, gw, types=["schedule_event"])
+    read_until(ws, caught_up)
+    workers(gw, mqtt_url)
+    jobs = [_create(server, gw, name=f"Later {i}", type="once", schedule={"at": _at(3600)}) for i in range(2)]
+    headers = {"Authorization": f"Bearer {token('admin', [gw])}", "X-Gateway-ID": gw}
+    answer = httpx.post(f"http://{server}/api/v1/scheduler/jobs/run/all", json={}, headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    group_id = answer.json()["data"]["execution_group_id"]
+    started, completed = _until(ws, lambda ms: len(ms) == 2)
+    assert started["data"] == {"schedule_id": group_id, "job_count": 2, "status": "started", "job_ids": jobs,
+                               "scheduled_for": None}
+    assert completed["data"] == {"schedule_id": group_id, "job_count": 2, "status": "completed", "job_ids": [],
+                                 "scheduled_for": None}
+    assert started["position"] < completed["position"]
+    ws.close()
