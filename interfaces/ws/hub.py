@@ -7,7 +7,9 @@ Why no event is lost or sent twice at the seam between history and live: appends
 *before* it reads history; every event the hub hands out after that is queued for it, and every
 event committed before its history read ends is in that history. The connection keeps a cursor
 (the last position delivered or passed over) and drops anything at or below it. A queue that fills
-up is emptied and marked overflowed; its connection then catches up from its cursor again.
+up is emptied and marked overflowed; its connection then catches up from its cursor again, from
+the hub's memory of recent items when it reaches back that far: every item is remembered before it
+is dispatched, so whatever a full queue dropped is there.
 
 The fan-out costs per batch, not per socket and event: the subscription's thread hands each event
 loop its items with one thread hop for all that gathered meanwhile; on the loop, the filters are
