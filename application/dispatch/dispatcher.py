@@ -19,6 +19,7 @@ from uuid import UUID
 from application.clock import Clock, utc_now
 from application.dispatch import planner
 from application.dispatch.due_index import MANUAL_RUN_WINDOW, Due, DueIndex, JobEntry
+from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.follow_ups import FollowUps
 from application.dispatch.job_feed import JobFeed, JobFeedHub
 from application.dispatch.leadership import Leadership
@@ -63,11 +64,12 @@ class Dispatcher:
             leadership.keeper, leadership.wake = shared.leases, self._wake
         self.feed = JobFeed(app, gateway_id, self._wake, shared.feeds if shared else feeds)
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
-        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder, record=record)
-        self.sweeper = Sweeper(app, self.store, clock)
+        self.groups = OpenGroups(app, gateway_id)  # instants' groups, completed with their last run's end
+        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder, self.groups, record=record)
+        self.sweeper = Sweeper(app, self.store, clock, self.groups)
         self.live: dict[UUID, Execution] = {}  # runs this process recorded and has not finished
         self.pending_runs: dict[str, Due] = {}  # manual runs asked for while not leading
-        self.writer = OutcomeWriter(app, record=record)
+        self.writer = OutcomeWriter(app, self.groups, record=record)
         self.stats = DispatchStats()
         self.starter = Starter(
             executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,

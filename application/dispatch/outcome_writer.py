@@ -2,7 +2,8 @@
 in-flight row deleted in the same transaction. The dispatcher loop flushes it every tick: a
 writer thread of its own was measured slower (it competes for the interpreter and the table lock).
 
-One outcome that cannot be recorded as such (its run was closed meanwhile, e.g. by a takeover)
+A run's end that completes its group of runs due at one instant records the group's completion in
+the same transaction (application/dispatch/fire_groups.py). One outcome that cannot be recorded as such (its run was closed meanwhile, e.g. by a takeover)
 is reconciled alone and never holds up the others; a database that stays away is visible in
 `health()` (readiness and metrics) and the log, and the outcomes wait for it, in order."""
 
@@ -17,6 +18,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.outcomes import Outcome
 from application.dispatch.store import DispatchStore
 
@@ -31,8 +33,9 @@ class Flushed:
 
 
 class OutcomeWriter:
-    def __init__(self, app: Any, *, record: Any = None) -> None:
+    def __init__(self, app: Any, groups: OpenGroups | None = None, *, record: Any = None) -> None:
         self.app = app
+        self.groups = groups
         self._put = record  # the process's ProcessCommits.record, else the application's
         self._queue: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._pending: list[Outcome] = []
@@ -75,15 +78,24 @@ class OutcomeWriter:
             self._failed(batch, len(batch))
             return Flushed([], [])
 
-    def _record(self, batch: list[Outcome]) -> None:
-        finished = [o.execution.id for o in batch if not o.will_retry]
-        (self._put or self.app.record)([o.execution for o in batch], side_statements=DispatchStore.finished_side(finished))
+    def _record(self, batch: list[Outcome], *, with_groups: bool = True) -> None:
+        ended = [o.execution for o in batch if not o.will_retry]
+        completed = []
+        if self.groups is not None and with_groups and ended:
+            completed = self.groups.completions(ended, max(run.modified_on for run in ended))
+        (self._put or self.app.record)([*(o.execution for o in batch), *completed],
+                                       side_statements=DispatchStore.finished_side([run.id for run in ended]))
+        if self.groups is not None:
+            self.groups.recorded(ended, completed)
 
     def _one_by_one(self, batch: list[Outcome]) -> Flushed:
         flushed = Flushed([], [])
         for i, outcome in enumerate(batch):
             try:
-                self._record([outcome])
+                try:
+                    self._record([outcome])
+                except IntegrityError:  # its group's completion, recorded by another writer? Then alone.
+                    self._record([outcome], with_groups=False)
                 flushed.recorded.append(outcome)
             except IntegrityError:
                 self._reconcile(outcome)

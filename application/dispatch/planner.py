@@ -129,7 +129,8 @@ def fire_groups(gateway_id: str, executions: Iterable[Execution], now: datetime)
                 and execution.scheduled_for is not None:
             by_instant.setdefault(execution.scheduled_for, []).append(execution)
     return [
-        FireGroup.start(gateway_id, instant, [e.job_id for e in runs], [t for e in runs for t in e.tags], now)
+        FireGroup.start(gateway_id, instant, [e.job_id for e in runs], [t for e in runs for t in e.tags], now,
+                        [e.execution_id for e in runs])
         for instant, runs in sorted(by_instant.items()) if len(runs) > 1
     ]
 

@@ -14,6 +14,7 @@ import psycopg
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.leadership import APP_NAME_PREFIX
 from application.dispatch.planner import fire_groups
 from domain.execution import Execution
@@ -68,12 +69,16 @@ class InflightRow:
 
 
 class DispatchStore:
-    def __init__(self, app: Any, conninfo: str, gateway_id: str, holder: str, *, record: Any = None) -> None:
+    def __init__(
+        self, app: Any, conninfo: str, gateway_id: str, holder: str, groups: OpenGroups | None = None, *,
+        record: Any = None,
+    ) -> None:
         self.app = app
         self._record = record  # the process's ProcessCommits.record, else the application's
         self.conninfo = conninfo
         self.gateway_id = gateway_id
         self.holder = holder
+        self.groups = groups if groups is not None else OpenGroups(app, gateway_id)  # the instants' groups recorded here, until completed
         self._launch_conn: psycopg.Connection | None = None
 
     # ---- side statements (commit with the events) ----------------------------------------
@@ -128,11 +133,13 @@ class DispatchStore:
         groups = fire_groups(self.gateway_id, executions, now)
         try:
             self.save([*executions, *groups], self.fire_side(executions, term, now, launch_at))
+            self.groups.opened(groups)
             return {e.id for e in executions}
         except IntegrityError:
             for group in groups:
                 try:
                     self.save([group], [self.fence(term)])
+                    self.groups.opened([group])
                 except IntegrityError:
                     pass  # another writer recorded this instant's group
             saved: set[UUID] = set()

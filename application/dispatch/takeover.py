@@ -2,7 +2,10 @@
 then every few seconds): a run never launched is launched by the leader, a run between attempts
 is retried by it, and a launched run is closed as interrupted only once its holder is gone or
 its timeout has passed (a paused or cut-off holder may still be running it and record its outcome).
-Also the misfire plan of each job at takeover, from its durable checkpoint."""
+A run it closes that ends its group of runs due at one instant completes the group in the same
+transaction; each sweep also completes the known groups whose members others ended
+(application/dispatch/fire_groups.py). Also the misfire plan of each job at takeover, from its
+durable checkpoint."""
 
 from __future__ import annotations
 
@@ -14,9 +17,11 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
 from application.clock import Clock
 from application.dispatch.due_index import Due, JobEntry
+from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.planner import GRACE
 from application.dispatch.starter import Run
 from application.dispatch.store import DispatchStore
@@ -39,10 +44,11 @@ class Adopted:
 
 
 class Sweeper:
-    def __init__(self, app: object, store: DispatchStore, clock: Clock) -> None:
+    def __init__(self, app: object, store: DispatchStore, clock: Clock, groups: OpenGroups | None = None) -> None:
         self.app = app
         self.store = store
         self.clock = clock
+        self.groups = groups if groups is not None else OpenGroups(app, store.gateway_id)
         self._absent_since: dict[str, float] = {}
 
     def sweep(self, live: Collection[UUID], term: int, entries: Mapping[str, JobEntry]) -> Adopted:
@@ -52,19 +58,29 @@ class Sweeper:
             entry = entries.get(job_id)
             return entry.options.timeout_seconds if entry else 300.0
 
-        rows = [r for r in self.store.inflight() if r.aggregate_id not in live]
+        in_flight = self.store.inflight()
+        rows = [r for r in in_flight if r.aggregate_id not in live]
         adopted = Adopted()
+        now = self.clock()
+        settled = self.groups.settled({r.aggregate_id for r in in_flight}, now)
+        if settled:
+            try:
+                self.store.save(settled, [self.store.fence(term)])
+                self.groups.recorded([], settled)
+            except IntegrityError:
+                pass  # completed by another writer meanwhile: the next sweep reads it so
         if not rows:
             return adopted
         gone = self._gone_holders({r.holder for r in rows})
-        now = self.clock()
         stale: list[UUID] = []
+        met: list[Execution] = []
         for row in rows:
             try:
                 execution: Execution = self.app.repository.get(row.aggregate_id)  # type: ignore[attr-defined]
             except AggregateNotFoundError:
                 stale.append(row.aggregate_id)
                 continue
+            met.append(execution)
             if execution.finished:
                 stale.append(row.aggregate_id)
             elif execution.status == "retrying":
@@ -79,8 +95,13 @@ class Sweeper:
                 adopted.closed.append(execution)
         ours = [e.id for e in adopted.launch + adopted.retry]
         finished = [e.id for e in adopted.closed] + stale
+        self.groups.met(met)
+        ended = [e for e in met if e.finished]  # closed now, or ended by a writer that left its row
+        completed = self.groups.completions(ended, now) if ended else []
         if ours or finished:
-            self.store.save(adopted.closed, self.store.adopt_side(term, relaunch=ours, keep=[], closed=finished))
+            self.store.save([*adopted.closed, *completed],
+                            self.store.adopt_side(term, relaunch=ours, keep=[], closed=finished))
+            self.groups.recorded(ended, completed)
         if adopted.closed:
             _log.warning("closed %d interrupted executions of %s", len(adopted.closed), self.store.gateway_id)
         return adopted

@@ -2,16 +2,22 @@
 for clients that cannot speak WebSocket: authenticated as the API (Bearer or the session cookie,
 X-Gateway-ID), resumed with `Last-Event-ID` (what an EventSource sends when it reconnects) or
 `?after=`. The same Subscription as the WebSocket (interfaces/ws/session.py): each message becomes
-`event: <type>`, `id: <position>` (when it has one), `data: <the same JSON>`; its end, an `end` event."""
+`event: <type>`, `id: <position>` (when it has one), `data: <the same JSON>`; its end, an `end` event.
+
+The subscription ends with the response: when the client goes, Litestar cancels the task that
+streams the body, and if that task was waiting on a write (a slow client's full TCP window) rather
+than inside the message generator, the generator is left suspended, its subscriber registered in
+the hub until the garbage collector finalises it. The response's background task closes it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -50,14 +56,15 @@ def subscription_request(last_event_id: str | None, after: str | None, types: st
         raise ValidationFailed(str(exc), {"field": "types", "reason": "unknown type"}) from None
 
 
-async def _events(subscription: Subscription, after: int | None) -> AsyncIterator[ServerSentEventMessage]:
+async def _events(subscription: Subscription, after: int | None) -> AsyncGenerator[ServerSentEventMessage, None]:
     async with aclosing(subscription.messages(after)) as messages:
         async for out in messages:
             if isinstance(out, End):
                 data = msgspec.json.encode({"type": "end", "code": out.code, "reason": out.reason}).decode()
                 yield ServerSentEventMessage(data=data, event="end")
                 return
-            yield ServerSentEventMessage(data=out.text, event=out.type, id=out.position)
+            for one in out if isinstance(out, list) else (out,):
+                yield ServerSentEventMessage(data=one.text, event=one.type, id=one.position)
 
 
 class LiveStream(Controller):
@@ -73,4 +80,10 @@ class LiveStream(Controller):
         """The gateway's live feed as Server-Sent Events (text/event-stream); resume with Last-Event-ID."""
         after_, filters = subscription_request(request.headers.get("last-event-id"), after, types, job_ids, tags)
         subscription = Subscription(hub_of(request.app), ctx.gateway_id, filters, request.auth.exp)
-        return ServerSentEvent(_events(subscription, after_), headers={"X-Accel-Buffering": "no"})
+        events = _events(subscription, after_)
+        return ServerSentEvent(events, headers={"X-Accel-Buffering": "no"}, background=BackgroundTask(_close, events))
+
+
+async def _close(events: AsyncGenerator[ServerSentEventMessage, None]) -> None:
+    """After the response, however it ended: a generator already finished is left as it is."""
+    await events.aclose()

@@ -84,10 +84,14 @@ async def live_feed(socket: WebSocket[Any, Any, Any]) -> None:
 async def _send_all(socket: WebSocket[Any, Any, Any], subscription: Subscription, after: int | None) -> None:
     async with aclosing(subscription.messages(after)) as messages:
         async for out in messages:
-            if isinstance(out, End):
+            if isinstance(out, list):  # live messages: back to back
+                for item in out:
+                    await socket.send_text(item.text)
+            elif isinstance(out, End):
                 await socket.close(code=out.code, reason=out.reason)
                 return
-            await socket.send_text(out.text)
+            else:
+                await socket.send_text(out.text)
 
 
 async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:

@@ -7,34 +7,36 @@ Why no event is lost or sent twice at the seam between history and live: appends
 *before* it reads history; every event the hub hands out after that is queued for it, and every
 event committed before its history read ends is in that history. The connection keeps a cursor
 (the last position delivered or passed over) and drops anything at or below it. A queue that fills
-up is emptied and marked overflowed; its connection then catches up from its cursor again."""
+up is emptied and marked overflowed; its connection then catches up from its cursor again, from
+the hub's memory of recent items when it reaches back that far: every item is remembered before it
+is dispatched, so whatever a full queue dropped is there.
+
+The fan-out costs per batch, not per socket and event: the subscription's thread hands each event
+loop its items with one thread hop for all that gathered meanwhile; on the loop, the filters are
+decided once per item and distinct (gateway, filters), and each socket is woken once per batch
+and sends it back to back (docs/benchmarks.md, the live feed)."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.projection import ApplicationSubscription
 
 from application.maintenance.retention import low_water
-from domain.job import Job
-from interfaces.ws.messages import (
-    TOPICS,
-    JobRef,
-    encode,
-    needs_job_ref,
-    ref_of_created,
-    route,
-)
+from interfaces.ws.job_directory import JobDirectory
+from interfaces.ws.messages import TOPICS, encode, needs_job_ref, route
 
 _log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000  # live messages a connection may have waiting before it falls back to catch-up
 PAGE = 500  # notifications per history read
+RECENT = 20_000  # live items kept in memory: an overflowed connection catches up from them, not the log
 
 
 @dataclass(frozen=True)
@@ -70,54 +72,71 @@ class Filters:
             self.tags is None or not self.tags.isdisjoint(item.tags))
 
 
-@dataclass(eq=False)
 class Subscriber:
-    gateway_id: str
-    loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    overflows: int = 0
+    """One connection's mailbox, on its event loop: the live items the hub handed it (already
+    through its filters), woken once per batch. Past QUEUE_SIZE waiting items it is emptied and
+    marked overflowed (its connection catches up from its cursor)."""
+
+    __slots__ = ("gateway_id", "loop", "filters", "pending", "overflowed", "overflows", "_waiter", "_timer")
+
+    def __init__(self, gateway_id: str, loop: asyncio.AbstractEventLoop, filters: Filters | None = None) -> None:
+        self.gateway_id, self.loop, self.filters = gateway_id, loop, filters or Filters()
+        self.pending: deque[Item] = deque()
+        self.overflowed = False
+        self.overflows = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def offer(self, items: Sequence[Item]) -> None:
         """On the subscriber's loop."""
-        for item in items:
-            try:
-                self.queue.put_nowait(item)
-            except asyncio.QueueFull:
-                while not self.queue.empty():
-                    self.queue.get_nowait()
-                self.queue.put_nowait(OVERFLOW)
-                self.overflows += 1
+        if self.overflowed:
+            return  # its catch-up reads these from the log
+        if len(self.pending) + len(items) > QUEUE_SIZE:
+            self.pending.clear()
+            self.overflowed = True
+            self.overflows += 1
+        else:
+            self.pending.extend(items)
+        self._wake()
 
+    def take(self) -> list[Item] | object | None:
+        """What waits: OVERFLOW, or the items (all of them), or None."""
+        if self.overflowed:
+            self.overflowed = False
+            return OVERFLOW
+        if not self.pending:
+            return None
+        items = list(self.pending)
+        self.pending.clear()
+        return items
 
-class JobDirectory:
-    """Job aggregate id -> its gateway and job id (never change) and its tags as last seen, from
-    the Created and Updated events that pass, else read once from the job's events. Only the Job
-    events after Created need it (rare: configuration changes); Toggled and Deleted carry their
-    tags since v2, so the tags here matter only for older ones."""
+    async def wait(self, until: float) -> None:
+        """Until something is offered or the loop's clock reaches `until`. One timer serves many
+        waits: armed again only once it rang or when a wait needs it sooner."""
+        if self.pending or self.overflowed:
+            return
+        if self._timer is None or self._timer.when() > until:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(until, self._ring)
+        self._waiter = self.loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
 
-    def __init__(self, hub: FeedHub) -> None:
-        self._hub = hub
-        self._refs: dict[UUID, JobRef] = {}
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def learn(self, event: Any) -> None:
-        ref = ref_of_created(event)
-        if ref is not None:
-            self._refs[event.originator_id] = ref
-        elif isinstance(event, Job.Updated) and (known := self._refs.get(event.originator_id)) is not None:
-            self._refs[event.originator_id] = JobRef(known.gateway_id, known.job_id, tuple(event.tags))
+    def _ring(self) -> None:
+        self._timer = None
+        self._wake()
 
-    def ref(self, event: Any) -> JobRef | None:
-        ref = self._refs.get(event.originator_id)
-        if ref is None:
-            ref = None
-            for earlier in self._hub.app.events.get(event.originator_id, lte=event.originator_version):
-                if isinstance(earlier, Job.Created):
-                    ref = ref_of_created(earlier)
-                elif isinstance(earlier, Job.Updated) and ref is not None:
-                    ref = JobRef(ref.gateway_id, ref.job_id, tuple(earlier.tags))
-            if ref is not None:
-                self._refs[event.originator_id] = ref
-        return ref
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class FeedHub:
@@ -129,11 +148,16 @@ class FeedHub:
         self.directory = JobDirectory(self)
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscriber]] = {}
+        self._loops: dict[str, dict[asyncio.AbstractEventLoop, int]] = {}  # gateway -> loops with its sockets
+        self._outbox: dict[asyncio.AbstractEventLoop, list[Item]] = {}  # items a loop has yet to take
+        self._groups: dict[asyncio.AbstractEventLoop, dict[tuple[str, Filters], list[Subscriber]]] = {}
         self._thread: threading.Thread | None = None
         self._subscription: ApplicationSubscription[Any] | None = None
         self._stopping = threading.Event()
         self._started = threading.Event()
         self.position = 0  # the last notification the live subscription handed out
+        self._recent: list[Item] = []  # the live items since `_complete_after`, in order
+        self._complete_after = 0
 
     @property
     def app(self) -> Any:
@@ -174,21 +198,32 @@ class FeedHub:
     def add(self, subscriber: Subscriber) -> Subscriber:
         with self._lock:
             self._subscribers.setdefault(subscriber.gateway_id, set()).add(subscriber)
+            loops = self._loops.setdefault(subscriber.gateway_id, {})
+            loops[subscriber.loop] = loops.get(subscriber.loop, 0) + 1
+            self._groups.pop(subscriber.loop, None)
         return subscriber
 
     def remove(self, subscriber: Subscriber) -> None:
         with self._lock:
             group = self._subscribers.get(subscriber.gateway_id)
-            if group is not None:
-                group.discard(subscriber)
-                if not group:
-                    del self._subscribers[subscriber.gateway_id]
+            if group is None or subscriber not in group:
+                return
+            group.discard(subscriber)
+            if not group:
+                del self._subscribers[subscriber.gateway_id]
+            loops = self._loops[subscriber.gateway_id]
+            loops[subscriber.loop] -= 1
+            if not loops[subscriber.loop]:
+                del loops[subscriber.loop]
+            if not loops:
+                del self._loops[subscriber.gateway_id]
+            self._groups.pop(subscriber.loop, None)
 
     def ensure_started(self) -> None:
         """Blocking (the first time it opens the live subscription): call from a worker thread."""
         with self._lock:
             if self._thread is None:
-                self.position = self.head()
+                self.position = self._complete_after = self.head()
                 self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
                 self._thread.start()
         self._started.wait(10)
@@ -200,7 +235,9 @@ class FeedHub:
                 with self._subscription:
                     self._started.set()
                     for event, tracking in self._subscription:
-                        self._dispatch(self.item(event, tracking.notification_id))
+                        item = self.item(event, tracking.notification_id)
+                        self._remember(item)
+                        self._dispatch(item)
                         self.position = tracking.notification_id
             except BaseException:  # noqa: BLE001 - the feed outlives a lost database; resumes where it was
                 self._started.set()
@@ -209,20 +246,71 @@ class FeedHub:
                 _log.exception("live feed subscription failed; resubscribing after position %s", self.position)
                 self._stopping.wait(1.0)
 
-    def _dispatch(self, item: Item | None) -> None:
+    def _remember(self, item: Item | None) -> None:
+        """Before it is dispatched: an item dropped by an overflowed mailbox is then in memory."""
         if item is None:
             return
         with self._lock:
-            subscribers = list(self._subscribers.get(item.gateway_id, ()))
-        by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
-        for subscriber in subscribers:
-            by_loop.setdefault(subscriber.loop, []).append(subscriber)
-        for loop, group in by_loop.items():
+            self._recent.append(item)
+            if len(self._recent) > 2 * RECENT:
+                self._complete_after = self._recent[-RECENT - 1].position
+                del self._recent[:-RECENT]
+
+    def recent(self, gateway_id: str, after: int) -> list[Item] | None:
+        """The gateway's live items after `after` from memory (every one the live subscription
+        handed out so far), or None when memory no longer reaches back to `after`."""
+        with self._lock:
+            if after < self._complete_after:
+                return None
+            start = bisect.bisect_right(self._recent, after, key=lambda i: i.position)
+            return [i for i in self._recent[start:] if i.gateway_id == gateway_id]
+
+    def _dispatch(self, item: Item | None) -> None:
+        """On the subscription's thread: the item joins the outbox of each loop with sockets of its
+        gateway; a loop is called once for all that gathered since it last took its outbox (one
+        thread hop per loop and batch, not per socket or per event)."""
+        if item is None:
+            return
+        wake = []
+        with self._lock:
+            for loop in self._loops.get(item.gateway_id, ()):
+                box = self._outbox.get(loop)
+                if box is None:
+                    self._outbox[loop] = [item]
+                    wake.append(loop)
+                else:
+                    box.append(item)
+        for loop in wake:
             try:
-                loop.call_soon_threadsafe(_offer_all, group, item)
+                loop.call_soon_threadsafe(self._deliver, loop)
             except RuntimeError:  # that loop is closed: its sockets are gone
-                for subscriber in group:
+                with self._lock:
+                    self._outbox.pop(loop, None)
+                    gone = [s for group in self._subscribers.values() for s in group if s.loop is loop]
+                for subscriber in gone:
                     self.remove(subscriber)
+
+    def _deliver(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On `loop`: its outbox to its subscribers, one filter decision per item and distinct
+        (gateway, filters), one offer (one wake-up) per subscriber and batch."""
+        with self._lock:
+            items = self._outbox.pop(loop, [])
+            groups = self._groups.get(loop)
+            if groups is None:
+                groups = {}
+                for gateway_subscribers in self._subscribers.values():
+                    for subscriber in gateway_subscribers:
+                        if subscriber.loop is loop:
+                            groups.setdefault((subscriber.gateway_id, subscriber.filters), []).append(subscriber)
+                self._groups[loop] = groups
+        by_gateway: dict[str, list[Item]] = {}
+        for item in items:
+            by_gateway.setdefault(item.gateway_id, []).append(item)
+        for (gateway_id, filters), subscribers in groups.items():
+            accepted = [i for i in by_gateway.get(gateway_id, ()) if filters.accepts(i)]
+            if accepted:
+                for subscriber in subscribers:
+                    subscriber.offer(accepted)
 
     def close(self) -> None:
         self._stopping.set()
@@ -230,8 +318,3 @@ class FeedHub:
             self._subscription.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-
-def _offer_all(group: list[Subscriber], item: Item) -> None:
-    for subscriber in group:
-        subscriber.offer((item,))

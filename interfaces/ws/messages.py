@@ -185,7 +185,7 @@ _EXECUTION_EVENTS = (Execution.Started, Execution.Succeeded, Execution.Failed, E
 # Reverted and Reset: a job_updated (a configuration whole, or the options back to defaults)
 _LATER_JOB_EVENTS = (Job.Updated, Job.Reverted, Job.Reset, Job.Toggled, Job.Deleted)
 _ALERTS = (ResourceMonitor.AlertRaised, ResourceMonitor.AlertCleared)
-_GROUPS = (FireGroup.Started, ExecutionGroup.Started, ExecutionGroup.Completed)
+_GROUPS = (FireGroup.Started, FireGroup.Completed, ExecutionGroup.Started, ExecutionGroup.Completed)
 TOPICS: tuple[str, ...] = tuple(
     get_topic(cls) for cls in (*_EXECUTION_EVENTS, Job.Created, *_LATER_JOB_EVENTS, *_GROUPS, *_ALERTS)
 )
@@ -228,7 +228,7 @@ def route(event: Any, position: int, job: JobRef | None = None) -> Routed | None
         return None
     gateway_id, kind, data = made
     message = FeedMessage(kind, _utc(event.timestamp), position, data)
-    if isinstance(event, FireGroup.Started):
+    if isinstance(event, (FireGroup.Started, FireGroup.Completed)):
         return Routed(gateway_id, message, frozenset(event.job_ids), frozenset(event.tags))
     if isinstance(event, ExecutionGroup.Started):
         return Routed(gateway_id, message, frozenset(data.job_ids), frozenset())  # type: ignore[union-attr]
@@ -276,6 +276,11 @@ def _made(event: Any, job: JobRef | None) -> tuple[str, MessageType, Data] | Non
     if isinstance(event, FireGroup.Started):
         return event.gateway_id, "schedule_event", schedule_event(
             event.group_id, len(event.job_ids), "started", job_ids=event.job_ids, scheduled_for=event.scheduled_for,
+        )
+    if isinstance(event, FireGroup.Completed):
+        return event.gateway_id, "schedule_event", schedule_event(
+            event.group_id, event.succeeded + event.failed, event.status, job_ids=event.job_ids,
+            scheduled_for=event.scheduled_for,
         )
     if isinstance(event, ExecutionGroup.Started):  # a bulk run's group (POST /jobs/run/all)
         return event.gateway_id, "schedule_event", schedule_event(

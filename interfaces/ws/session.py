@@ -1,10 +1,13 @@
 """One client's subscription to its gateway's feed, whatever carries it: the WebSocket
 (interfaces/ws/feed.py) and Server-Sent Events (interfaces/api/live_stream.py) both iterate
-`Subscription.messages` and only say how a message and the end go on their wire. The hub
+`Subscription.messages` and only say how a message, a batch of live messages and the end go on
+their wire. The hub
 (interfaces/ws/hub.py) is the one live subscription of the process; this is the cursor.
 
-A message is `Out` (its text, type and position, or None for control messages without one); the
-last thing a subscription yields may be `End` (the code and reason the transport closes with)."""
+A message is `Out` (its text, type and position, or None for control messages without one); live
+messages come as a list of the hub's `Item`s (the same three attributes), already through the
+client's filters and in order; the last thing a subscription yields may be `End` (the code and
+reason the transport closes with)."""
 
 from __future__ import annotations
 
@@ -49,14 +52,14 @@ class Subscription:
         self.expires = expires  # the token's expiry: the subscription ends then (4401)
         self.cursor = 0  # the last position delivered or passed over
 
-    def _pass(self, item: Item) -> Out | None:
+    def _pass(self, item: Item) -> Item | None:
         """The item's message if this client gets it; moves the cursor past it either way."""
         if item.position <= self.cursor:
             return None
         self.cursor = item.position
-        return Out(item.text, item.type, item.position) if self.filters.accepts(item) else None
+        return item if self.filters.accepts(item) else None  # an Item reads as an Out: no copy
 
-    async def _catch_up(self, after: int) -> AsyncIterator[Out]:
+    async def _catch_up(self, after: int) -> AsyncIterator[Item]:
         """Everything of the gateway after `after` from the log, up to at least its head now."""
         head = await anyio.to_thread.run_sync(self.hub.head)
         self.cursor = max(self.cursor, after)
@@ -70,12 +73,12 @@ class Subscription:
                 break
         self.cursor = max(self.cursor, head)
 
-    async def messages(self, after: int | None) -> AsyncIterator[Out | End]:
+    async def messages(self, after: int | None) -> AsyncIterator[Out | End | list[Item]]:
         """auth_ok; the history after `after` (None: live from now) or resync_required if retention
         pruned some of it; caught_up; then live messages and heartbeats until the token expires."""
         hub = self.hub
         await anyio.to_thread.run_sync(hub.ensure_started)
-        subscriber = hub.add(Subscriber(self.gateway_id, asyncio.get_running_loop()))  # before the history: the seam
+        subscriber = hub.add(Subscriber(self.gateway_id, asyncio.get_running_loop(), self.filters))  # before the history: the seam
         try:
             yield _control(AuthOk(self.gateway_id))
             if after is None:
@@ -93,30 +96,45 @@ class Subscription:
                 yield out
         finally:
             hub.remove(subscriber)
+            subscriber.close()
 
-    async def _live(self, subscriber: Subscriber) -> AsyncIterator[Out | End]:
+    async def _live(self, subscriber: Subscriber) -> AsyncIterator[Out | End | list[Item]]:
+        """Each batch the hub offered, at once and whole (the transport sends it back to back);
+        a heartbeat after HEARTBEAT_SECONDS without one; the end at the token's expiry. Times are
+        the loop's clock: no wall-clock read per batch."""
+        loop = asyncio.get_running_loop()
+        expires = loop.time() + (self.expires - datetime.now(UTC)).total_seconds()
+        quiet_since = loop.time()
         while True:
-            left = (self.expires - datetime.now(UTC)).total_seconds()
-            try:
-                if left > 0 and not subscriber.queue.empty():
-                    item = subscriber.queue.get_nowait()  # a burst: no timer per message
-                else:
-                    item = await asyncio.wait_for(subscriber.queue.get(), max(0.0, min(HEARTBEAT_SECONDS, left)))
-            except TimeoutError:
-                if datetime.now(UTC) >= self.expires:
+            got = subscriber.take()
+            if got is None:
+                now = loop.time()
+                if now >= expires:
                     yield End(CLOSE_EXPIRED, "The token expired")
                     return
-                if left < HEARTBEAT_SECONDS:
-                    continue  # it woke for the expiry, a moment early (timer granularity): wait again
-                yield _control(Heartbeat(self.cursor))
+                if now >= quiet_since + HEARTBEAT_SECONDS:
+                    quiet_since = now
+                    yield _control(Heartbeat(self.cursor))
+                    continue
+                await subscriber.wait(min(expires, quiet_since + HEARTBEAT_SECONDS))
                 continue
-            if item is OVERFLOW:
+            quiet_since = loop.time()
+            if got is OVERFLOW:
                 head = await anyio.to_thread.run_sync(self.hub.head)
                 if head - self.cursor > BACKLOG_LIMIT:
                     yield _control(ResyncRequired("backlog", self.cursor))
                     yield End(CLOSE_RESYNC, "Too far behind: resync")
                     return
-                async for out in self._catch_up(self.cursor):
-                    yield out
-            elif (out := self._pass(item)) is not None:
-                yield out
+                recent = self.hub.recent(self.gateway_id, self.cursor)
+                if recent is None:  # further back than the hub remembers: from the log
+                    async for out in self._catch_up(self.cursor):
+                        yield out
+                elif recent:  # what the mailbox dropped, and the live items since: the rest comes live
+                    self.cursor = recent[-1].position
+                    if batch := [item for item in recent if self.filters.accepts(item)]:
+                        yield batch
+                continue
+            batch = [item for item in got if item.position > self.cursor]  # type: ignore[union-attr]
+            if batch:
+                self.cursor = batch[-1].position
+                yield batch

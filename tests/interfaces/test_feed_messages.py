@@ -243,3 +243,19 @@ def test_a_reset_is_job_updated_without_a_lookup():
     assert (message["type"], message["data"]["job_name"], message["data"]["enabled"], message["data"]["tags"]) == (
         "job_updated", "Modbus Poll", True, ["modbus"])
     assert get_topic(type(reset)) in TOPICS
+
+
+def test_a_group_due_at_one_instant_completes_as_a_schedule_event_with_its_jobs():
+    from domain.fire_group import FireGroup
+
+    group = FireGroup.start(GW, NOW, ["job_1", "job_2"], ["a"], NOW, ["exec_1", "exec_2"])
+    group.complete_if_done({"exec_1": "success", "exec_2": "timeout"}, now=NOW + timedelta(seconds=3))
+    completed = group.pending_events[-1]
+    routed = route(completed, 80)
+    assert _wire(routed.message) == {
+        "type": "schedule_event", "timestamp": "2025-03-12T15:10:33.123000Z", "position": 80,
+        "data": {"schedule_id": "instant_20250312151030123", "job_count": 2, "status": "completed_with_errors",
+                 "job_ids": ["job_1", "job_2"], "scheduled_for": "2025-03-12T15:10:30.123000Z"},
+    }
+    assert routed.job_ids == {"job_1", "job_2"} and routed.tags == {"a"}  # filtered as its Started is
+    assert to_message(completed, 80, OTHER) is None and get_topic(type(completed)) in TOPICS

@@ -323,9 +323,13 @@ def test_a_resume_during_a_burst_gets_every_event_exactly_once(server, runtime, 
     ws.close()
 
 
-def test_a_connection_whose_queue_overflows_catches_up_from_the_log(served, runtime, gw, monkeypatch):
+@pytest.mark.parametrize("source", ["memory", "log"])
+def test_a_connection_whose_queue_overflows_catches_up_from_memory_or_the_log(served, runtime, gw, monkeypatch, source):
+    """From the hub's recent items, or from the log when they no longer reach back to the cursor."""
     server, app = served
     monkeypatch.setattr(hub_module, "QUEUE_SIZE", 2)
+    if source == "log":
+        monkeypatch.setattr(app.state.feed, "recent", lambda gateway_id, after: None)
     ws = subscribed(server, gw)
     read_until(ws, caught_up)
     (subscriber,) = app.state.feed._subscribers[gw]

@@ -1,6 +1,7 @@
 """The live feed of runs a real dispatcher carries out in another OS process (`gateway-scheduler
 worker`, as the fault harness starts it) reaching a client of this process's API over a real
-socket: started and completed runs, a group of jobs due at one instant (schedule_event), a failing
+socket: started and completed runs, a group of jobs due at one instant (schedule_event, started
+then completed), a failing
 run with its retries, instants recorded missed while the worker was paused, and the worker's
 resource sampler through a low threshold (psutil)."""
 
@@ -85,10 +86,10 @@ def test_runs_of_a_dispatcher_in_another_process_reach_this_processs_client(serv
     ws = subscribed(server, gw)
     read_until(ws, caught_up)
     worker = workers(gw, mqtt_url, SCHEDULER_RESOURCE_SAMPLE_SECONDS="0.5", SCHEDULER_DISK_ALERT_PERCENT="0.01")
-    at = _at(4)
+    at = _at(10)  # the three jobs must all be created before their instant, also on a loaded machine
     group = [_create(server, gw, name=f"Together {i}", type="once", schedule={"at": at}, tags=[f"t{i}"])
              for i in range(3)]
-    messages = _until(ws, lambda ms: len(_of(ms, "job_completed")) == 3 and _of(ms, "schedule_event")
+    messages = _until(ws, lambda ms: len(_of(ms, "job_completed")) == 3 and len(_of(ms, "schedule_event")) == 2
                       and _of(ms, "resource_alert"))
     for job_id in group:
         (started,) = _of(messages, "job_started", job_id)
@@ -96,12 +97,17 @@ def test_runs_of_a_dispatcher_in_another_process_reach_this_processs_client(serv
         assert started["data"]["trigger"] == "scheduled" and started["data"]["scheduled_for"] == at
         assert completed["data"]["execution_id"] == started["data"]["execution_id"]
         assert completed["data"]["status"] == "success" and started["position"] < completed["position"]
-    (announced,) = _of(messages, "schedule_event")
+    announced, completed = _of(messages, "schedule_event")
     data = announced["data"]
     instant_id = "instant_" + at[:19].translate(str.maketrans("", "", "-T:")) + "000"
     assert (data["schedule_id"], data["job_count"], data["status"], data["scheduled_for"]) == (instant_id, 3, "started", at)
     assert sorted(data["job_ids"]) == sorted(group)
     assert announced["position"] < min(m["position"] for m in _of(messages, "job_completed"))
+    # and its completion once the last of its runs ended, in that run's transaction
+    data = completed["data"]
+    assert (data["schedule_id"], data["job_count"], data["status"], data["scheduled_for"]) == (instant_id, 3, "completed", at)
+    assert sorted(data["job_ids"]) == sorted(group)
+    assert completed["position"] == max(m["position"] for m in _of(messages, "job_completed")) + 1
     alert = _of(messages, "resource_alert")[0]["data"]
     assert alert["resource"] == "disk" and alert["state"] == "raised" and alert["level"] == "warning"
 
@@ -129,4 +135,23 @@ def test_a_failing_run_with_retries_sends_job_failed_with_error_and_retry_count(
         (0, True, "retrying"), (1, True, "retrying"), (2, False, "failed")]
     assert all(m["data"]["error"] and m["data"]["code"] == "ACTION_FAILED" for m in failures)
     assert len({m["data"]["execution_id"] for m in failures}) == 1 and not _of(messages, "job_completed")
+    ws.close()
+
+
+def test_a_run_all_is_a_schedule_event_started_then_completed(server, workers, mqtt_url):  # noqa: F811
+    gw = f"gw-{uuid.uuid4().hex[:10]}"
+    ws = subscribed(server, gw, types=["schedule_event"])
+    read_until(ws, caught_up)
+    workers(gw, mqtt_url)
+    jobs = [_create(server, gw, name=f"Later {i}", type="once", schedule={"at": _at(3600)}) for i in range(2)]
+    headers = {"Authorization": f"Bearer {token('admin', [gw])}", "X-Gateway-ID": gw}
+    answer = httpx.post(f"http://{server}/api/v1/scheduler/jobs/run/all", json={}, headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    group_id = answer.json()["data"]["execution_group_id"]
+    started, completed = _until(ws, lambda ms: len(ms) == 2)
+    assert started["data"] == {"schedule_id": group_id, "job_count": 2, "status": "started", "job_ids": jobs,
+                               "scheduled_for": None}
+    assert completed["data"] == {"schedule_id": group_id, "job_count": 2, "status": "completed", "job_ids": [],
+                                 "scheduled_for": None}
+    assert started["position"] < completed["position"]
     ws.close()
