@@ -297,7 +297,8 @@ def record_runs(app: Any, rate: int, seconds: float) -> tuple[dict[int, float], 
     """Runs at `rate`/s for `seconds`: {position of each Succeeded: commit time}, and (position, the
     feed's text of it, offset from the start) to replay to the baseline."""
     from domain.execution import Execution
-    from interfaces.ws.messages import encode, route
+    from interfaces.ws.messages import encode
+    from interfaces.ws.routing import route
 
     per_tick = max(1, round(rate * TICK))
     interval = per_tick / rate  # TICK, or longer for a rate below one run per tick

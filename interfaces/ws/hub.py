@@ -31,7 +31,8 @@ from eventsourcing.projection import ApplicationSubscription
 
 from application.maintenance.retention import low_water
 from interfaces.ws.job_directory import JobDirectory
-from interfaces.ws.messages import TOPICS, encode, needs_job_ref, route
+from interfaces.ws.messages import encode
+from interfaces.ws.routing import TOPICS, needs_job_ref, route
 
 _log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000  # live messages a connection may have waiting before it falls back to catch-up

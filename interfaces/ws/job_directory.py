@@ -1,5 +1,5 @@
 """Who a Job aggregate is (its gateway, job id and tags) for the live feed's mapping of the Job
-events after Created, which do not name them (interfaces/ws/messages.py)."""
+events after Created, which do not name them (interfaces/ws/routing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.job import Job
-from interfaces.ws.messages import JobRef, ref_of_created
+from interfaces.ws.messages import JobRef
+from interfaces.ws.routing import ref_of_created
 
 
 class JobDirectory:

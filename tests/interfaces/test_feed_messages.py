@@ -1,4 +1,4 @@
-"""The one mapping from domain events to the live feed's messages (interfaces/ws/messages.py)."""
+"""The one mapping from domain events to the live feed's messages (interfaces/ws/routing.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from eventsourcing.utils import get_topic
 
 from domain.execution import Execution
 from domain.job import Job
-from interfaces.ws.messages import (
+from interfaces.ws.messages import JobRef, encode
+from interfaces.ws.routing import (
     TOPICS,
-    JobRef,
-    encode,
     needs_job_ref,
     ref_of_created,
     route,
