@@ -37,9 +37,9 @@ from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 
-# Fires are recorded up to LEAD ahead of their instant and their actions start on time from a
-# timer, so the commit is not in front of the action.
-LEAD = timedelta(milliseconds=100)
+# Fires are recorded up to LEAD ahead of their instant and start on time from a timer (the commit is not
+# in front of the action); the loop wakes WAKE before the next fire: a commit carries LEAD - WAKE of instants.
+LEAD, WAKE = timedelta(milliseconds=100), timedelta(milliseconds=60)
 SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
 
 
@@ -141,7 +141,7 @@ class Dispatcher:
 
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
-        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - WAKE - self.clock()).total_seconds()))
         if timeout > 0:
             self._wake.wait(timeout)
         self._wake.clear()
