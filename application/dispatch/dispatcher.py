@@ -271,7 +271,7 @@ class Dispatcher:
     # ---- outcomes ------------------------------------------------------------------------------
 
     def _record_outcomes(self) -> None:
-        flushed = self.writer.flush()
+        flushed = self.writer.flush_due()
         for outcome in flushed.recorded:
             self._settle(outcome)
         for outcome in flushed.dropped:
