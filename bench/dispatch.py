@@ -41,9 +41,7 @@ from interfaces.database import EmbeddedPostgres, conninfo, create_database, dro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dispatch_apscheduler import run_apscheduler  # noqa: E402
-from dispatch_jobs import (  # noqa: E402,F401
-    EDGE, Result, Spec, cpu_delta, expected_fires, first_ms, instant, job_specs, ms_of, rss_mb, sleep_until, thread_cpu,
-)
+from dispatch_jobs import EDGE, Result, Spec, cpu_delta, expected_fires, first_ms, instant, job_specs, ms_of, rss_mb, sleep_until, thread_cpu  # noqa: E402,F401,E501
 
 GATEWAY = "gw-bench"
 ACTION = {"type": "system", "operation": "health_check"}
@@ -88,10 +86,7 @@ def report(results: list[Result], n: int, seconds: float, window: float) -> None
                  if r.commits else ""))
     for r in results:
         if r.threads_cpu and r.fires_run:
-            top = sorted(r.threads_cpu.items(), key=lambda kv: -kv[1])
-            other = r.cpu_seconds - sum(r.threads_cpu.values())
-            cells = [f"{name} {s / r.fires_run * 1e6:.0f}" for name, s in top if s > 0] + [f"rest {other / r.fires_run * 1e6:.0f}"]
-            print(f"{r.name}: CPU per fire by thread (us): {', '.join(cells)}")
+            print(f"{r.name}: CPU per fire by thread (us): {r.cpu_by_thread()}")
     ours, theirs = results
     if ours.lateness_ms and theirs.lateness_ms and theirs.pct(0.99) > 0:
         print(f"p99 ratio gateway-scheduler / apscheduler: {ours.pct(0.99) / theirs.pct(0.99):.2f}x")
@@ -213,8 +208,7 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
         sleep_until(base_ms / 1000)
         cpu0, calls0, commits0, threads0 = time.process_time(), executor.calls, xact_commit(db.url), thread_cpu(GATEWAY)
         sleep_until(base_ms / 1000 + seconds)
-        cpu, calls, rss = time.process_time() - cpu0, executor.calls - calls0, rss_mb()
-        result_threads = cpu_delta(thread_cpu(GATEWAY), threads0)
+        cpu, calls, rss, threads = time.process_time() - cpu0, executor.calls - calls0, rss_mb(), thread_cpu(GATEWAY)
         commits = xact_commit(db.url) - commits0
         stopped = time.time()
         stop_error = None
@@ -234,7 +228,7 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
             duplicates=sum(len(v) - 1 for v in in_window.values()),
         )
         result.cpu_seconds, result.fires_run, result.rss_mb, result.commits = cpu, calls, rss, commits
-        result.threads_cpu = result_threads
+        result.threads_cpu = cpu_delta(threads, threads0)
         not_run = 0
         for (_, scheduled_ms), ids in in_window.items():
             start = executor.starts.get(ids[0])

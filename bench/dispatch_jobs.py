@@ -89,6 +89,13 @@ class Result:
     def missed(self) -> int:
         return self.expected - self.recorded
 
+    def cpu_by_thread(self) -> str:
+        """CPU per fire of each thread group, most first; "rest": threads that ended, and rounding."""
+        top = sorted(self.threads_cpu.items(), key=lambda kv: -kv[1])
+        rest = self.cpu_seconds - sum(self.threads_cpu.values())
+        cells = [f"{name} {s / self.fires_run * 1e6:.0f}" for name, s in top if s > 0]
+        return ", ".join(cells + [f"rest {rest / self.fires_run * 1e6:.0f}"])
+
     def pct(self, q: float) -> float:
         data = sorted(self.lateness_ms)
         if not data:
