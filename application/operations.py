@@ -116,6 +116,19 @@ class Operations:
             ).fetchall()
         return [Operation.of(r) for r in rows]
 
+    def due_in(self, gateway_ids: list[str], now: datetime) -> dict[str, list[Operation]]:
+        """`due` of many gateways in one query (a worker process's dispatchers), by gateway."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM operations WHERE gateway_id = ANY(%s) AND follow_up_at <= %s AND followed_up_at IS NULL"
+                " ORDER BY follow_up_at, id",
+                (gateway_ids, now),
+            ).fetchall()
+        due: dict[str, list[Operation]] = {}
+        for r in rows:
+            due.setdefault(r["gateway_id"], []).append(Operation.of(r))
+        return due
+
     def followed_up(self, op_id: str, *, finish: bool = False) -> None:
         """Its follow-up is done; `finish`: and the operation ends with it (if still running)."""
         now = self.clock()

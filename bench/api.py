@@ -12,7 +12,8 @@ Run: .venv/bin/python bench/api.py [--seconds 5] [--client auto|wrk|httpx] [--sa
 - Load: wrk when installed (`apt-get install -y wrk`), else httpx (sync, keep-alive, threads), always
   in a process of its own so that the client does not share the server's GIL.
 - Set-up: 1,000 jobs created in one gateway through POST /jobs; 100,000 executions of its first job
-  written straight into the executions read model (one every 10 s, ending now: 8,640 in the last 24 h).
+  written straight into the executions read model (one every 10 s, ending now: 8,640 in the last 24 h),
+  with their hourly roll-ups (execution_hours, as the analytics projection would hold them).
 - Figures: reads (a random page of GET /jobs at 8 and 1 connection, a random job's detail, a random
   page of the 100,000-execution history, /statistics 24h), POST /jobs at 1, 4, 16 and 64 concurrent
   clients in one gateway (a fresh one per row) and spread over 16 gateways (requests/s, p50, p99), and
@@ -136,8 +137,12 @@ def setup_jobs(base: str, headers: dict[str, str], count: int) -> tuple[float, l
 
 
 def seed_history(db_url: str, gateway_id: str, job_id: str, count: int) -> float:
-    """`count` finished executions of one job in the read model, one every 10 s back from now."""
+    """`count` finished executions of one job in the read model, one every 10 s back from now, and
+    their hourly roll-ups (what the analytics projection would hold: /statistics reads them)."""
     import psycopg
+    from metrics import ROLL_UP
+
+    from projections.analytics import BUCKETS
 
     started = time.perf_counter()
     with psycopg.connect(db_url, autocommit=True) as conn:
@@ -152,7 +157,9 @@ def seed_history(db_url: str, gateway_id: str, job_id: str, count: int) -> float
             " FROM generate_series(1, %(n)s) g",
             {"gw": gateway_id, "job": job_id, "n": count},
         )
+        conn.execute(ROLL_UP, {"g": gateway_id, "j": job_id, "buckets": BUCKETS})
         conn.execute("ANALYZE executions")
+        conn.execute("ANALYZE execution_hours")
     return time.perf_counter() - started
 
 

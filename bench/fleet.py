@@ -82,19 +82,22 @@ class RecordingExecutor:
 
     def _flush_loop(self) -> None:
         done = 0
-        with self.out.open("a") as f:
+        with self.out.open("a") as f, self.out.with_suffix(".cpu").open("a") as cpu:
             while True:
                 time.sleep(0.2)
                 upto = len(self.starts)
                 f.write("".join(f"{e} {t:.6f}\n" for e, t in self.starts[done:upto]))
                 f.flush()
                 done = upto
+                cpu.write(f"{time.time():.3f} {time.process_time():.3f}\n")  # this process's CPU so far
+                cpu.flush()
 
 
 def child(args: argparse.Namespace) -> None:
     from application.dispatch.dispatcher import Dispatcher
     from application.dispatch.job_feed import JobFeedHub
     from application.dispatch.leadership import Leadership
+    from application.dispatch.process import DispatchProcess
     from application.scheduler import Scheduler
     from interfaces.database import conninfo, eventsourcing_env
 
@@ -103,13 +106,16 @@ def child(args: argparse.Namespace) -> None:
     executor = RecordingExecutor(Path(args.out))
     dsn = conninfo(args.url)
     dispatchers = []
-    hub = None if args.own_feeds else JobFeedHub(app)  # as interfaces/worker.py: one per process
+    # As interfaces/worker.py: one DispatchProcess per process; --per-gateway keeps only the shared
+    # subscription (decision 86), --own-feeds not even that.
+    shared = None if args.own_feeds or args.per_gateway else DispatchProcess(app, dsn)
+    hub = None if args.own_feeds or shared else JobFeedHub(app)
 
     def start(gateways: list[str]) -> list:
         started = []
         for gw in gateways:
             d = Dispatcher(app, gw, executor, Leadership(dsn, gw), max_concurrent=args.max_concurrent,
-                           feeds=hub)
+                           feeds=hub, shared=shared)
             d.start()
             started.append(d)
         return started
@@ -143,7 +149,7 @@ class Child:
         cmd = [sys.executable, __file__, "--child", "--name", name, "--url", url,
                "--out", str(self.out), "--primary", ",".join(primary), "--standby", ",".join(standby),
                "--pool", str(args.pool), "--max-concurrent", str(args.max_concurrent)] + (
-                   ["--own-feeds"] if args.own_feeds else [])
+                   ["--own-feeds"] if args.own_feeds else []) + (["--per-gateway"] if args.per_gateway else [])
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.primary = primary
@@ -172,6 +178,13 @@ class Child:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+
+    def cpu(self, lo: float, hi: float) -> float:
+        """CPU seconds this process used between wall times lo and hi (up to its death)."""
+        samples = [tuple(map(float, line.split())) for line in self.out.with_suffix(".cpu").read_text().splitlines()
+                   if len(line.split()) == 2] if self.out.with_suffix(".cpu").exists() else []
+        inside = [c for t, c in samples if lo <= t <= hi]
+        return inside[-1] - inside[0] if len(inside) > 1 else 0.0
 
     def starts(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -244,6 +257,22 @@ def xact_commit(url: str) -> int:
                    .fetchone()[0])
 
 
+def server_cpu(pgdata: Path) -> float:
+    """CPU seconds of the cluster so far: the postmaster, its live backends and those ended."""
+    import psutil
+
+    postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+    t = postmaster.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in postmaster.children():
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def connections(url: str) -> int:
     import psycopg
 
@@ -284,7 +313,7 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
     lo = math.ceil(time.time() + EDGE) * 1000
     hi = lo + int(seconds * 1000)
     sleep_until(lo / 1000)
-    conns, commits0 = connections(url), xact_commit(url)
+    conns, commits0, server0 = connections(url), xact_commit(url), server_cpu(args.pgdata)
     killed_at, victim = None, None
     if kill:
         sleep_until(lo / 1000 + seconds / 2)
@@ -293,9 +322,10 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
         victim.kill9()
         print(f"{label}: kill -9 of {victim.name} ({len(victim.primary)} gateways) at +{seconds / 2:g} s", flush=True)
     sleep_until(hi / 1000)
-    commits = xact_commit(url) - commits0
+    commits, server = xact_commit(url) - commits0, server_cpu(args.pgdata) - server0
     sleep_until(hi / 1000 + 2)  # the window's last actions reach the files
     starts_by = {c.name: c.starts() for c in children}
+    worker_cpu = sum(c.cpu(lo / 1000, hi / 1000) for c in children)
     for c in children:
         c.stop()
     all_specs = {gw: specs for gw, specs in blocks.items()}
@@ -322,7 +352,7 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
     expected = {gw: expected_fires(all_specs[gw], lead_ms, lo, hi) for gw in gws}
     return dict(label=label, gateways=len(gws), processes=processes, lateness=lateness, recorded=recorded,
                 expected=expected, doubled=doubled, never_ran=never_ran, commits=commits, seconds=seconds,
-                connections=conns, takeover=takeover, victim=victim.primary if victim else [],
+                connections=conns, takeover=takeover, worker_cpu=worker_cpu, server_cpu=server, victim=victim.primary if victim else [],
                 status="; ".join(c.status() for c in children))
 
 
@@ -350,6 +380,9 @@ def report(r: dict) -> None:
               f"max {max(tk, default=float('nan')):.2f} s")
     print(f"  database commits {r['commits'] / r['seconds']:.0f}/s ({r['commits'] / max(1, rec):.2f} per fire), "
           f"client connections {r['connections']}")
+    print(f"  CPU per fire recorded: workers {r['worker_cpu'] / max(1, rec) * 1e6:.0f} us "
+          f"({r['worker_cpu'] / r['seconds']:.2f} cores), PostgreSQL {r['server_cpu'] / max(1, rec) * 1e6:.0f} us "
+          f"({r['server_cpu'] / r['seconds']:.2f} cores)")
     print(f"  processes: {r['status']}")
 
 
@@ -365,6 +398,8 @@ def main() -> None:
     p.add_argument("--startup", type=float, default=600.0, help="seconds the processes may take to lead")
     p.add_argument("--own-feeds", action="store_true",
                    help="a job-event subscription per dispatcher (the code before the shared one)")
+    p.add_argument("--per-gateway", action="store_true",
+                   help="lease renewals and commits per dispatcher (the code before decisions 101-102)")
     p.add_argument("--no-single", action="store_true", help="skip the one-gateway baseline")
     p.add_argument("--keep", action="store_true")
     for hidden in ("--child", ):
@@ -387,6 +422,7 @@ def main() -> None:
     with (cluster.pgdata / "postgresql.conf").open("a") as conf:  # the last setting wins
         conf.write(f"max_connections = {args.max_connections}\nshared_buffers = 128MB\n")
     cluster.start()
+    args.pgdata = cluster.pgdata
     app = None
     try:
         url = cluster.create_database("fleet")
@@ -405,8 +441,12 @@ def main() -> None:
             report(single)
             fl = [x for v in fleet["lateness"].values() for x in v]
             sl = [x for v in single["lateness"].values() for x in v]
+            per_fire = lambda r, k: r[k] / max(1, sum(r["recorded"].values()))  # noqa: E731
             print(f"\nfleet / single: overall lateness p99 {pct(fl, 0.99) / pct(sl, 0.99):.2f}x, "
-                  f"commits/s {fleet['commits'] / max(1, single['commits']):.1f}x")
+                  f"commits/s {fleet['commits'] / max(1, single['commits']):.1f}x, commits per fire "
+                  f"{per_fire(fleet, 'commits') / max(1e-9, per_fire(single, 'commits')):.1f}x, worker CPU per fire "
+                  f"{per_fire(fleet, 'worker_cpu') / max(1e-9, per_fire(single, 'worker_cpu')):.1f}x, PostgreSQL CPU "
+                  f"per fire {per_fire(fleet, 'server_cpu') / max(1e-9, per_fire(single, 'server_cpu')):.1f}x")
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         if app is not None:

@@ -10,7 +10,8 @@ Statuses of an entry (docs/api.md, "fires"):
   no_solar_event (a local day without the event), manual (a run asked for beside the schedule),
   pruned (older than execution retention: its record is gone), upcoming (after now), pending (due a
   moment ago, not yet recorded), not_recorded (due, and no dispatcher recorded it: none ran for the
-  gateway since). An instant fired at the end of a DST gap carries `dst: {"kind": "gap", ...}`."""
+  gateway since). An instant fired at the end of a DST gap for a local time the gap swallowed
+  (daily/weekly/monthly time, or a fixed-hour cron match) carries `dst: {"kind": "gap", ...}`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from domain.schedules import Schedule
+from domain.schedules import CronSchedule, Schedule
 
 MAX_WINDOW = timedelta(days=7)  # a longer window is refused (VALIDATION_ERROR)
 MAX_ENTRIES = 20_000  # beyond, the answer is truncated and says where to go on from
@@ -109,11 +110,19 @@ def _wall(text: str) -> time:
 
 
 def _gap_note(instant: datetime, v: Version, zone: ZoneInfo | None) -> dict[str, Any] | None:
-    """A calendar schedule's fire whose local time is not its configured time: the configured
-    time did not exist that day (spring-forward), so it fired at the first instant after the gap."""
-    if zone is None or v.schedule_type not in _CALENDAR or "time" not in v.params:
+    """A fire standing in for a local time that did not exist that day (spring-forward), fired at
+    the first instant after the gap: a calendar schedule's whose local time is not its configured
+    time, a cron schedule's that its expression's wall-time matching placed in the gap."""
+    if zone is None:
         return None
     local = instant.astimezone(zone)
+    if isinstance(v.schedule, CronSchedule):
+        shifted = v.schedule.gap_wall_time(instant)
+        if shifted is None:
+            return None
+        return {"kind": "gap", "wall_time": shifted.time().isoformat(), "fired_local": local.isoformat()}
+    if v.schedule_type not in _CALENDAR or "time" not in v.params:
+        return None
     wanted = _wall(str(v.params["time"]))
     if local.time().replace(microsecond=0) == wanted:
         return None

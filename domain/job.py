@@ -174,15 +174,11 @@ class Job(Aggregate):
         default_location: Location | None = None,
     ) -> Job:
         config = JobConfig.new(fields, now=now, default_location=default_location)
-        enabled = fields.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+        enabled = _enabled_field(fields, True)
         nxt = config.build_schedule(default_location).next_after(now) if enabled else None
         return cls._create(
             cls.Created, id=job_uuid(gateway_id, job_id), timestamp=now,
-            gateway_id=gateway_id, job_id=job_id, name=config.name, description=config.description,
-            schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
-            action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+            gateway_id=gateway_id, job_id=job_id, **_settings(config), enabled=enabled,
             actor=actor, next_execution=nxt,
         )
 
@@ -204,14 +200,10 @@ class Job(Aggregate):
     ) -> None:
         self._check_alive()
         config = self.config.patched(patch, now=now, default_location=default_location)
-        enabled = patch.get("enabled", self.enabled)
-        if not isinstance(enabled, bool):
-            raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+        enabled = _enabled_field(patch, self.enabled)
         nxt = config.build_schedule(default_location).next_after(now) if enabled else None
         self.trigger_event(
-            self.Updated, timestamp=now, name=config.name, description=config.description,
-            schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
-            action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+            self.Updated, timestamp=now, **_settings(config), enabled=enabled,
             actor=actor, next_execution=nxt,
         )
 
@@ -225,17 +217,12 @@ class Job(Aggregate):
         config = JobConfig.new(fields, now=now, default_location=default_location)
         if (config.schedule_type, config.schedule) == (self.config.schedule_type, self.config.schedule):
             config = replace(config, schedule_anchor=self.config.schedule_anchor)
-        enabled = fields.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+        enabled = _enabled_field(fields, True)
         changed = diff.changes(diff.settings(self.config, self.enabled), diff.settings(config, enabled))
         if changed:
             nxt = config.build_schedule(default_location).next_after(now) if enabled else None
             self.trigger_event(
-                self.Updated, timestamp=now, name=config.name, description=config.description,
-                schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
-                action=config.action, tags=config.tags, options=config.options, enabled=enabled,
-                actor=actor, next_execution=nxt,
+                self.Updated, timestamp=now, **_settings(config), enabled=enabled, actor=actor, next_execution=nxt
             )
         return changed
 
@@ -255,9 +242,7 @@ class Job(Aggregate):
         )
         nxt = config.build_schedule(default_location).next_after(now) if enabled else None
         self.trigger_event(
-            self.Reverted, timestamp=now, name=config.name, description=config.description,
-            schedule_type=config.schedule_type, schedule=config.schedule, schedule_anchor=config.schedule_anchor,
-            action=config.action, tags=config.tags, options=config.options, enabled=enabled,
+            self.Reverted, timestamp=now, **_settings(config), enabled=enabled,
             actor=actor, next_execution=nxt, reverted_to=reverted_to, reason=reason,
             disabled_reason="" if enabled else disabled_reason,
         )
@@ -304,6 +289,22 @@ class Job(Aggregate):
     @staticmethod
     def id_for(gateway_id: str, job_id: str) -> UUID:
         return job_uuid(gateway_id, job_id)
+
+
+def _enabled_field(fields: dict[str, Any], default: bool) -> bool:
+    enabled = fields.get("enabled", default)
+    if not isinstance(enabled, bool):
+        raise ValidationFailed("enabled must be a boolean", {"field": "enabled", "reason": "wrong type"})
+    return enabled
+
+
+def _settings(config: JobConfig) -> dict[str, Any]:
+    """The configuration fields every Created, Updated and Reverted event carries."""
+    return {
+        "name": config.name, "description": config.description, "schedule_type": config.schedule_type,
+        "schedule": config.schedule, "schedule_anchor": config.schedule_anchor, "action": config.action,
+        "tags": config.tags, "options": config.options,
+    }
 
 
 def job_event_classes() -> tuple[type[Any], ...]:

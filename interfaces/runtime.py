@@ -62,7 +62,8 @@ class Runtime:
     _datastore: PostgresDatastore | None = None
     _read_models_lock: Any = None  # psycopg connection holding the shared read-models lock
     workers: dict[str, Any] = field(default_factory=dict)  # gateway id -> interfaces.worker.Worker
-    job_feeds: Any = None  # application.dispatch.job_feed.JobFeedHub shared by this process's dispatchers
+    # application.dispatch.process.DispatchProcess: what this process's dispatchers share
+    dispatch_process: Any = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     # Encoded GET /jobs answers, keyed by (gateway, filter) and valid at one job-list position.
     list_cache: ResponseCache = field(default_factory=ResponseCache)

@@ -11,8 +11,9 @@ import psycopg
 from application.commands import CommandContext, RegisterGateway
 from application.dispatch.dispatcher import Dispatcher
 from application.dispatch.heartbeat import Heartbeat
-from application.dispatch.job_feed import JOB_TOPICS, JobFeedHub
+from application.dispatch.job_feed import JOB_TOPICS
 from application.dispatch.leadership import Leadership
+from application.dispatch.process import DispatchProcess
 from application.executors import ActionRunner
 from application.executors.files import FileExecutor
 from application.executors.mqtt import MqttPublisher
@@ -83,12 +84,13 @@ def start_worker(runtime: Runtime, gateway_id: str | None = None, mqtt_url: str 
     view = f"dispatcher/{gateway_id}"
     runtime.progress.register(view, JOB_TOPICS, None)
     worker._closers.append(lambda: runtime.progress.unregister(view))
-    if runtime.job_feeds is None:
-        runtime.job_feeds = JobFeedHub(runtime.app)  # one job-event subscription for all of this process's gateways
+    if runtime.dispatch_process is None:  # one subscription, lease keeper and committer for all its gateways
+        runtime.dispatch_process = DispatchProcess(runtime.app, dsn, runtime.clock)
+        runtime.closers.append(runtime.dispatch_process.stop)
     dispatcher = Dispatcher(
         runtime.app, gateway_id, runner, Leadership(dsn, gateway_id), clock=runtime.clock,
         max_concurrent=s.max_concurrent_jobs, on_applied=partial(runtime.progress.advance, view),
-        feeds=runtime.job_feeds,
+        shared=runtime.dispatch_process,
     )
     dispatcher.start()
     worker.dispatcher = dispatcher

@@ -4,11 +4,12 @@ statistics, active executions and peak concurrency."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from domain.errors import ExecutionNotFound, JobNotFound
 from domain.execution import ACTIVE, COMPLETED
+from projections.hourly_queries import completed_since, job_periods
 from projections.read_store import ReadStore
 
 # A `running` filter means still going, between attempts included.
@@ -133,13 +134,16 @@ def _resource(key: str) -> str:
     return f"avg(CASE WHEN jsonb_typeof({path}) = 'number' THEN ({path})::text::float8 ELSE 0 END)"
 
 
-def job_metrics(store: ReadStore, gateway_id: str, job_id: str, granularity: str, window: Window) -> dict[str, Any]:
+def job_metrics(
+    store: ReadStore, gateway_id: str, job_id: str, granularity: str, window: Window, *, rollups: bool = True,
+) -> dict[str, Any]:
     """Figures over the finished executions of the window; `series` holds the newest buckets that
-    have any (at most MAX_BUCKETS), oldest first."""
+    have any (at most MAX_BUCKETS), oldest first, its whole hours read from the hourly roll-ups
+    (`rollups=False`: from the rows, the same answer). The totals read the rows: the p95, min, max
+    and resource figures are exact only from them (decision 98)."""
     name = job_name(store, gateway_id, job_id)
     clause, params = _where(gateway_id, job_id, window)
     clause += f" AND {_COMPLETED_SQL}"
-    params.update(unit=BUCKETS[granularity], buckets=MAX_BUCKETS)
     totals = store.one(
         "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok, avg(duration_ms) AS average,"
         " min(duration_ms) AS min, max(duration_ms) AS max,"
@@ -148,12 +152,8 @@ def job_metrics(store: ReadStore, gateway_id: str, job_id: str, granularity: str
         f" FROM executions WHERE {clause}",  # noqa: S608
         params,
     ) or {}
-    series = store.all(
-        "SELECT date_trunc(%(unit)s, start_time) AS period_start, count(*) AS executions,"
-        " count(*) FILTER (WHERE status = 'success') AS ok, avg(duration_ms) AS average"
-        f" FROM executions WHERE {clause} GROUP BY 1 ORDER BY 1 DESC LIMIT %(buckets)s",  # noqa: S608
-        params,
-    )
+    series = job_periods(store, gateway_id, job_id, BUCKETS[granularity], window.start, window.end, MAX_BUCKETS,
+                         rollups=rollups)
     metrics = {
         "execution_times": {
             "average_ms": _ms(totals.get("average")), "min_ms": _ms(totals.get("min")),
@@ -166,9 +166,8 @@ def job_metrics(store: ReadStore, gateway_id: str, job_id: str, granularity: str
         },
         "granularity": granularity,
         "series": [
-            {"period_start": b["period_start"], "executions": b["executions"],
-             "success_rate": _rate(b["ok"], b["executions"]), "average_ms": _ms(b["average"])}
-            for b in reversed(series)
+            {"period_start": period, "executions": n, "success_rate": _rate(ok, n), "average_ms": _ms(average)}
+            for period, n, ok, average in series
         ],
     }
     return {"job_id": job_id, "job_name": name, "metrics": metrics}
@@ -199,40 +198,17 @@ def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: da
     return int(row["peak"]) if row else 0
 
 
-_SCANNED = (
-    "SELECT count(*) AS finished, count(*) FILTER (WHERE status = 'success') AS ok,"
-    " coalesce(sum(duration_ms), 0) AS ms FROM executions WHERE gateway_id = %(gateway_id)s"
-    f" AND {_COMPLETED_SQL} AND start_time >= %(since)s AND (start_time < %(from)s OR start_time >= %(to)s)"
-)
-_ROLLED_UP = (
-    "SELECT coalesce(sum(executions), 0) AS finished, coalesce(sum(successes), 0) AS ok,"
-    " coalesce(sum(duration_ms), 0) AS ms FROM execution_hours"
-    " WHERE gateway_id = %(gateway_id)s AND hour >= %(from)s AND hour < %(to)s"
-)
-
-
-def completed_since(store: ReadStore, gateway_id: str, since: datetime, now: datetime) -> dict[str, int]:
-    """Completed executions that started at or after `since`: the whole hours in [since, now) from
-    the hourly roll-ups (projections/analytics.py), the partial hours at either end from the rows."""
-    first = since.replace(minute=0, second=0, microsecond=0)
-    first = first if first == since else first + timedelta(hours=1)
-    last = now.replace(minute=0, second=0, microsecond=0)
-    if last <= first:
-        first = last = since  # no whole hour: the rows alone
-    params = {**_VOCABULARY, "gateway_id": gateway_id, "since": since, "from": first, "to": last}
-    scanned = store.one(_SCANNED, params) or {}
-    rolled = store.one(_ROLLED_UP, params) or {} if last > first else {}
-    return {key: int(scanned.get(key, 0)) + int(rolled.get(key, 0)) for key in ("finished", "ok", "ms")}
-
-
-def statistics(store: ReadStore, gateway_id: str, time_range: str, since: datetime, now: datetime) -> dict[str, Any]:
-    """Finished executions that started since `since`; the job counts are the gateway's current ones."""
+def statistics(
+    store: ReadStore, gateway_id: str, time_range: str, since: datetime, now: datetime, *, rollups: bool = True,
+) -> dict[str, Any]:
+    """Finished executions that started since `since` (whole hours from the hourly roll-ups unless
+    `rollups` is false); the job counts are the gateway's current ones."""
     jobs = store.one(
         "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active FROM jobs"
         " WHERE gateway_id = %(gateway_id)s",
         {"gateway_id": gateway_id},
     ) or {}
-    runs = completed_since(store, gateway_id, since, now)
+    runs = completed_since(store, gateway_id, since, now, rollups=rollups)
     finished, ok = runs["finished"], runs["ok"]
     return {
         "gateway_id": gateway_id, "time_range": time_range,

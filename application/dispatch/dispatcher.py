@@ -24,6 +24,7 @@ from application.dispatch.job_feed import JobFeed, JobFeedHub
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome
+from application.dispatch.process import DispatchProcess
 from application.dispatch.starter import Run, Starter
 from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
@@ -37,8 +38,8 @@ from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 
-# Fires are recorded up to LEAD ahead of their instant and start on time from a timer (the commit is not
-# in front of the action); the loop wakes WAKE before the next fire: a commit carries LEAD - WAKE of instants.
+# Fires are recorded up to LEAD ahead and start on time from a timer (the commit is not in front of the action);
+# alone, the loop wakes WAKE before the next fire, so a commit carries LEAD - WAKE of instants (shared: the grid).
 LEAD, WAKE = timedelta(milliseconds=100), timedelta(milliseconds=60)
 SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
 
@@ -48,25 +49,31 @@ class Dispatcher:
         self, app: Scheduler, gateway_id: str, executor: Executor, leadership: Leadership, *,
         clock: Clock = utc_now, max_concurrent: int = 5, device_id: str = "",
         on_applied: Any = None, tick: float = 0.25, feeds: JobFeedHub | None = None,
+        shared: DispatchProcess | None = None,
     ) -> None:
         self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
         self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
         self.on_applied = on_applied
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self.feed = JobFeed(app, gateway_id, self._wake, feeds)  # feeds: the process's shared subscription
+        # shared: what this process's dispatchers share (subscription, lease renewals, commits)
+        self.shared = shared
+        record = shared.commits.record if shared else None
+        if shared and leadership.keeper is None:
+            leadership.keeper, leadership.wake = shared.leases, self._wake
+        self.feed = JobFeed(app, gateway_id, self._wake, shared.feeds if shared else feeds)
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
-        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder)
+        self.store = DispatchStore(app, leadership.conninfo, gateway_id, leadership.holder, record=record)
         self.sweeper = Sweeper(app, self.store, clock)
         self.live: dict[UUID, Execution] = {}  # runs this process recorded and has not finished
         self.pending_runs: dict[str, Due] = {}  # manual runs asked for while not leading
-        self.writer = OutcomeWriter(app)
+        self.writer = OutcomeWriter(app, record=record)
         self.stats = DispatchStats()
         self.starter = Starter(
             executor, leadership, self.store, self.writer, self.stats, clock=clock, entries=self.index.entries,
             max_concurrent=max_concurrent, device_id=self.device_id, on_dropped=self._forget, name=gateway_id,
         )
-        self.operations = Operations(leadership.conninfo, clock)
+        self.operations = shared.operations if shared else Operations(leadership.conninfo, clock)
         self.follow_ups = FollowUps(app, self.operations, gateway_id)
         self._threads: list[threading.Thread] = []
 
@@ -81,8 +88,11 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = ((self._loop, "dispatch"),
-                   (lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
+        targets = [(self._loop, "dispatch")]
+        if self.shared:  # the process's follow-up thread looks for this gateway too
+            self.shared.follow_ups.add(self.follow_ups, self.leadership.valid, self.clock)
+        else:
+            targets.append((lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
@@ -92,6 +102,8 @@ class Dispatcher:
         self._stopping.set()
         self._wake.set()
         self.feed.stop()
+        if self.shared:
+            self.shared.follow_ups.remove(self.follow_ups)
         for thread in self._threads:
             thread.join(timeout=drain_seconds)
         for run in self.starter.clear():  # not begun: unmarked, so the next leader launches them
@@ -103,7 +115,8 @@ class Dispatcher:
         self.writer.flush()
         self.leadership.close()
         self.store.close()
-        self.operations.close()
+        if not self.shared:
+            self.operations.close()
 
     def running_count(self) -> int:
         return len(self.live)
@@ -141,7 +154,9 @@ class Dispatcher:
 
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
-        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - WAKE - self.clock()).total_seconds()))
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - (LEAD if self.shared else WAKE) - self.clock()).total_seconds()))
+        if timeout > 0 and self.shared is not None:  # wake with the process's other dispatchers: one commit
+            timeout = self.shared.aligned(timeout)
         if timeout > 0:
             self._wake.wait(timeout)
         self._wake.clear()

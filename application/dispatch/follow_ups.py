@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from application.commands import AdvanceGroup, CommandContext, ReenableDisabled
@@ -39,10 +40,11 @@ class FollowUps:
             except Exception:  # noqa: BLE001 - e.g. the database is away: retried at the next look
                 _log.exception("follow-ups of gateway %s failed", self.gateway_id)
 
-    def run(self, now: datetime) -> int:
-        """Every due follow-up of this gateway; returns how many operations were followed up."""
+    def run(self, now: datetime, due: list[Operation] | None = None) -> int:
+        """Every due follow-up of this gateway (`due`: as read for the whole process); returns how
+        many operations were followed up."""
         done = 0
-        for operation in self.operations.due(self.gateway_id, now):
+        for operation in self.operations.due(self.gateway_id, now) if due is None else due:
             try:
                 done += self._follow(operation)
             except Exception:  # noqa: BLE001 - one operation's failure must not stop the others
@@ -71,3 +73,55 @@ class FollowUps:
             return 1
         self.operations.followed_up(operation.id)  # a kind with no follow-up
         return 1
+
+
+@dataclass(frozen=True)
+class _Followed:
+    follow_ups: FollowUps
+    leading: Callable[[], bool]
+    clock: Callable[[], datetime]
+
+
+class ProcessFollowUps:
+    """The follow-up thread of all of a process's dispatchers: one query a look for every gateway
+    it leads (a thread and a query per dispatcher were 2 queries a second per gateway)."""
+
+    def __init__(self, operations: Operations) -> None:
+        self.operations = operations
+        self._followed: dict[int, _Followed] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, follow_ups: FollowUps, leading: Callable[[], bool], clock: Callable[[], datetime]) -> None:
+        with self._lock:
+            self._followed[id(follow_ups)] = _Followed(follow_ups, leading, clock)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="operations", daemon=True)
+                self._thread.start()
+
+    def remove(self, follow_ups: FollowUps) -> None:
+        with self._lock:
+            self._followed.pop(id(follow_ups), None)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(EVERY):
+            with self._lock:
+                leading = [f for f in self._followed.values() if f.leading()]
+            if not leading:
+                continue
+            try:
+                due = self.operations.due_in(sorted({f.follow_ups.gateway_id for f in leading}), leading[0].clock())
+            except Exception:  # noqa: BLE001 - e.g. the database is away: retried at the next look
+                _log.exception("follow-ups of %d gateways failed", len(leading))
+                continue
+            for f in leading:
+                try:
+                    f.follow_ups.run(f.clock(), due.get(f.follow_ups.gateway_id, []))
+                except Exception:  # noqa: BLE001 - one gateway's failure must not stop the others
+                    _log.exception("follow-ups of gateway %s failed", f.follow_ups.gateway_id)

@@ -27,10 +27,17 @@ class JobFeedHub:
     Scheduler application). Its thread runs while a feed is registered; each event goes to every
     feed's inbox (a feed keeps only its gateway's jobs)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, keep_history: bool = False) -> None:
         self.app = app
         self._feeds: list[JobFeed] = []
         self._lock = threading.Lock()
+        # The job events read so far, by gateway, for the catch-up of the next feed: kept by a
+        # process's hub, so that its dispatchers of G gateways read the log once, not G times.
+        self.keep_history = keep_history
+        self._history_lock = threading.Lock()
+        self._history: dict[str, list[Any]] = {}
+        self._gateway_of: dict[UUID, str] = {}
+        self._history_upto = 0
         self._followed = 0  # the last event passed on (subscription thread)
         self._stopping: threading.Event | None = None
         self._subscription: ApplicationSubscription[Any] | None = None
@@ -61,6 +68,32 @@ class JobFeedHub:
         if subscription is not None:
             subscription.stop()
         thread.join(timeout=5)
+
+    def history(self, gateway_id: str) -> tuple[list[Any], int]:
+        """Every job event of the gateway up to a position at least the log's end now, and that
+        position (a feed registered before this call receives what comes after it)."""
+        with self._history_lock:
+            end = self.app.recorder.max_notification_id() or 0
+            start = self._history_upto + 1
+            while start <= end:
+                page = self.app.recorder.select_notifications(start, 1000, stop=end, topics=JOB_TOPICS)
+                for notification in page:
+                    self._remember(self.app.mapper.to_domain_event(notification))
+                if len(page) < 1000:
+                    break
+                start = page[-1].id + 1
+            self._history_upto = max(self._history_upto, end)
+            events, upto = list(self._history.get(gateway_id, ())), self._history_upto
+            if not self.keep_history:
+                self._history, self._gateway_of, self._history_upto = {}, {}, 0
+            return events, upto
+
+    def _remember(self, event: Any) -> None:
+        gateway = event.gateway_id if isinstance(event, Job.Created) else self._gateway_of.get(event.originator_id)
+        if gateway is None:
+            return
+        self._gateway_of[event.originator_id] = gateway
+        self._history.setdefault(gateway, []).append(event)
 
     def _follow(self, stopping: threading.Event) -> None:
         """The subscription thread: from the last event it passed on, for as long as a feed is registered."""
@@ -103,15 +136,9 @@ class JobFeed:
         """Read every job event so far (job events are few: executions are their own aggregates);
         the hub passes on what comes after (drain skips what this read already applied)."""
         self.hub.register(self)
-        self.position = self.app.recorder.max_notification_id() or 0
-        start = 1
-        while True:
-            page = self.app.recorder.select_notifications(start, 1000, stop=self.position, topics=JOB_TOPICS)
-            for notification in page:
-                on_event(self.app.mapper.to_domain_event(notification), False)
-            if len(page) < 1000:
-                break
-            start = page[-1].id + 1
+        events, self.position = self.hub.history(self.gateway_id)
+        for event in events:
+            on_event(event, False)
 
     def stop(self) -> None:
         self.hub.unregister(self)

@@ -7,10 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 
 import psycopg
+
+from application.dispatch.lease_keeper import LeaseKeeper
 
 _log = logging.getLogger(__name__)
 
@@ -40,8 +43,13 @@ _RELEASE = "UPDATE dispatch_leases SET expires_at = now() WHERE gateway_id = %(g
 class Leadership:
     """Used by the dispatch loop only (one thread); `term` and `valid()` may be read by others."""
 
-    def __init__(self, conninfo: str, gateway_id: str, *, holder: str | None = None) -> None:
+    def __init__(self, conninfo: str, gateway_id: str, *, holder: str | None = None, keeper: LeaseKeeper | None = None) -> None:
         self.conninfo = conninfo
+        # With a keeper, the process's LeaseKeeper renews this lease off the dispatch loop.
+        self.keeper = keeper
+        self._ended_term: int | None = None  # a term the keeper found taken over
+        self._may_take = False  # the keeper saw this lease free (the dispatch loop then tries it)
+        self.wake: threading.Event | None = None  # set when it may (the dispatch loop's)
         self.gateway_id = gateway_id
         # Which process holds a term, for people and tools: host, pid and a nonce (the nonce tells
         # two dispatchers of one process apart). Short enough for PostgreSQL's 63-byte names.
@@ -75,7 +83,12 @@ class Leadership:
         """Take the lease if it is free, expired or its holder's session is gone: a new term."""
         sent = time.monotonic()
         try:
-            row = self._connection().execute(
+            conn = self._connection()  # first: while it leads, its session is visible by its name
+            if self.keeper is not None and not self._may_take:
+                self.keeper.wait(self)  # a standby tries only once its keeper saw the lease free
+                return False
+            self._may_take = False
+            row = conn.execute(
                 _ACQUIRE, {"g": self.gateway_id, "h": self.holder, "lease": LEASE_SECONDS, "prefix": APP_NAME_PREFIX}
             ).fetchone()
         except psycopg.Error:
@@ -88,12 +101,21 @@ class Leadership:
         self._valid_until = sent + LEASE_SECONDS - SAFETY
         self._renewed_at = sent
         _log.info("dispatcher %s leads with term %d", self.gateway_id, self.term)
+        if self.keeper is not None:
+            self.keeper.join(self)
         return True
 
     def keep(self) -> bool:
         """Renew the lease when due. False once another took it over (this term has ended); a
         database error keeps the term but lets `valid()` lapse until a renewal succeeds."""
         if self.term is None:
+            return False
+        if self.keeper is not None:
+            if self._ended_term != self.term:
+                return True
+            _log.warning("dispatcher %s lost term %s to another", self.gateway_id, self.term)
+            self.keeper.leave(self)
+            self.term = None
             return False
         now = time.monotonic()
         if now - self._renewed_at < RENEW_EVERY and now < self._valid_until:
@@ -117,6 +139,8 @@ class Leadership:
     def release(self, *, disconnect: bool = True) -> None:
         """Step down: let a replica take over at once. With `disconnect=False` this holder's
         session stays visible (its runs still finishing are left to it) until `close()`."""
+        if self.keeper is not None:
+            self.keeper.leave(self)  # no renewal of this term after the release below
         term, self.term = self.term, None
         self._valid_until = 0.0
         if term is not None and self._conn is not None and not self._conn.closed:
@@ -126,6 +150,23 @@ class Leadership:
                 pass
         if disconnect:
             self._disconnect()
+
+    def renewed(self, term: int, valid_until: float) -> None:
+        """The keeper's thread: `term` was renewed by a statement sent before `valid_until - lease + safety`."""
+        if self.term == term:
+            self._valid_until = max(self._valid_until, valid_until)
+
+    def takeable(self) -> None:
+        """The keeper's thread: the lease looks free; the next `try_acquire` tries to take it."""
+        self._may_take = True
+        if self.wake is not None:
+            self.wake.set()
+
+    def ended(self, term: int) -> None:
+        """The keeper's thread: another took the lease over; `keep()` says so to the dispatch loop."""
+        if self.term == term:
+            self._ended_term = term
+            self._valid_until = 0.0
 
     def close(self) -> None:
         self.release()

@@ -35,8 +35,9 @@ class Flushed:
 
 
 class OutcomeWriter:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, record: Any = None) -> None:
         self.app = app
+        self._put = record  # the process's ProcessCommits.record, else the application's
         self._queue: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._pending: list[Outcome] = []
         self.failing_since: float | None = None  # time.monotonic() of the first failed write in a row
@@ -88,7 +89,7 @@ class OutcomeWriter:
 
     def _record(self, batch: list[Outcome]) -> None:
         finished = [o.execution.id for o in batch if not o.will_retry]
-        self.app.record([o.execution for o in batch], side_statements=DispatchStore.finished_side(finished))
+        (self._put or self.app.record)([o.execution for o in batch], side_statements=DispatchStore.finished_side(finished))
 
     def _one_by_one(self, batch: list[Outcome]) -> Flushed:
         flushed = Flushed([], [])

@@ -43,7 +43,7 @@ _CHECKPOINT = (
     " ON CONFLICT (gateway_id, job_id)"
     " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
 )
-# One statement, one round trip: the fence (share-locking the lease row until the statement's
+# One statement, one round trip: the fence (key-share-locking the lease row until the statement's
 # transaction ends) and the mark.
 _MARK = (
     "WITH fence AS (SELECT dispatch_fence(%s, %s)) UPDATE dispatch_inflight SET launched_at = now()"
@@ -68,8 +68,9 @@ class InflightRow:
 
 
 class DispatchStore:
-    def __init__(self, app: Any, conninfo: str, gateway_id: str, holder: str) -> None:
+    def __init__(self, app: Any, conninfo: str, gateway_id: str, holder: str, *, record: Any = None) -> None:
         self.app = app
+        self._record = record  # the process's ProcessCommits.record, else the application's
         self.conninfo = conninfo
         self.gateway_id = gateway_id
         self.holder = holder
@@ -178,7 +179,7 @@ class DispatchStore:
     def save(self, executions: Sequence[Execution], side: list[Any]) -> None:
         """Record executions with side statements; a fenced write of an ended term is StaleTerm."""
         try:
-            self.app.record(executions, side_statements=side)
+            (self._record or self.app.record)(executions, side_statements=side)
         except Exception as error:
             if is_stale_term(error):
                 raise StaleTerm(str(error)) from error

@@ -119,6 +119,21 @@ class CronSchedule(Bounded):
             cur, start = change, wall_of(change, tz) - _TICK
         return None
 
+    def gap_wall_time(self, instant: datetime) -> datetime | None:
+        """The local wall time a fire at `instant` stands in for when that time did not exist
+        (spring-forward: the first matching wall time in the gap, fired at the gap's end); None for
+        a regular fire and for hourly-or-finer expressions, which keep their absolute frequency."""
+        tz = zone(self.timezone)
+        if self._absolute or tz.key == "UTC":
+            return None
+        instant = instant.astimezone(UTC)
+        before, after = tz.utcoffset((instant - _TICK).astimezone(tz)), tz.utcoffset(instant.astimezone(tz))
+        if before is None or after is None or after <= before:
+            return None  # not the end of a gap
+        naive = instant.replace(tzinfo=None)
+        match = self._cron.after(naive + before - _TICK)  # the gap's wall times are [naive+before, naive+after)
+        return match if match is not None and match < naive + after else None
+
     def plain_fields(self) -> tuple[tuple[int, ...] | None, ...] | None:
         """(seconds, minutes, hours, days of month, months, days of week 0=Sunday), each the
         matching numbers or None for every value; None when the expression uses L, W or #."""

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from application.commands import CommandContext, DisableAll, ResetAll, RunAll
@@ -21,7 +21,6 @@ from application.operations import SYNC_EXPIRY, Operation
 from application.scheduler import Saved
 from domain.errors import GatewayOffline
 from interfaces.api.dependencies import Context
-from interfaces.api.job_commands import RawBody
 from interfaces.api.schemas import decode_body
 from interfaces.api.schemas.bulk import DisableAllRequest, ResetAllRequest, RunAllRequest
 from interfaces.auth import same_gateway
@@ -64,7 +63,7 @@ class BulkOperations(Controller):
     opt = {"role": "admin"}
 
     @post("/jobs/run/all", status_code=HTTP_200_OK, sync_to_thread=True)
-    def run_all(self, ctx: NamedDependency[Context], body: RawBody = b"") -> dict[str, Any]:
+    def run_all(self, ctx: NamedDependency[Context], body: RawBody) -> dict[str, Any]:
         """Run every enabled job (with one of `include_tags`, if given, and none of `exclude_tags`)
         once, as manual runs of one execution group; `sequential`: each when the one before it has
         finished. GATEWAY_OFFLINE without a worker heartbeating for the gateway."""
@@ -93,7 +92,7 @@ class BulkOperations(Controller):
         return ok(body_out, "All jobs execution started")
 
     @post("/jobs/disable/all", status_code=HTTP_200_OK, sync_to_thread=True)
-    def disable_all(self, ctx: NamedDependency[Context], body: RawBody = b"") -> dict[str, Any]:
+    def disable_all(self, ctx: NamedDependency[Context], body: RawBody) -> dict[str, Any]:
         """Disable every enabled job in one transaction; with `duration_minutes`, the gateway's
         dispatcher enables again, at `disabled_until`, each job this operation disabled that nobody
         has configured since."""
@@ -112,7 +111,7 @@ class BulkOperations(Controller):
         return ok(body_out, "All jobs disabled successfully")
 
     @post("/jobs/reset/all", status_code=HTTP_200_OK, sync_to_thread=True)
-    def reset_all(self, ctx: NamedDependency[Context], body: RawBody = b"") -> dict[str, Any]:
+    def reset_all(self, ctx: NamedDependency[Context], body: RawBody) -> dict[str, Any]:
         """Reset every job to its default configuration (docs/api.md says what that is);
         `keep_data: false` also restarts its statistics and forgets its finished executions in
         the read models (the log keeps every event)."""

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import Body
+from litestar.params import RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import ScheduleConflict
@@ -20,7 +20,6 @@ from interfaces.envelope import ok
 from projections import conflict_queries
 from projections.conflict_queries import CheckRequest
 
-RawBody = Annotated[bytes, Body(media_type="application/json")]
 
 
 def check_request(data: CheckConflictsRequest) -> CheckRequest:

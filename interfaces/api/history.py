@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, Parameter, QueryParameter
+from litestar.params import FromPath, Parameter, QueryParameter, RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from application.commands import CommandContext, RevertJob, UndoOperation, UndoStep
@@ -26,7 +26,6 @@ from projections.audit_queries import AuditFilter
 from projections.event_log import events_page
 from projections.fires_queries import job_fires
 
-RawBody = Annotated[bytes, Body(media_type="application/json")]
 InstantText = Annotated[str | None, Parameter(max_length=64)]
 Text = Annotated[str | None, Parameter(max_length=200, pattern=r"^[^\x00]*$")]
 Limit = Annotated[int, Parameter(ge=1, le=100)]

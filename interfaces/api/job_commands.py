@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, delete, post, put
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath
+from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from application.commands import CreateJob, DeleteJob, ToggleJob, UpdateJob
@@ -25,9 +25,9 @@ from interfaces.envelope import ok
 from projections import conflict_queries, job_queries
 from projections.conflict_queries import CheckRequest
 
-# The raw body, decoded strictly by the handler (interfaces/api/schemas/requests.py says why); the
-# OpenAPI document describes it with the structs of interfaces/api/schemas/documented_requests.py.
-RawBody = Annotated[bytes, Body(media_type="application/json")]
+# Bodies arrive raw (`body: RawBody`) and are decoded strictly by each handler
+# (interfaces/api/schemas/requests.py says why); the OpenAPI document describes them with the
+# structs of interfaces/api/schemas/documented_requests.py.
 
 
 def _create(gateway_id: str, data: CreateJobRequest) -> CreateJob:

@@ -6,13 +6,12 @@ from typing import Any
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from application.commands import RunJob
 from domain.errors import GatewayOffline, ResourceLimitExceeded
 from interfaces.api.dependencies import Context
-from interfaces.api.job_commands import RawBody
 from interfaces.api.schemas import RunJobRequest, decode_body
 from interfaces.envelope import ok
 from projections import execution_queries, gateway_queries
@@ -23,7 +22,7 @@ class JobRuns(Controller):
 
     @post("/jobs/{job_id:str}/run", status_code=HTTP_200_OK, sync_to_thread=True)
     def run_job(
-        self, job_id: FromPath[str], ctx: NamedDependency[Context], body: RawBody = b""
+        self, job_id: FromPath[str], ctx: NamedDependency[Context], body: RawBody
     ) -> dict[str, Any]:
         """Run a job now. Refused with GATEWAY_OFFLINE when the gateway's worker is not heartbeating,
         and with RESOURCE_LIMIT_EXCEEDED at its concurrency limit unless `force` is true."""

@@ -10,11 +10,11 @@ import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.params import RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import ValidationFailed
 from interfaces.api.dependencies import Context
-from interfaces.api.job_commands import RawBody
 from interfaces.api.schemas import decode_body
 from interfaces.api.schemas.transfer import ExportRequest, ImportForm
 from interfaces.auth import same_gateway
@@ -32,7 +32,7 @@ class Export(Controller):
     opt = {"role": "viewer"}
 
     @post("/jobs/export", status_code=HTTP_200_OK, sync_to_thread=True)
-    def export_jobs(self, ctx: NamedDependency[Context], body: RawBody = b"") -> Response[bytes]:
+    def export_jobs(self, ctx: NamedDependency[Context], body: RawBody) -> Response[bytes]:
         """Export the gateway's jobs as a file (attachment): JSON or YAML (the whole document), or
         CSV (one job per row, no history). Each job is in the shape a create accepts, id kept."""
         request = decode_body(body, ExportRequest) if body.strip() else ExportRequest()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from application.dispatch.process import DispatchProcess
 from application.scheduler import Scheduler
-from interfaces.database import EmbeddedPostgres, eventsourcing_env, migrate
+from interfaces.database import EmbeddedPostgres, conninfo, eventsourcing_env, migrate
 from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, wait_until
 
 pytestmark = pytest.mark.slow
@@ -23,21 +24,24 @@ class _Runtime:
         self.app = Scheduler(eventsourcing_env(url, pool_size=2))
 
 
-def test_no_instant_is_lost_when_the_database_goes_away_and_comes_back():
+@pytest.mark.parametrize("shared", [False, True], ids=["own-parts", "process-parts"])
+def test_no_instant_is_lost_when_the_database_goes_away_and_comes_back(shared):
     base = Path(tempfile.mkdtemp(prefix="gs-outage-"))
     base.chmod(0o755)
     server = EmbeddedPostgres(base / "pgdata")
     runtime = _Runtime(server.url)
-    d = None
+    d = parts = None
     try:
         migrate(server.url)
         fake = FakeExecutor()
-        d = dispatcher(runtime, "gw-outage", fake)
+        # process-parts: the lease keeper and the process's committer (DispatchProcess) ride it out too
+        parts = DispatchProcess(runtime.app, conninfo(server.url)) if shared else None
+        d = dispatcher(runtime, "gw-outage", fake, shared=parts)
         d.start()
         fields = {"name": "tick", "type": "interval", "schedule": {"interval_seconds": 1},
                   "action": {"type": "system", "operation": "health_check"}}
         runtime.app.create_job("gw-outage", fields, actor="t")
-        assert wait_until(lambda: len(fake.calls) >= 2, timeout=6)
+        assert wait_until(lambda: len(fake.calls) >= 2, timeout=30)
         server.stop()
         time.sleep(3.5)
         server = EmbeddedPostgres(base / "pgdata")
@@ -52,6 +56,8 @@ def test_no_instant_is_lost_when_the_database_goes_away_and_comes_back():
     finally:
         if d is not None:
             d.stop()
+        if parts is not None:
+            parts.stop()
         runtime.app.close()
         server.stop()
         shutil.rmtree(base, ignore_errors=True)

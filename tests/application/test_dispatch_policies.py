@@ -49,7 +49,7 @@ def test_misfire_policy_after_downtime(runtime, policy, cap, runs, missed_at_lea
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
-        assert wait_until(lambda: any(e.trigger == "scheduled" for e in executions(runtime, gw)), timeout=6)
+        assert wait_until(lambda: any(e.trigger == "scheduled" for e in executions(runtime, gw)), timeout=30)
     finally:
         d.stop()
     found = executions(runtime, gw)
@@ -114,7 +114,7 @@ def test_kill_9_mid_execution_leaves_no_ghost_after_restart(runtime):
         runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
         # Killed once its action was launched (a run recorded but not launched yet is launched
         # by the next leader instead: test_takeover.py).
-        assert wait_until(lambda: _launched(runtime, gw), timeout=10)
+        assert wait_until(lambda: _launched(runtime, gw), timeout=30)
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
@@ -122,7 +122,7 @@ def test_kill_9_mid_execution_leaves_no_ghost_after_restart(runtime):
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
-        assert wait_until(lambda: all(e.status != "running" for e in executions(runtime, gw)), timeout=15)
+        assert wait_until(lambda: all(e.status != "running" for e in executions(runtime, gw)), timeout=30)
     finally:
         d.stop()
     (interrupted,) = [e for e in executions(runtime, gw) if e.trigger == "manual"]

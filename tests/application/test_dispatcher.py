@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from application.dispatch.process import DispatchProcess
+from interfaces.database import conninfo
 from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, sleeper, wait_until
 
 pytestmark = pytest.mark.slow
@@ -33,7 +35,7 @@ def test_interval_job_fires_by_itself_on_time_repeatedly(runtime):
     d.start()
     try:
         _job(runtime, gw)
-        assert wait_until(lambda: len(fake.calls) >= 3, timeout=6)
+        assert wait_until(lambda: len(fake.calls) >= 3, timeout=30)
     finally:
         d.stop()
     runs = [e for e in executions(runtime, gw) if e.trigger == "scheduled"]
@@ -59,7 +61,7 @@ def test_disabled_job_is_not_dispatched(runtime):
         time.sleep(2.5)
         assert fake.calls == []
         runtime.app.toggle_job(gw, job.job_id, enabled=True, reason="", actor="t")
-        assert wait_until(lambda: len(fake.calls) >= 1, timeout=4)
+        assert wait_until(lambda: len(fake.calls) >= 1, timeout=30)
         runtime.app.toggle_job(gw, job.job_id, enabled=False, reason="stop", actor="t")
         time.sleep(0.3)
         count = len(fake.calls)
@@ -69,22 +71,28 @@ def test_disabled_job_is_not_dispatched(runtime):
         d.stop()
 
 
-def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replaced(runtime):
+@pytest.mark.parametrize("shared", [False, True], ids=["own-parts", "process-parts"])
+def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replaced(runtime, shared):
     gw = _gateway()
     a_exec, b_exec = FakeExecutor(), FakeExecutor()
-    a, b = dispatcher(runtime, gw, a_exec), dispatcher(runtime, gw, b_exec)
+    # process-parts: each replica with the parts a worker process shares (DispatchProcess), as two processes
+    parts = [DispatchProcess(runtime.app, conninfo(runtime.url)) if shared else None for _ in range(2)]
+    a, b = dispatcher(runtime, gw, a_exec, shared=parts[0]), dispatcher(runtime, gw, b_exec, shared=parts[1])
     a.start()
     b.start()
     try:
         _job(runtime, gw)
-        assert wait_until(lambda: len(a_exec.calls) + len(b_exec.calls) >= 4, timeout=8)
+        assert wait_until(lambda: len(a_exec.calls) + len(b_exec.calls) >= 4, timeout=30)
         leader, follower, follower_exec = (a, b, b_exec) if a.leadership.held else (b, a, a_exec)
         before = len(follower_exec.calls)
         leader.stop()
-        assert wait_until(lambda: len(follower_exec.calls) >= before + 2, timeout=8)
+        assert wait_until(lambda: len(follower_exec.calls) >= before + 2, timeout=30)
     finally:
         a.stop()
         b.stop()
+        for part in parts:
+            if part is not None:
+                part.stop()
     runs = [e for e in executions(runtime, gw) if e.trigger in ("scheduled", "misfire")]
     per_instant = Counter(e.scheduled_for for e in runs)
     assert per_instant and max(per_instant.values()) == 1
@@ -99,7 +107,7 @@ def test_an_execution_past_its_timeout_fails_with_execution_timeout(runtime):
     d.start()
     try:
         _job(runtime, gw, schedule={"interval_seconds": 5}, options={"timeout_seconds": 0.3})
-        assert wait_until(lambda: any(e.status == "timeout" for e in executions(runtime, gw)), timeout=10)
+        assert wait_until(lambda: any(e.status == "timeout" for e in executions(runtime, gw)), timeout=30)
     finally:
         d.stop()
 
@@ -122,7 +130,7 @@ def test_a_failing_action_is_retried_with_backoff_and_carries_its_retry_count(ru
              options={"max_attempts": 3, "backoff_seconds": 0.2, "misfire_policy": "skip"})
         job_id = runtime.app.gateway(gw).job_ids[0]
         runtime.app.request_run(gw, job_id, parameters={}, force=False, actor="t")
-        assert wait_until(lambda: any(e.status == "success" for e in executions(runtime, gw)), timeout=8)
+        assert wait_until(lambda: any(e.status == "success" for e in executions(runtime, gw)), timeout=30)
     finally:
         d.stop()
     (run,) = [e for e in executions(runtime, gw) if e.trigger == "manual"]
@@ -138,10 +146,10 @@ def test_a_job_updated_mid_flight_fires_on_its_new_schedule_from_then_on(runtime
     d.start()
     try:
         job = _job(runtime, gw)
-        assert wait_until(lambda: len(fake.calls) >= 2, timeout=5)
+        assert wait_until(lambda: len(fake.calls) >= 2, timeout=30)
         saved = runtime.app.update_job(gw, job.job_id, {"schedule": {"interval_seconds": 2}}, actor="t")
         changed_at = saved.job.configured_at
-        assert wait_until(lambda: sum(1 for ts, _ in fake.calls if ts > changed_at.timestamp()) >= 2, timeout=8)
+        assert wait_until(lambda: sum(1 for ts, _ in fake.calls if ts > changed_at.timestamp()) >= 2, timeout=30)
     finally:
         d.stop()
     after = sorted(e.scheduled_for for e in executions(runtime, gw) if e.scheduled_for and e.scheduled_for > changed_at)
@@ -163,9 +171,9 @@ def test_a_run_waiting_for_its_next_attempt_is_closed_when_its_job_is_deleted(ru
         job = _job(runtime, gw, schedule={"interval_seconds": 3600},
                    options={"max_attempts": 3, "backoff_seconds": 5, "misfire_policy": "skip"})
         runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
-        assert wait_until(lambda: any(e.status == "retrying" for e in executions(runtime, gw)), timeout=8)
+        assert wait_until(lambda: any(e.status == "retrying" for e in executions(runtime, gw)), timeout=30)
         runtime.app.delete_job(gw, job.job_id, actor="t")
-        assert wait_until(lambda: all(e.finished for e in executions(runtime, gw)), timeout=20)
+        assert wait_until(lambda: all(e.finished for e in executions(runtime, gw)), timeout=30)
     finally:
         d.stop()
     (run,) = executions(runtime, gw)

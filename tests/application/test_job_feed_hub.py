@@ -48,7 +48,32 @@ def test_dispatchers_sharing_a_hub_each_fire_only_their_gateways_jobs_created_be
         db.stop()
     assert jobs(fa) <= {before.job_id, after_a.job_id}
     assert jobs(fb) == {after_b.job_id}
-    assert wait_until(lambda: len(_hub_threads()) == threads_before, timeout=5)  # the last feed gone: stopped
+    assert wait_until(lambda: len(_hub_threads()) == threads_before, timeout=30)  # the last feed gone: stopped
     for gw in (a, b):
         instants = [(e.job_id, e.scheduled_for) for e in executions(runtime, gw) if e.trigger == "scheduled"]
         assert len(instants) == len(set(instants))
+
+
+def test_a_process_hub_gives_each_feed_its_gateways_job_events_reading_the_log_only_once(runtime, monkeypatch):
+    a, b = f"gw-{uuid.uuid4().hex[:10]}", f"gw-{uuid.uuid4().hex[:10]}"
+    first_a, first_b = _job(runtime, a, "a1"), _job(runtime, b, "b1")
+    hub = JobFeedHub(runtime.app, keep_history=True)
+    starts: list[int] = []
+    select = runtime.app.recorder.select_notifications
+
+    def counting(start, *args, **kw):
+        if threading.current_thread() is threading.main_thread():  # not the read models' threads
+            starts.append(start)
+        return select(start, *args, **kw)
+
+    monkeypatch.setattr(runtime.app.recorder, "select_notifications", counting)
+    events_a, upto = hub.history(a)
+    assert [e.job_id for e in events_a] == [first_a.job_id]
+    read = len(starts)
+    events_b, upto_b = hub.history(b)  # nothing new in the log: from what the first read kept
+    assert [e.job_id for e in events_b] == [first_b.job_id] and upto_b == upto
+    assert len(starts) == read
+    second_a = _job(runtime, a, "a2")
+    events_a, later = hub.history(a)
+    assert [e.job_id for e in events_a] == [first_a.job_id, second_a.job_id] and later > upto
+    assert min(starts[read:]) > upto  # only what came after the first read

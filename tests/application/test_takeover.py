@@ -82,7 +82,7 @@ def test_a_former_leader_cannot_record_fires_or_launch_once_its_term_has_ended(r
         assert executions(runtime, gw) == []  # nothing of the refused write was recorded
         with pytest.raises(StaleTerm):
             old.store.mark_launched([uuid.uuid4()], new.term - 1)
-        assert wait_until(lambda: old.lead.keep() is False, timeout=3)  # at its next renewal
+        assert wait_until(lambda: old.lead.keep() is False, timeout=30)  # at its next renewal
         assert old.lead.term is None and not old.lead.valid()
     finally:
         new.release()
@@ -99,7 +99,7 @@ def test_a_run_recorded_but_never_launched_is_launched_by_the_next_leader(runtim
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
-        assert wait_until(lambda: _one(runtime, gw).status == "success", timeout=10)
+        assert wait_until(lambda: _one(runtime, gw).status == "success", timeout=30)
     finally:
         d.stop()
     assert [ctx.execution_id for _, ctx in fake.calls] == [run.execution_id]
@@ -115,7 +115,7 @@ def test_a_launched_run_of_a_dead_holder_is_closed_as_interrupted_and_not_run_ag
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
-        assert wait_until(lambda: _one(runtime, gw).status == "failed", timeout=15)
+        assert wait_until(lambda: _one(runtime, gw).status == "failed", timeout=30)
     finally:
         d.stop()
     closed = _one(runtime, gw)
@@ -132,11 +132,11 @@ def test_a_launched_run_of_a_paused_holder_is_left_to_it_until_its_timeout_has_p
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
-        assert wait_until(lambda: d.leadership.held, timeout=5)
+        assert wait_until(lambda: d.leadership.held, timeout=30)
         # Within its timeout (+ margin) the paused holder may still finish it: it stays running,
         # and the holder's own outcome is recorded when it comes.
         assert _one(runtime, gw).status == "running"
-        assert wait_until(lambda: _one(runtime, gw).status == "failed", timeout=15)
+        assert wait_until(lambda: _one(runtime, gw).status == "failed", timeout=30)
     finally:
         d.stop()
         old.die()

@@ -170,3 +170,43 @@ def test_nothing_after_deletion_and_a_long_window_is_truncated():
     assert len(found.entries) == 120 and found.entries[-1]["instant"] == at(2)
     short = explain(versions, [], at(0), at(10), now=NOW, pruned_before=None, limit=50)
     assert short.truncated and len(short.entries) == 50
+
+
+@pytest.mark.parametrize(("expression", "shifted"), [
+    ("30 2 * * *", {datetime(2025, 3, 9, 7, tzinfo=UTC): "02:30:00"}),
+    ("0,30 2 * * *", {datetime(2025, 3, 9, 7, tzinfo=UTC): "02:00:00"}),  # both swallowed times fire once
+    ("0 3 * * *", {}),  # 03:00 is the gap's end itself: a regular fire
+    ("30 * * * *", {}),  # hourly keeps its frequency in absolute time: no local time is stood in for
+])
+def test_spring_forward_shifts_a_fixed_hour_cron_match_in_the_gap_and_says_so(expression: str, shifted: dict):
+    since = datetime(2025, 3, 1, tzinfo=UTC)
+    v = version(1, since, "cron", {"cron_expression": expression, "timezone": "America/New_York"})
+    start, end = datetime(2025, 3, 9, 4, tzinfo=UTC), datetime(2025, 3, 9, 12, tzinfo=UTC)
+    found = explain([v], [], start, end, now=NOW.replace(year=2026), pruned_before=None)
+    # the instants explained are the schedule's own, as the dispatcher steps it
+    assert [e["instant"] for e in found.entries] == v.schedule.next_n(start - timedelta(microseconds=1),
+                                                                       len(found.entries))
+    notes = {e["instant"]: e["dst"] for e in found.entries if "dst" in e}
+    assert {t: n["wall_time"] for t, n in notes.items()} == shifted
+    for t, note in notes.items():
+        assert note == {"kind": "gap", "wall_time": shifted[t], "fired_local": "2025-03-09T03:00:00-04:00"}
+
+
+def test_fall_back_fires_a_fixed_hour_cron_time_once_and_explains_the_second_pass():
+    since = datetime(2025, 10, 1, tzinfo=UTC)
+    v = version(1, since, "cron", {"cron_expression": "30 1 * * *", "timezone": "America/New_York"})
+    start, end = datetime(2025, 11, 2, tzinfo=UTC), datetime(2025, 11, 3, tzinfo=UTC)
+    first, second = datetime(2025, 11, 2, 5, 30, tzinfo=UTC), datetime(2025, 11, 2, 6, 30, tzinfo=UTC)
+    assert v.schedule.next_after(first) > end  # the schedule object really fires the repeated time once
+    found = explain([v], [run(first)], start, end, now=NOW.replace(year=2026), pruned_before=None)
+    assert statuses(found) == [(first, "fired"), (second, "dst_deduplicated")]
+    assert found.entries[1]["fired_at"] == first and "dst" not in found.entries[0]
+
+
+def test_a_bulk_run_beside_the_schedule_is_listed_as_manual_with_its_actor():
+    v = version(1, at(0))
+    found = explain([v], [run(at(1)), Run("exec_bulk", "bulk", "failed", None, at(1.5), actor="ops")], at(0.5), at(1.9),
+                    now=NOW, pruned_before=None)
+    assert statuses(found) == [(at(1), "fired"), (at(1.5), "manual")]
+    bulk = found.entries[1]
+    assert (bulk["trigger"], bulk["actor"], bulk["outcome"], bulk["execution_id"]) == ("bulk", "ops", "failed", "exec_bulk")

@@ -14,6 +14,7 @@ import pytest
 
 from application.clock import utc_now
 from application.dispatch.heartbeat import Heartbeat
+from application.dispatch.process import DispatchProcess
 from domain.job import Job
 from interfaces.database import conninfo
 from tests.application.dispatch_support import FakeExecutor, dispatcher, sleeper, wait_until
@@ -41,16 +42,20 @@ class Fleet:
         self.executor = FakeExecutor()
         self.dispatchers: list[Any] = []
         self.heartbeat: Heartbeat | None = None
+        self.shared: DispatchProcess | None = None  # the parts a worker process shares, when used
+
+    def use_process_parts(self) -> None:
+        self.shared = DispatchProcess(self.runtime.app, conninfo(self.runtime.url), self.clock)
 
     def online(self) -> None:
         self.heartbeat = Heartbeat(conninfo(self.runtime.url), self.gateway_id, every=0.5)
         self.heartbeat.start()
 
     def start_dispatcher(self) -> Any:
-        d = dispatcher(self.runtime, self.gateway_id, self.executor, clock=self.clock)
+        d = dispatcher(self.runtime, self.gateway_id, self.executor, clock=self.clock, shared=self.shared)
         d.start()
         self.dispatchers.append(d)
-        assert wait_until(lambda: d.leadership.held and d.follow_ups.passes > 0, timeout=15)
+        assert wait_until(lambda: d.leadership.held and d.follow_ups.passes > 0, timeout=30)
         return d
 
     def job(self, **overrides: Any) -> str:
@@ -79,6 +84,8 @@ class Fleet:
                 d.stop()
         if self.heartbeat is not None:
             self.heartbeat.stop()
+        if self.shared is not None:
+            self.shared.stop()
 
 
 @pytest.fixture
@@ -122,7 +129,10 @@ def test_disable_all_answers_the_contract_and_marks_every_event_with_its_operati
     assert operation.state == "completed" and operation.kind == "disable_all"
 
 
-def test_disable_all_re_enables_at_the_deadline_only_what_it_disabled_and_nobody_changed(fleet, runtime):
+@pytest.mark.parametrize("parts", ["own-parts", "process-parts"])
+def test_disable_all_re_enables_at_the_deadline_only_what_it_disabled_and_nobody_changed(fleet, runtime, parts):
+    if parts == "process-parts":  # the process's follow-up thread (ProcessFollowUps) does it
+        fleet.use_process_parts()
     untouched, edited, toggled = fleet.job(name="untouched"), fleet.job(name="edited"), fleet.job(name="toggled")
     before = fleet.job(name="disabled before", enabled=False)
     fleet.start_dispatcher()
@@ -138,7 +148,7 @@ def test_disable_all_re_enables_at_the_deadline_only_what_it_disabled_and_nobody
     assert wait_until(lambda: fleet.dispatchers[0].follow_ups.passes >= passes + 2)
     assert fleet.detail(untouched)["enabled"] is False  # not before its deadline
     fleet.clock.offset = timedelta(minutes=1, seconds=1)
-    assert wait_until(lambda: fleet.detail(untouched)["enabled"] is True, timeout=15)
+    assert wait_until(lambda: fleet.detail(untouched)["enabled"] is True, timeout=30)
     assert [fleet.detail(j)["enabled"] for j in (edited, toggled, before)] == [False, False, False]
     last = _events(runtime, fleet.gateway_id, untouched)[-1]
     assert isinstance(last, Job.Toggled) and last.enabled and last.operation_id == operation_id
@@ -154,7 +164,7 @@ def test_disable_all_re_enables_on_time_across_a_dispatcher_restart(fleet, runti
     second = fleet.start_dispatcher()
     assert second is not first and fleet.detail(job_id)["enabled"] is False
     fleet.clock.offset = timedelta(minutes=5, seconds=1)
-    assert wait_until(lambda: fleet.detail(job_id)["enabled"] is True, timeout=15)
+    assert wait_until(lambda: fleet.detail(job_id)["enabled"] is True, timeout=30)
     events = _events(runtime, fleet.gateway_id, job_id)
     assert sum(1 for e in events if isinstance(e, Job.Toggled) and e.enabled) == 1
 
@@ -270,7 +280,7 @@ def test_sequential_run_all_carries_on_after_a_dispatcher_restart_mid_group(flee
     fleet.online()
     first = fleet.start_dispatcher()
     group_id = fleet.admin.post("/jobs/run/all", {"sequential": True}).json()["data"]["execution_group_id"]
-    assert wait_until(lambda: fleet.group(group_id)["members"][0]["state"] == "finished", timeout=15)
+    assert wait_until(lambda: fleet.group(group_id)["members"][0]["state"] == "finished", timeout=30)
     first.stop()
     states = [m["state"] for m in fleet.group(group_id)["members"]]
     assert states[2] == "waiting" and fleet.group(group_id)["status"] == "running"
