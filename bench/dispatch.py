@@ -41,7 +41,7 @@ from interfaces.database import EmbeddedPostgres, conninfo, create_database, dro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dispatch_apscheduler import run_apscheduler  # noqa: E402
-from dispatch_jobs import EDGE, Result, Spec, expected_fires, first_ms, instant, job_specs, ms_of, rss_mb, sleep_until  # noqa: E402,F401
+from dispatch_jobs import EDGE, Result, Spec, cpu_delta, expected_fires, first_ms, instant, job_specs, ms_of, rss_mb, sleep_until, thread_cpu  # noqa: E402,F401,E501
 
 GATEWAY = "gw-bench"
 ACTION = {"type": "system", "operation": "health_check"}
@@ -84,6 +84,9 @@ def report(results: list[Result], n: int, seconds: float, window: float) -> None
               f"{r.fires_run} fires; PostgreSQL's own CPU not counted), resident memory {r.rss_mb:.0f} MiB"
               + (f", database commits {r.commits / seconds:.0f}/s ({r.commits / max(1, r.fires_run):.2f} per fire)"
                  if r.commits else ""))
+    for r in results:
+        if r.threads_cpu and r.fires_run:
+            print(f"{r.name}: CPU per fire by thread (us): {r.cpu_by_thread()}")
     ours, theirs = results
     if ours.lateness_ms and theirs.lateness_ms and theirs.pct(0.99) > 0:
         print(f"p99 ratio gateway-scheduler / apscheduler: {ours.pct(0.99) / theirs.pct(0.99):.2f}x")
@@ -203,9 +206,9 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
               f"with {len(dispatcher.index.entries)} jobs indexed after {ready - created:.1f} s; "
               f"first fires at +{base_ms / 1000 - ready:.1f} s", flush=True)
         sleep_until(base_ms / 1000)
-        cpu0, calls0, commits0 = time.process_time(), executor.calls, xact_commit(db.url)
+        cpu0, calls0, commits0, threads0 = time.process_time(), executor.calls, xact_commit(db.url), thread_cpu(GATEWAY)
         sleep_until(base_ms / 1000 + seconds)
-        cpu, calls, rss = time.process_time() - cpu0, executor.calls - calls0, rss_mb()
+        cpu, calls, rss, threads = time.process_time() - cpu0, executor.calls - calls0, rss_mb(), thread_cpu(GATEWAY)
         commits = xact_commit(db.url) - commits0
         stopped = time.time()
         stop_error = None
@@ -225,6 +228,7 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
             duplicates=sum(len(v) - 1 for v in in_window.values()),
         )
         result.cpu_seconds, result.fires_run, result.rss_mb, result.commits = cpu, calls, rss, commits
+        result.threads_cpu = cpu_delta(threads, threads0)
         not_run = 0
         for (_, scheduled_ms), ids in in_window.items():
             start = executor.starts.get(ids[0])

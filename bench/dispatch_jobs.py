@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +75,7 @@ class Result:
     fires_run: int = 0  # actions started over that time
     rss_mb: float = float("nan")  # this process's resident memory at the stop
     commits: int = 0  # the database's committed transactions over the same time (pg_stat_database)
+    threads_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over that time by thread group
 
     @property
     def cpu_us_per_fire(self) -> float:
@@ -85,6 +89,13 @@ class Result:
     def missed(self) -> int:
         return self.expected - self.recorded
 
+    def cpu_by_thread(self) -> str:
+        """CPU per fire of each thread group, most first; "rest": threads that ended, and rounding."""
+        top = sorted(self.threads_cpu.items(), key=lambda kv: -kv[1])
+        rest = self.cpu_seconds - sum(self.threads_cpu.values())
+        cells = [f"{name} {s / self.fires_run * 1e6:.0f}" for name, s in top if s > 0]
+        return ", ".join(cells + [f"rest {rest / self.fires_run * 1e6:.0f}"])
+
     def pct(self, q: float) -> float:
         data = sorted(self.lateness_ms)
         if not data:
@@ -97,6 +108,24 @@ def sleep_until(t: float) -> None:
         time.sleep(min(left, 0.5))
 
 
+def thread_cpu(strip: str = "") -> dict[str, float]:
+    """CPU seconds (user + system, /proc) so far of each live Python thread of this process, summed
+    by name with `strip` and trailing numbers removed ("run-gw_12" -> "run")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        group = re.sub(r"[-_]?\d+$", "", thread.name.replace(strip, "")).rstrip("-_") if strip else thread.name
+        cpu[group] = cpu.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return cpu
+
+
+def cpu_delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 def rss_mb() -> float:

@@ -39,9 +39,9 @@ from domain.options import JobOptions
 
 _log = logging.getLogger(__name__)
 
-# Fires are recorded up to LEAD ahead of their instant and their actions start on time from a
-# timer, so the commit is not in front of the action.
-LEAD = timedelta(milliseconds=100)
+# Fires are recorded up to LEAD ahead and start on time from a timer (the commit is not in front of the action);
+# alone, the loop wakes WAKE before the next fire, so a commit carries LEAD - WAKE of instants (shared: the grid).
+LEAD, WAKE = timedelta(milliseconds=100), timedelta(milliseconds=60)
 SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
 
 
@@ -156,7 +156,7 @@ class Dispatcher:
 
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
-        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - (LEAD if self.shared else WAKE) - self.clock()).total_seconds()))
         if timeout > 0 and self.shared is not None:  # wake with the process's other dispatchers: one commit
             timeout = self.shared.aligned(timeout)
         if timeout > 0:
@@ -288,7 +288,7 @@ class Dispatcher:
     # ---- outcomes ------------------------------------------------------------------------------
 
     def _record_outcomes(self) -> None:
-        flushed = self.writer.flush()
+        flushed = self.writer.flush_due()
         for outcome in flushed.recorded:
             self._settle(outcome)
         for outcome in flushed.dropped:

@@ -68,14 +68,15 @@ class JobEntry:
 class DueIndex:
     def __init__(self, draw: Callable[[], float]) -> None:
         self.entries: dict[str, JobEntry] = {}
-        self._heap: list[Due] = []
+        self._heap: list[tuple[datetime, int, Due]] = []
         self._seq = 0
         self._draw = draw  # uniform in [-1, 1], for interval jitter
 
     def _push(self, due: Due) -> None:
         self._seq += 1
         due.seq = self._seq
-        heapq.heappush(self._heap, due)
+        # (instant, seq, due): tuples compare in C; Due's generated __lt__ was most of a push
+        heapq.heappush(self._heap, (due.fire_at, due.seq, due))
 
     def push(self, due: Due) -> None:
         self._push(due)
@@ -109,8 +110,8 @@ class DueIndex:
 
     def pop_due(self, now: datetime) -> list[Due]:
         due: list[Due] = []
-        while self._heap and self._heap[0].fire_at <= now:
-            item = heapq.heappop(self._heap)
+        while self._heap and self._heap[0][0] <= now:
+            item = heapq.heappop(self._heap)[2]
             entry = self.entries.get(item.job_id)
             if item.kind in ("scheduled", "misfire") and (entry is None or item.generation != entry.generation):
                 continue  # the job changed or went away since this fire was queued
@@ -118,7 +119,7 @@ class DueIndex:
         return due
 
     def next_fire_at(self) -> datetime | None:
-        return self._heap[0].fire_at if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def clear(self) -> None:
         self.entries.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ class Starter:
         self._launcher = Launcher(clock, self._launch, name)
         self._lock = threading.Lock()
         self._free_slots = max_concurrent
-        self._waiting: list[Run] = []  # due, waiting for a free pool thread (not started)
+        self._waiting: deque[Run] = deque()  # due, waiting for a free pool thread (not started), in order
         self._started: dict[str, str] = {}  # execution id -> job id of the runs the pool carries out
 
     def start(self) -> None:
@@ -73,7 +74,7 @@ class Starter:
         """Forget every run not started yet (leadership ended); returns them, unmarked so that
         the next leader launches them."""
         with self._lock:
-            waiting, self._waiting = self._waiting, []
+            waiting, self._waiting = list(self._waiting), deque()
         runs = [run for run in self._launcher.clear() if run is not None] + waiting
         self._unmark([run for run in runs if run.marked])
         return runs
@@ -89,7 +90,10 @@ class Starter:
 
     def _launch(self, runs: list[Run | None]) -> None:
         """Due runs (and `None`: a pool thread became free, or a wait grew long) -> the runs that
-        start now, in order; the others wait for a thread."""
+        start now, in order; the others wait for a thread. Its work grows with the runs due and
+        started, not with those waiting: a waiting run is looked at again only when a thread is
+        free for it (every waiting run looked at on each freed thread made a pool that fell behind
+        fall further behind)."""
         term = self.leadership.term
         due = [run for run in runs if run is not None]
         if term is None:
@@ -102,21 +106,26 @@ class Starter:
             self._launcher.arm([(self.clock() + RETRY_MARK, run) for run in due])
             return
         now = self.clock()
+        cancel: list[tuple[Run, str]] = []
+        start: list[Run] = []
         with self._lock:
-            candidates, self._waiting = self._waiting + due, []
-        go = []
-        for run in candidates:
-            reason = self._must_not_start(run, now)
-            if reason:
-                self._cancel(run, reason, now)
-            else:
-                go.append(run)
-        with self._lock:
-            n = min(self._free_slots, len(go))
-            self._free_slots -= n
-        start, wait = go[:n], go[n:]
+            self._waiting.extend(due)  # after those waiting already: in order
+            while self._waiting and len(start) < self._free_slots:
+                run = self._waiting.popleft()
+                reason = self._must_not_start(run, now)
+                if reason:
+                    cancel.append((run, reason))
+                else:
+                    start.append(run)
+            self._free_slots -= len(start)
+            taken = {id(run) for run in start} | {id(run) for run, _ in cancel}
+        for run, reason in cancel:
+            self._cancel(run, reason, now)
+        fresh_waiting = [run for run in due if run.marked and id(run) not in taken]
         start, unstarted = self._marked(start, term)
-        self._wait(unstarted + wait, now)
+        self._unmark(fresh_waiting)  # newly waiting: not begun, a takeover would launch them
+        with self._lock:
+            self._waiting.extendleft(reversed(unstarted))
         for run in start:
             self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
             self._started[run.execution.execution_id] = run.execution.job_id
@@ -147,13 +156,6 @@ class Starter:
         for run in need:
             run.marked = run.execution.id in marked
         return [run for run in runs if run.marked], []
-
-    def _wait(self, runs: list[Run], now: datetime) -> None:
-        """Runs for which no pool thread is free wait, in order, unmarked (they have not begun: a
-        takeover would launch them), in one statement for all of them."""
-        self._unmark([r for r in runs if r.marked])
-        with self._lock:
-            self._waiting = runs + self._waiting
 
     def _unmark(self, runs: list[Run]) -> None:
         if runs:

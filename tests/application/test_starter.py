@@ -130,3 +130,24 @@ def test_a_run_taken_over_while_it_waited_is_dropped_not_started():
         assert executor.started == [] and dropped == [adopted.execution]
     finally:
         starter.stop()
+
+
+def test_waiting_runs_start_in_order_as_threads_free_and_one_whose_job_changed_is_cancelled_at_its_turn():
+    lease, store, executor, entry, dropped = FakeLease(), FakeStore(), BlockingExecutor(), _entry(), []
+    starter = _starter(lease, store, executor, entry, dropped)
+    runs = [_run(entry, n) for n in (1, 2, 3, 4)]
+    changed = _run(entry, 5)
+    changed.generation = entry.generation - 1  # recorded before its job's last change
+    try:
+        starter._launch(runs[:2])  # one pool thread: exec_1 starts, exec_2 waits
+        starter._launch([changed, *runs[2:]])  # they wait behind exec_2, in order
+        assert executor.started == ["exec_1"]
+        assert store.unmarked == [r.execution.id for r in (runs[1], changed, runs[2], runs[3])]
+        executor.release.set()  # each run ends at once now: the thread goes to the next in line
+        assert _wait_for(lambda: len(executor.started) == 4)
+        assert executor.started == ["exec_1", "exec_2", "exec_3", "exec_4"]
+        assert changed.execution.status == "failed" and changed.execution.code == "CANCELLED"
+        assert store.marked == [r.execution.id for r in runs[1:]]  # marked again, each before it started
+    finally:
+        executor.release.set()
+        starter.stop()
