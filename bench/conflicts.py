@@ -6,7 +6,7 @@ of 50) and sunrise schedules over ten zones, a third of them with an execution h
 is used). Then the check that POST /conflicts/check runs (projections.conflict_queries.check, read
 models included) is timed ROUNDS times for a daily candidate and for an hourly cron candidate, with
 the default recommendation search (+-120 min in 5 min steps): as the next checks of the day find it
-(the other jobs' runs and their sweep kept, decision 93), and as the first check of a day or of a
+(the other jobs' runs and their sweep kept, decision 90), and as the first check of a day or of a
 changed job set (nothing kept: `conflict_plan.forget()` before each round). Baselines in the same
 run: the bare expansion of every job's occurrences over the 7 days through `next_after` (what a
 check without the windows, the arithmetic and the vectorised sweep would at least do; timed on the

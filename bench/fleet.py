@@ -399,7 +399,7 @@ def main() -> None:
     p.add_argument("--own-feeds", action="store_true",
                    help="a job-event subscription per dispatcher (the code before the shared one)")
     p.add_argument("--per-gateway", action="store_true",
-                   help="lease renewals and commits per dispatcher (the code before decisions 101-102)")
+                   help="lease renewals and commits per dispatcher (the code before decisions 96-97)")
     p.add_argument("--no-single", action="store_true", help="skip the one-gateway baseline")
     p.add_argument("--keep", action="store_true")
     for hidden in ("--child", ):

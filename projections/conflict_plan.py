@@ -1,4 +1,4 @@
-"""The other jobs' runs a conflict check sweeps, kept between checks (decision 93).
+"""The other jobs' runs a conflict check sweeps, kept between checks (decision 90).
 
 The answer needs only the runs inside the windows around the candidate's (and its moves') runs;
 runs outside them overlap no candidate run, so they change neither a conflict nor a peak. A check

@@ -147,7 +147,7 @@ def job_metrics(
     """Figures over the finished executions of the window; `series` holds the newest buckets that
     have any (at most MAX_BUCKETS), oldest first, its whole hours read from the hourly roll-ups
     (`rollups=False`: from the rows, the same answer). The totals read the rows: the p95, min, max
-    and resource figures are exact only from them (decision 98)."""
+    and resource figures are exact only from them (decision 95)."""
     name = job_name(store, gateway_id, job_id)
     clause, params = _where(gateway_id, job_id, window)
     clause += f" AND {_COMPLETED_SQL}"

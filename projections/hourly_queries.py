@@ -1,7 +1,7 @@
 """Execution figures read from the hourly roll-ups (execution_hours, projections/analytics.py) for
 the whole hours of a window and from the execution rows for the partial hours at its edges: the
 same answer as a scan of the rows, at the cost of one row per hour. Used by /statistics and by
-the series of /jobs/{id}/metrics (docs/projections.md, decisions 71 and 98)."""
+the series of /jobs/{id}/metrics (docs/projections.md, decisions 71 and 95)."""
 
 from __future__ import annotations
 

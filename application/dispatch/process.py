@@ -19,7 +19,7 @@ from application.operations import Operations
 
 
 # The process's dispatchers wake on this grid (monotonic seconds), so that the fires and outcomes
-# each records arrive at the committer together and share its transactions (decision 103).
+# each records arrive at the committer together and share its transactions (decision 98).
 TICK_GRID = 0.05
 
 

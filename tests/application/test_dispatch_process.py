@@ -1,4 +1,4 @@
-"""What the dispatchers of one process share (DispatchProcess, decisions 101-102): one lease
+"""What the dispatchers of one process share (DispatchProcess, decisions 96-97): one lease
 renewal statement for all their leases, and their records committed together."""
 
 from __future__ import annotations
