@@ -44,7 +44,7 @@ def concerns(payload: str, topics: Sequence[str] | frozenset[str]) -> bool:
 class TopicSubscription(PostgresSubscription):
     """The library's subscription, woken only by a NOTIFY that may concern its topics: with six
     projections and a dispatcher feed per process, each commit woke every one of them to run a
-    SELECT that found nothing for most (docs/decisions.md 106)."""
+    SELECT that found nothing for most (docs/decisions.md 101)."""
 
     def _listen(self) -> None:
         topics = frozenset(self._topics)

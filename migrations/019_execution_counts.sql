@@ -1,4 +1,4 @@
--- How many executions each job has in each status (issue 15, docs/decisions.md 105): a job's
+-- How many executions each job has in each status (issue 15, docs/decisions.md 100): a job's
 -- history answers its counts (total, per status filter, success rate) from a few rows instead of
 -- counting 100,000. Kept equal to a count of `executions` by every writer of those rows: the
 -- execution-history projection (one upsert per read-model transaction), a reset, retention pruning,

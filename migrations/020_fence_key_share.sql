@@ -1,4 +1,4 @@
--- A fence no longer holds up lease renewals (docs/decisions.md 104). `term` becomes part of a key
+-- A fence no longer holds up lease renewals (docs/decisions.md 99). `term` becomes part of a key
 -- (a unique index on gateway_id, term), so an update that changes it, a takeover, takes the row's
 -- strongest lock; the fence share-locks only the key (FOR KEY SHARE). A takeover therefore still
 -- waits for every write of the old term to end, while a renewal (an update of expires_at alone)

@@ -1,6 +1,6 @@
 """Executions per job and status (`execution_counts`, migration 019): kept by the execution-history
 view in the transaction that changes `executions`, so a job's history counts read a few rows
-instead of counting every execution of the job (docs/decisions.md 105)."""
+instead of counting every execution of the job (docs/decisions.md 100)."""
 
 from __future__ import annotations
 

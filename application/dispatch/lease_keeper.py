@@ -1,5 +1,5 @@
 """Renews the leases of all of a process's leading dispatchers in one statement, on one
-connection, from a thread of its own (docs/decisions.md 101): a lease renewal per gateway was
+connection, from a thread of its own (docs/decisions.md 96): a lease renewal per gateway was
 a commit per gateway every half second (400 a second for a fleet of 200 gateways), and ran in the
 dispatch loop, so a leader waiting for the event table did not renew its lease in time. It also
 looks, in one read-only statement, which leases its standbys could take: a standby's attempt to

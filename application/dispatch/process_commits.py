@@ -1,5 +1,5 @@
 """The records of all of a process's dispatchers (fires, outcomes, adopted runs) committed together
-(docs/decisions.md 102): records that arrive while one transaction is being committed go in the
+(docs/decisions.md 97): records that arrive while one transaction is being committed go in the
 next one, so a process of 50 gateways asks the database for about as many transactions as one
 gateway of the same jobs, instead of 50 times its ticks, each queued on the event table's lock.
 
