@@ -29,6 +29,9 @@ class OpenGroups:
         self._groups: dict[UUID, dict[UUID, str | None]] = {}  # group -> member run -> final status (None: not ended)
         self._member_of: dict[UUID, UUID] = {}  # member run -> its group
         self._looked_up: set[UUID] = set()  # groups already read (found or not) since they were met
+        # The groups this process recorded, as saved: completing one needs no read of the log. A copy
+        # is handed out once; a later need (its save failed, another writer raced it) reads the log.
+        self._kept: dict[UUID, FireGroup] = {}
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -37,6 +40,7 @@ class OpenGroups:
         """Groups this process just recorded with their runs."""
         for group in groups:
             self._track(group.id, {self._run_id(e): None for e in group.execution_ids})
+            self._kept[group.id] = group
 
     def met(self, executions: Iterable[Execution]) -> None:
         """Runs of this gateway found in flight (a takeover's sweep): the group of each one due at
@@ -119,6 +123,9 @@ class OpenGroups:
         return Execution.id_for(self.gateway_id, execution_id)
 
     def _group(self, group_id: UUID) -> FireGroup | None:
+        kept = self._kept.pop(group_id, None)
+        if kept is not None:
+            return kept
         try:
             return self.app.repository.get(group_id)  # type: ignore[no-any-return]
         except AggregateNotFoundError:
@@ -130,5 +137,6 @@ class OpenGroups:
             self._member_of[run_id] = group_id
 
     def _forget(self, group_id: UUID) -> None:
+        self._kept.pop(group_id, None)
         for run_id in self._groups.pop(group_id, {}):
             self._member_of.pop(run_id, None)
