@@ -21,13 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,9 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from interfaces.database import EmbeddedPostgres, create_database, drop_database  # noqa: E402
-from interfaces.runtime import Runtime  # noqa: E402
-from interfaces.settings import Settings  # noqa: E402
+from bench.support import started_runtime  # noqa: E402
 from projections import execution_queries as queries  # noqa: E402
 from projections.analytics import BUCKETS  # noqa: E402
 from projections.execution_queries import Window  # noqa: E402
@@ -108,15 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=100)
     args = parser.parse_args()
-    server_url, embedded, base = os.environ.get("DATABASE_URL"), None, None
-    if not server_url:
-        base = Path(tempfile.mkdtemp(prefix="gs-bench-"))
-        base.chmod(0o755)
-        embedded = EmbeddedPostgres(base / "pgdata")
-        server_url = embedded.url
-    url = create_database(server_url, "gs_bench_metrics")
-    runtime = Runtime(replace(Settings(), database_url=url, jwt_secret="bench", execution_retention_days=3650)).start()
-    try:
+    with started_runtime("gs_bench_metrics", execution_retention_days=3650) as runtime:
         saved = runtime.app.create_job(GATEWAY, {"name": "poll", "type": "interval", "schedule": {"interval_seconds": 10},
                                                  "action": {"type": "publish", "topic": "device/data"}}, actor="bench")
         assert runtime.wait(saved.recorded, timeout=60)
@@ -177,12 +164,6 @@ def main() -> None:
                 print(f"{name:38} {'roll-up' if rollups else 'rows':8} {p50:8.2f} {p99:8.2f}"
                       f" {cpu[rollups] * 1000 / args.samples:7.2f} {read:10,} {ratio}")
         print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (cores: {os.cpu_count()})")
-    finally:
-        runtime.close()
-        drop_database(server_url, url)
-        if embedded is not None:
-            embedded.stop()
-            shutil.rmtree(base, ignore_errors=True)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import uuid
 
 import psycopg
 
+from application.dispatch.lease_connection import LeaseConnection
 from application.dispatch.lease_keeper import LeaseKeeper
 
 _log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ class Leadership:
         self.term: int | None = None
         self._valid_until = 0.0  # time.monotonic()
         self._renewed_at = 0.0
-        self._conn: psycopg.Connection | None = None
-        self._warned_at = 0.0
+        # While it is connected, the holder's session is visible to replicas by its name.
+        self._lease_db = LeaseConnection(conninfo, APP_NAME_PREFIX + self.holder, _log)
 
     @property
     def held(self) -> bool:
@@ -72,18 +73,12 @@ class Leadership:
         """True while this process provably holds the lease: it may fire and launch."""
         return self.term is not None and time.monotonic() < self._valid_until
 
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            # While it is connected, the holder's session is visible to replicas by this name.
-            self._conn = psycopg.connect(self.conninfo, autocommit=True, application_name=self.application_name)
-            self._conn.execute("SET lock_timeout = '2s'")
-        return self._conn
 
     def try_acquire(self) -> bool:
         """Take the lease if it is free, expired or its holder's session is gone: a new term."""
         sent = time.monotonic()
         try:
-            conn = self._connection()  # first: while it leads, its session is visible by its name
+            conn = self._lease_db.get()  # first: while it leads, its session is visible by its name
             if self.keeper is not None and not self._may_take:
                 self.keeper.wait(self)  # a standby tries only once its keeper saw the lease free
                 return False
@@ -93,7 +88,7 @@ class Leadership:
             ).fetchone()
         except psycopg.Error:
             self._warn("leadership: cannot reach the database to take the lease")
-            self._disconnect()
+            self._lease_db.drop()
             return False
         if row is None:
             return False
@@ -121,12 +116,12 @@ class Leadership:
         if now - self._renewed_at < RENEW_EVERY and now < self._valid_until:
             return True
         try:
-            row = self._connection().execute(
+            row = self._lease_db.get().execute(
                 _RENEW, {"g": self.gateway_id, "t": self.term, "h": self.holder, "lease": LEASE_SECONDS}
             ).fetchone()
         except psycopg.Error:
             self._warn(f"leadership: cannot renew term {self.term}")
-            self._disconnect()
+            self._lease_db.drop()
             return True
         self._renewed_at = now
         if row is None:
@@ -143,13 +138,13 @@ class Leadership:
             self.keeper.leave(self)  # no renewal of this term after the release below
         term, self.term = self.term, None
         self._valid_until = 0.0
-        if term is not None and self._conn is not None and not self._conn.closed:
+        if term is not None and self._lease_db.is_open:
             try:
-                self._conn.execute(_RELEASE, {"g": self.gateway_id, "t": term, "h": self.holder})
+                self._lease_db.get().execute(_RELEASE, {"g": self.gateway_id, "t": term, "h": self.holder})
             except psycopg.Error:
                 pass
         if disconnect:
-            self._disconnect()
+            self._lease_db.drop()
 
     def renewed(self, term: int, valid_until: float) -> None:
         """The keeper's thread: `term` was renewed by a statement sent before `valid_until - lease + safety`."""
@@ -172,15 +167,7 @@ class Leadership:
         self.release()
 
     def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except psycopg.Error:
-                pass
+        self._lease_db.drop()
 
     def _warn(self, message: str) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 10:
-            self._warned_at = now
-            _log.warning("%s (%s)", message, self.gateway_id, exc_info=True)
+        self._lease_db.warn(f"{message} ({self.gateway_id})")

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from application.dispatch.lease_connection import LeaseConnection
+
 if TYPE_CHECKING:
     from application.dispatch.leadership import Leadership
 
@@ -48,10 +50,9 @@ class LeaseKeeper:
         self._held: dict[int, Leadership] = {}
         self._waiting: dict[int, Leadership] = {}  # standbys: told when their lease looks takeable
         self._round = threading.Lock()  # held for a whole round: leaving waits for one in progress
-        self._conn: psycopg.Connection | None = None
+        self._db = LeaseConnection(conninfo, "gs-leases", _log)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._warned_at = 0.0
         self.rounds = 0  # renewal statements sent (tests and benches)
 
     def join(self, leadership: Leadership) -> None:
@@ -86,7 +87,7 @@ class LeaseKeeper:
             thread.join(timeout=5)
         with self._round:
             self._thread = None
-            self._disconnect()
+            self._db.drop()
 
     def _run(self) -> None:
         """Runs while a lease is held: the last leadership to leave ends it (`join` starts another)."""
@@ -94,7 +95,7 @@ class LeaseKeeper:
             with self._round:
                 if not self._held and not self._waiting:
                     self._thread = None
-                    self._disconnect()
+                    self._db.drop()
                     return
                 self.renew()
                 self.look()
@@ -108,10 +109,10 @@ class LeaseKeeper:
         params = {"g": [lead.gateway_id for lead, _ in held], "t": [t for _, t in held],
                   "h": [lead.holder for lead, _ in held], "lease": self.lease_seconds}
         try:
-            rows = self._connection().execute(_RENEW_ALL, params).fetchall()
+            rows = self._db.get().execute(_RENEW_ALL, params).fetchall()
         except psycopg.Error:
-            self._warn(f"leadership: cannot renew {len(held)} leases")
-            self._disconnect()
+            self._db.warn(f"leadership: cannot renew {len(held)} leases")
+            self._db.drop()
             return
         self.rounds += 1
         renewed = {(g, t) for g, t in rows}
@@ -129,31 +130,11 @@ class LeaseKeeper:
         params = {"g": [lead.gateway_id for lead in waiting], "h": [lead.holder for lead in waiting],
                   "prefix": self.prefix}
         try:
-            free = {row[0] for row in self._connection().execute(_TAKEABLE, params).fetchall()}
+            free = {row[0] for row in self._db.get().execute(_TAKEABLE, params).fetchall()}
         except psycopg.Error:
-            self._warn(f"leadership: cannot look at {len(waiting)} leases")
-            self._disconnect()
+            self._db.warn(f"leadership: cannot look at {len(waiting)} leases")
+            self._db.drop()
             return
         for lead in waiting:
             if lead.gateway_id in free:
                 lead.takeable()
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.conninfo, autocommit=True, application_name="gs-leases")
-            self._conn.execute("SET lock_timeout = '2s'")
-        return self._conn
-
-    def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except psycopg.Error:
-                pass
-
-    def _warn(self, message: str) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 10:
-            self._warned_at = now
-            _log.warning(message, exc_info=True)

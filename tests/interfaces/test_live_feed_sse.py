@@ -21,6 +21,7 @@ import pytest
 
 from interfaces.database import conninfo
 from interfaces.maintenance import prune_executions
+from tests.application.dispatch_support import wait_until
 from tests.conftest import token
 from tests.interfaces.test_live_feed import DEADLINE, gw, save, served, server  # noqa: F401 - fixtures
 from tests.interfaces.test_live_feed_extras import save_and_project
@@ -179,10 +180,7 @@ def test_an_sse_client_that_goes_away_is_unsubscribed(served, gw, sse_headers): 
                 if line == "event: caught_up":
                     break
             assert _subscribers(app, gw) == 1
-    deadline = time.monotonic() + DEADLINE
-    while _subscribers(app, gw):
-        assert time.monotonic() < deadline, "the stream's subscriber outlived its client"
-        time.sleep(0.05)
+    assert wait_until(lambda: not _subscribers(app, gw), timeout=DEADLINE), "the stream's subscriber outlived its client"
 
 
 def _sse_scope(gateway_id: str, headers: dict[str, str]) -> dict[str, Any]:
