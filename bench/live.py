@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GATEWAY = "gw-bench-live"
-QUEUE = 1000  # the bare broadcast's per-subscriber queue, as interfaces/ws/hub.py QUEUE_SIZE
+QUEUE = 1000  # the bare broadcast's per-subscriber queue, as interfaces/ws/mailbox.py QUEUE_SIZE
 
 
 def free_port() -> int:

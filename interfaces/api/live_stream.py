@@ -25,7 +25,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from domain.errors import ValidationFailed
 from interfaces.api.dependencies import Context
 from interfaces.ws.feed import BadRequest, filters_of, hub_of, position
-from interfaces.ws.hub import Filters
+from interfaces.ws.mailbox import Filters
 from interfaces.ws.session import End, Subscription
 
 PATH = "/events/stream"

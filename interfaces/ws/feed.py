@@ -19,7 +19,8 @@ from interfaces.auth.channels import (
     refuse,
 )
 from interfaces.auth.tokens import token_expiry
-from interfaces.ws.hub import FeedHub, Filters
+from interfaces.ws.hub import FeedHub
+from interfaces.ws.mailbox import Filters
 from interfaces.ws.messages import MESSAGE_TYPES
 from interfaces.ws.session import End, Subscription
 

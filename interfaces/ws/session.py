@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 
-from interfaces.ws.hub import OVERFLOW, FeedHub, Filters, Item, Subscriber
+from interfaces.ws.hub import FeedHub
+from interfaces.ws.mailbox import OVERFLOW, Filters, Item, Subscriber
 from interfaces.ws.messages import AuthOk, CaughtUp, Heartbeat, ResyncRequired, encode
 
 HEARTBEAT_SECONDS = 15.0  # a quiet connection gets {"type": "heartbeat", "position": cursor} this often

@@ -5,7 +5,8 @@ back (no database: the items are handed to it as the live subscription would).""
 from __future__ import annotations
 
 from interfaces.ws import hub as hub_module
-from interfaces.ws.hub import FeedHub, Item
+from interfaces.ws.hub import FeedHub
+from interfaces.ws.mailbox import Item
 
 
 def _item(position: int, gateway_id: str = "gw-a") -> Item:

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from interfaces.app import create_app
-from interfaces.ws import hub as hub_module
+from interfaces.ws import mailbox as mailbox_module
 from interfaces.ws import session as session_module
 from tests.conftest import job_body, token
 from tests.projections.execution_events import failed, missed, started, succeeded
@@ -327,7 +327,7 @@ def test_a_resume_during_a_burst_gets_every_event_exactly_once(server, runtime, 
 def test_a_connection_whose_queue_overflows_catches_up_from_memory_or_the_log(served, runtime, gw, monkeypatch, source):
     """From the hub's recent items, or from the log when they no longer reach back to the cursor."""
     server, app = served
-    monkeypatch.setattr(hub_module, "QUEUE_SIZE", 2)
+    monkeypatch.setattr(mailbox_module, "QUEUE_SIZE", 2)
     if source == "log":
         monkeypatch.setattr(app.state.feed, "recent", lambda gateway_id, after: None)
     ws = subscribed(server, gw)
@@ -379,7 +379,7 @@ def test_a_client_that_does_not_read_slows_no_one_and_loses_nothing(served, runt
     """While one client reads nothing, a burst is recorded and another client of the gateway gets
     all of it; then the slow one reads and gets every event exactly once."""
     server, app = served
-    monkeypatch.setattr(hub_module, "QUEUE_SIZE", 20)
+    monkeypatch.setattr(mailbox_module, "QUEUE_SIZE", 20)
     slow = subscribed(server, gw)
     read_until(slow, caught_up)
     fast = subscribed(server, gw)

@@ -17,7 +17,7 @@ from domain.execution import Execution
 from interfaces.database import conninfo
 from interfaces.maintenance import prune_executions
 from interfaces.resources import ResourceSampler, psutil_readings
-from interfaces.ws import hub as hub_module
+from interfaces.ws import mailbox as mailbox_module
 from interfaces.ws import session as session_module
 from tests.conftest import job_body, token
 from tests.interfaces.test_live_feed import (  # noqa: F401 - fixtures
@@ -110,7 +110,7 @@ def test_a_resume_from_before_a_real_prune_gets_resync_required_with_the_oldest_
 def test_a_client_too_far_behind_gets_resync_required_with_its_last_delivered_position(served, runtime, gw,  # noqa: F811
                                                                                        monkeypatch):
     server, app = served  # noqa: F811
-    monkeypatch.setattr(hub_module, "QUEUE_SIZE", 2)
+    monkeypatch.setattr(mailbox_module, "QUEUE_SIZE", 2)
     monkeypatch.setattr(session_module, "BACKLOG_LIMIT", 10)
     ws = subscribed(server, gw)
     read_until(ws, caught_up)
