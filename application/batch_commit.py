@@ -38,7 +38,10 @@ def execute_batch(app: Any, items: Sequence[tuple[Command, CommandContext]]) -> 
         positions = save_in_order(
             app, [e for v in verdicts if not isinstance(v, Exception) for e in v.events], together.changed()
         )
-    except (IntegrityError, Tainted):
+    except IntegrityError:
+        app.saved_gateways.forget()  # decided on a copy another writer had passed: each alone, on fresh state
+        return [app.outcome(command, context) for command, context in items]
+    except Tainted:
         return [app.outcome(command, context) for command, context in items]
     return [
         v if isinstance(v, Exception)
@@ -61,6 +64,7 @@ def save_in_order(app: Any, events: list[Any], aggregates: list[Any]) -> dict[tu
     recordings = app._record(processing)
     for aggregate in aggregates:  # only once saved
         aggregate.collect_events()
+    app.saved_gateways.keep(aggregates)
     app._take_snapshots(processing)
     app._notify(recordings)
     return {

@@ -117,6 +117,7 @@ class Together:
         self.clock = app.clock
         self.loaded: dict[UUID, Any] = {}  # aggregate id -> working copy, None: there is none
         self._answered: dict[UUID, list[Decided]] = {}  # job id -> earlier verdicts answering with it
+        self._unverified: set[UUID] = set()  # gateways loaded as last saved, not fast-forwarded
 
     def _get(self, key: UUID, load: Callable[[], Any]) -> Any:
         for verdict in self._answered.pop(key, ()):  # a later command changes it: keep the answer as it was
@@ -138,7 +139,24 @@ class Together:
         return self._get(resource_monitor_uuid(gateway_id), lambda: self.app.resource_monitor(gateway_id))
 
     def gateway(self, gateway_id: str) -> Gateway | None:
-        return self._get(gateway_uuid(gateway_id), lambda: self.app.gateway(gateway_id))  # type: ignore[no-any-return]
+        key = gateway_uuid(gateway_id)
+        if key in self._unverified and not self.loaded[key].pending_events:  # read only: must be fresh
+            del self.loaded[key]
+            self._unverified.discard(key)
+        return self._get(key, lambda: self.app.gateway(gateway_id))  # type: ignore[no-any-return]
+
+    def gateway_to_extend(self, gateway_id: str) -> Gateway | None:
+        """The copy the Scheduler last saved, when the batch has not loaded the gateway yet: the
+        save refuses the batch if another writer moved it, as long as the batch records an event
+        on it; a read-only use of it in the batch (`gateway`) loads it afresh while it is unchanged."""
+        key = gateway_uuid(gateway_id)
+        if key not in self.loaded:
+            saved = self.app.saved_gateway(gateway_id)
+            if saved is None:
+                return self.gateway(gateway_id)
+            self.loaded[key] = saved
+            self._unverified.add(key)
+        return self.loaded[key]  # type: ignore[no-any-return]
 
     def decide(self, handle: Callable[..., Any], command: Any, context: Any) -> Decided:
         """Runs one handler; a refusal that left a shared copy changed raises Tainted."""

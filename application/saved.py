@@ -1,14 +1,18 @@
-"""What a command recorded (`Saved`) and the cause the commit point writes on each of its events."""
+"""What a command recorded (`Saved`), the cause the commit point writes on each of its events, and
+the Gateways as this process last saved them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Recording
 
 from application.commands import CommandContext
+from domain.gateway import Gateway
 from domain.job import Job
 
 # Written by the commit point on every event a command records (docs/events.md, "Cause").
@@ -42,3 +46,30 @@ def stamp(events: Sequence[Any], context: CommandContext) -> None:
     for event in events:
         for name in CAUSE_FIELDS:
             object.__setattr__(event, name, getattr(context, name))
+
+
+class SavedGateways:
+    """Each Gateway as this process last saved it: a create decides on a copy of it without the
+    fast-forward read of the repository (a round trip and the decoding of the events since; docs/
+    decisions.md 241). Another writer may have moved the gateway since, so a copy is for decisions
+    that record an event on it: the store then refuses the event's version, the commit point
+    forgets every copy and the command runs again on fresh state. A gateway at its job limit is
+    not handed out, so that a refusal is never decided on a copy."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[UUID, Gateway] = {}
+
+    def copy(self, gateway_id: UUID, max_jobs: int) -> Gateway | None:
+        saved = self._by_id.get(gateway_id)
+        return deepcopy(saved) if saved is not None and len(saved.job_ids) < max_jobs else None
+
+    def keep(self, aggregates: Sequence[Any]) -> None:
+        """After a save (events collected): its Gateways, never changed again by their decision."""
+        for aggregate in aggregates:
+            if isinstance(aggregate, Gateway):
+                known = self._by_id.get(aggregate.id)
+                if known is None or known.version < aggregate.version:
+                    self._by_id[aggregate.id] = aggregate
+
+    def forget(self) -> None:
+        self._by_id.clear()

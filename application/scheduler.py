@@ -35,7 +35,7 @@ from application.commands import (
 from application.batch_commit import execute_batch
 from application.group_commit import GroupCommitter, live
 from application.repository import ConsistentCopyRepository
-from application.saved import CAUSE_FIELDS, Saved, pending, recorded, stamp  # noqa: F401 - CAUSE_FIELDS: re-exported
+from application.saved import CAUSE_FIELDS, Saved, SavedGateways, pending, recorded, stamp  # noqa: F401 - CAUSE_FIELDS: re-exported
 from domain.errors import JobNotFound, VersionConflict
 from domain.execution import Execution
 from domain.execution_group import ExecutionGroup, group_uuid
@@ -82,6 +82,7 @@ class Scheduler(Application[UUID]):
         self.clock = clock
         self.max_jobs = max_jobs
         self.committer: GroupCommitter[tuple[Command, CommandContext], Saved] = GroupCommitter(self.execute_batch)
+        self.saved_gateways = SavedGateways()  # as this process last saved them (gateway_to_extend)
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -140,6 +141,14 @@ class Scheduler(Application[UUID]):
             return self.repository.get(gateway_uuid(gateway_id))
         except AggregateNotFoundError:
             return None
+
+    def gateway_to_extend(self, gateway_id: str) -> Gateway | None:
+        """The gateway for a decision that records an event on it (a create): the copy this process
+        last saved while it has room for one more job, else `gateway` (docs/decisions.md 241)."""
+        return self.saved_gateway(gateway_id) or self.gateway(gateway_id)
+
+    def saved_gateway(self, gateway_id: str) -> Gateway | None:
+        return self.saved_gateways.copy(gateway_uuid(gateway_id), self.max_jobs)
 
     def jobs_of(self, gateway_id: str) -> list[tuple[Job, list[Any]]]:
         """Every live job of the gateway with its events, oldest first, read in one query (a bulk
@@ -240,7 +249,12 @@ class Scheduler(Application[UUID]):
         def attempt() -> Saved:
             decision = handle(command, self, context)
             stamp(pending(decision.aggregates), context)
-            positions = recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
+            try:
+                positions = recorded(self.save(*decision.aggregates)) if decision.aggregates else ()
+            except IntegrityError:
+                self.saved_gateways.forget()
+                raise
+            self.saved_gateways.keep(decision.aggregates)
             return Saved(decision.job, positions, decision.execution_id, decision.report)
 
         if getattr(command, "expected_version", None) is not None:

@@ -12,7 +12,8 @@ Run: .venv/bin/python bench/commands.py [--per-thread 40] [--profile out.pstats]
   command (all threads: the load-independent figure; also net of the CPU the idle process spends,
   measured for 2 s before the rows), write transactions per command (transaction ids taken, every
   session's: events and read models), statements this process sent per command (every thread's:
-  the commands', the subscriptions' and the views'), and the batch sizes
+  the commands', the subscriptions' and the views'), round trips per command (those statements
+  and the transaction commands BEGIN/COMMIT/ROLLBACK), and the batch sizes
   group commit formed (mean, max, batches).
 """
 
@@ -56,20 +57,29 @@ def _xid(conn: Any) -> int:
 
 
 class StatementCount:
-    """Statements this process sends (psycopg's Cursor.execute, every thread): deterministic where
-    wall and CPU figures are not on a loaded machine."""
+    """Statements this process sends (psycopg's Cursor.execute, every thread; a multi-statement
+    message counts once), and with the transaction commands (BEGIN, COMMIT, ROLLBACK) the round
+    trips: deterministic where wall and CPU figures are not on a loaded machine."""
 
     def __init__(self) -> None:
         import psycopg
+        from psycopg._connection_base import BaseConnection
 
         self.count = 0
+        self.commands = 0
         execute = psycopg.Cursor.execute
+        command = BaseConnection._exec_command
 
         def counted(cursor: Any, *args: Any, **kwargs: Any) -> Any:
             self.count += 1  # a racy += undercounts by a few at most; figures are per 100s of commands
             return execute(cursor, *args, **kwargs)
 
+        def counted_command(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.commands += 1
+            return command(conn, *args, **kwargs)
+
         psycopg.Cursor.execute = counted  # type: ignore[method-assign]
+        BaseConnection._exec_command = counted_command  # type: ignore[method-assign]
 
 
 def idle_cpu(seconds: float = 2.0) -> float:
@@ -105,7 +115,7 @@ def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: lis
         thread.start()
     time.sleep(0.05)
     xid0, cpu0, batches0 = _xid(conn), time.process_time(), len(batches)
-    sent0 = statements.count
+    sent0, commands0 = statements.count, statements.commands
     t0 = time.perf_counter()
     barrier.wait()
     for thread in pool:
@@ -113,13 +123,14 @@ def run_row(runtime: Any, conn: Any, threads: int, per_thread: int, batches: lis
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     sent = statements.count - sent0 - 1
+    trips = sent + statements.commands - commands0
     writes = _xid(conn) - xid0 - 1
     formed = batches[batches0:]
     n = threads * per_thread
     return {
         "threads": threads, "commands": n, "rate": n / wall, "exec_p50": _pct(executes, 50),
         "exec_p99": _pct(executes, 99), "p50": _pct(totals, 50), "p99": _pct(totals, 99),
-        "cpu_us": cpu / n * 1e6, "net_us": (cpu - idle * wall) / n * 1e6, "tx": writes / n, "statements": sent / n, "batch_mean": sum(formed) / len(formed) if formed else 0,
+        "cpu_us": cpu / n * 1e6, "net_us": (cpu - idle * wall) / n * 1e6, "tx": writes / n, "statements": sent / n, "trips": trips / n, "batch_mean": sum(formed) / len(formed) if formed else 0,
         "batch_max": max(formed) if formed else 0, "batches": len(formed),
     }
 
@@ -168,7 +179,8 @@ def main() -> int:
         idle = idle_cpu()
         print(f"idle: {idle * 1e3:.1f} ms CPU per second")
         print(f"{'callers':>8}{'cmd/s':>9}{'exec p50':>10}{'exec p99':>10}{'+wait p50':>10}{'+wait p99':>10}"
-              f"{'CPU us/cmd':>11}{'net of idle':>12}{'writes/cmd':>11}{'stmts/cmd':>10}{'batch mean/max (n)':>22}")
+              f"{'CPU us/cmd':>11}{'net of idle':>12}{'writes/cmd':>11}{'stmts/cmd':>10}{'trips/cmd':>10}"
+              f"{'batch mean/max (n)':>22}")
         for threads in (int(t) for t in args.threads.split(",")):
             if args.profile and threads == 1:
                 import cProfile
@@ -181,7 +193,7 @@ def main() -> int:
             else:
                 r = run_row(runtime, conn, threads, args.per_thread, batches, idle, statements)
             print(f"{r['threads']:>8}{r['rate']:>9.0f}{r['exec_p50']:>10.1f}{r['exec_p99']:>10.1f}{r['p50']:>10.1f}"
-                  f"{r['p99']:>10.1f}{r['cpu_us']:>11.0f}{r['net_us']:>12.0f}{r['tx']:>11.2f}{r['statements']:>10.1f}"
+                  f"{r['p99']:>10.1f}{r['cpu_us']:>11.0f}{r['net_us']:>12.0f}{r['tx']:>11.2f}{r['statements']:>10.1f}{r['trips']:>10.1f}"
                   f"{r['batch_mean']:>12.1f} / {r['batch_max']} ({r['batches']})", flush=True)
         conn.close()
     finally:

@@ -68,6 +68,7 @@ class AuditView(TrackedView):
 
     def latest(self, aggregate_id: Any) -> dict[str, Any] | None:
         """The job's last row so far (this projection applies events in log order, so a replay reads the same)."""
+        self.flush_if_batching()  # what the thread keeps for one transaction is part of "so far"
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 "SELECT gateway_id, job_id, snapshot FROM job_versions WHERE aggregate_id = %(id)s"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg.types.json import Jsonb
+from eventsourcing.utils import retry
+import msgspec
+from psycopg import ClientCursor
+from psycopg.errors import DivisionByZero
+from psycopg.types.json import Jsonb, set_json_dumps
 
 Statement = tuple[str, dict[str, Any]]  # SQL with named parameters, and their values
 NUL_ESCAPE = "\\u0000"  # the six characters a NUL is shown as in the read models
+_brief = retry((InterfaceError, OperationalError), max_attempts=3, wait=0.1)
 
 
 def storable(value: Any) -> Any:
@@ -29,12 +35,26 @@ def storable(value: Any) -> Any:
     return value
 
 
+def _json_dumps(value: Any) -> bytes | str:
+    """The read models' JSON columns dumped by msgspec (the json module's dumps of the job rows'
+    columns was a visible part of the views' time); what msgspec cannot encode, as before."""
+    try:
+        return msgspec.json.encode(value)
+    except (TypeError, ValueError, OverflowError):
+        return json.dumps(value)
+
+
 class ReadModelDatastore(PostgresDatastore):
     """The views' connections: each session commits without waiting for its WAL flush (what every
     read-model transaction asks for, see `_record_one`), set once per connection instead of by a
-    statement in each transaction (one round trip less per read-model commit)."""
+    statement in each transaction (one round trip less per read-model commit). No session is
+    pinged when taken from the pool (a round trip per read-model transaction): as the event
+    store's, a broken one fails its statement and the view's commit is retried (`_commit`)."""
 
     commits_asynchronously = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "pre_ping": False})
 
     def after_connect_func(self) -> Callable[[Any], None]:
         configure = super().after_connect_func()
@@ -42,6 +62,7 @@ class ReadModelDatastore(PostgresDatastore):
         def after_connect(conn: Any) -> None:
             configure(conn)
             conn.execute("SET synchronous_commit = off")
+            set_json_dumps(_json_dumps, context=conn)
 
         return after_connect
 
@@ -91,17 +112,7 @@ class TrackedView(PostgresTrackingRecorder):
             return
         first, last = pending[0][0], pending[-1][0]
         try:
-            with self.datastore.transaction(commit=True) as curs:
-                _commit_without_flush(self.datastore, curs)  # as _record_one's
-                curs.execute(
-                    f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s FOR UPDATE",  # noqa: S608
-                    (first.application_name,),
-                )
-                row = curs.fetchone()
-                if row is not None and row["notification_id"] >= first.notification_id:
-                    raise IntegrityError("recorded meanwhile")
-                self.write(curs, [statements for _, statements in pending])
-                self._insert_tracking(curs, last)
+            self._commit(first, last, [statements for _, statements in pending])
         except Exception:  # noqa: BLE001 - one at a time says which event, if any, cannot be applied
             for tracking, statements in pending:
                 self._record_one(tracking, statements)
@@ -121,16 +132,56 @@ class TrackedView(PostgresTrackingRecorder):
         (docs/decisions.md). Other sessions see the rows at once either way."""
         self.applying = tracking.notification_id
         try:
-            with self.datastore.transaction(commit=True) as curs:
-                _commit_without_flush(self.datastore, curs)
-                self.write(curs, [statements])
-                self._insert_tracking(curs, tracking)
+            self._commit(tracking, tracking, [statements])
         except IntegrityError:
             if not self.has_tracking_id(tracking.application_name, tracking.notification_id):
                 raise
         self.applying = None
         if self.on_commit is not None:
             self.on_commit(self.tracking_table, tracking.notification_id)
+
+    @_brief
+    def _commit(self, first: Tracking, last: Tracking, events: Sequence[Sequence[Statement]]) -> None:
+        """The events' statements and the tracking of `last` in one transaction; IntegrityError
+        (nothing applied) when the tracking had already reached `first` (another process). A lost
+        connection is retried: when its commit went through, the retry's tracking refuses it."""
+        if type(self).write is TrackedView.write and self.datastore.single_row_tracking:
+            self._commit_in_one_message(first, last, events)
+            return
+        with self.datastore.transaction(commit=True) as curs:
+            _commit_without_flush(self.datastore, curs)
+            if first is not last:
+                curs.execute(
+                    f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s FOR UPDATE",  # noqa: S608
+                    (first.application_name,),
+                )
+                row = curs.fetchone()
+                if row is not None and row["notification_id"] >= first.notification_id:
+                    raise IntegrityError("recorded meanwhile")
+            self.write(curs, events)
+            self._insert_tracking(curs, last)
+
+    def _commit_in_one_message(self, first: Tracking, last: Tracking, events: Sequence[Sequence[Statement]]) -> None:
+        """`_commit` as one simple-query message, bound on this side: one round trip for the
+        whole transaction instead of BEGIN, a statement each, the tracking and COMMIT (docs/
+        decisions.md 240). The tracking moves first, under its row lock, and divides by zero when
+        it had reached `first`: PostgreSQL rolls the message's implicit transaction back."""
+        advance = (
+            f"WITH advanced AS (INSERT INTO {self.datastore.schema}.{self.tracking_table}"  # noqa: S608 - constants
+            " VALUES (%(app)s, %(last)s) ON CONFLICT (application_name) DO UPDATE SET notification_id = %(last)s"
+            f" WHERE {self.datastore.schema}.{self.tracking_table}.notification_id < %(first)s RETURNING 1)"
+            " SELECT 1 / (SELECT count(*) FROM advanced)"
+        )
+        with self.datastore.get_connection() as conn:
+            bind = ClientCursor(conn).mogrify
+            parts = [] if getattr(self.datastore, "commits_asynchronously", False) else ["SET LOCAL synchronous_commit = off"]
+            parts.append(bind(advance, {"app": last.application_name, "last": last.notification_id,
+                                        "first": first.notification_id}))
+            parts.extend(bind(sql, storable(params)) for statements in events for sql, params in statements)
+            try:
+                conn.execute(";".join(parts))
+            except DivisionByZero:
+                raise IntegrityError(f"{self.tracking_table} had reached {first.notification_id}") from None
 
     def write(self, curs: Any, events: Sequence[Sequence[Statement]]) -> None:
         """Run the statements of one transaction's events, in order (a view that keeps figures over

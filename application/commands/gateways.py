@@ -22,6 +22,13 @@ def gateway_or_new(aggregates: Aggregates, gateway_id: str) -> Gateway:
     return aggregates.gateway(gateway_id) or Gateway.create(check_gateway_id(gateway_id), aggregates.clock())
 
 
+def gateway_to_extend(aggregates: Aggregates, gateway_id: str) -> Gateway:
+    """The gateway a create adds its job to: maybe the copy this process last saved (without the
+    fast-forward read, docs/decisions.md 241), as every create records a JobAdded on it and the
+    store refuses that event when another writer has moved the gateway since."""
+    return aggregates.gateway_to_extend(gateway_id) or Gateway.create(check_gateway_id(gateway_id), aggregates.clock())
+
+
 def register_gateway(command: RegisterGateway, aggregates: Aggregates, context: CommandContext) -> Decision:
     gateway = gateway_or_new(aggregates, command.gateway_id)
     gateway.register(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from application.commands.context import Aggregates, CommandContext, Decision
-from application.commands.gateways import gateway_or_new
+from application.commands.gateways import gateway_or_new, gateway_to_extend
 from domain.errors import VersionConflict
 from domain.identity import check_job_id, execution_id, new_job_id
 from domain.job import Job
@@ -130,7 +130,7 @@ def create_job(command: CreateJob, aggregates: Aggregates, context: CommandConte
             )
         raise VersionConflict(f"Job id {job_id} is already taken in gateway {gateway_id}",
                               {"job_id": job_id, "reason": "taken"})
-    gateway = gateway_or_new(aggregates, gateway_id)
+    gateway = gateway_to_extend(aggregates, gateway_id)
     job = Job.create(
         gateway_id=gateway_id, job_id=job_id, fields=command.fields(), actor=context.actor, now=now,
         default_location=gateway.location_point,

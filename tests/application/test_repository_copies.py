@@ -3,6 +3,7 @@ other threads fast-forward the same cached object (in-memory store: the logic, f
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -22,7 +23,10 @@ def test_copies_of_a_gateway_loaded_from_its_snapshot_never_mix_two_versions():
         app.create_job(gateway_id, job_body(), actor="t")
     aggregate_id = gateway_uuid(gateway_id)
     assert list(app.snapshots.get(aggregate_id))
-    app.repository.cache.get(aggregate_id, evict=True)  # as the LRU would: the next load is from the snapshot
+    # As the LRU would: the next load is from the snapshot (creates decide on the copy they last
+    # saved, application/saved.py, so the gateway may not be in the repository's cache at all).
+    with contextlib.suppress(KeyError):
+        app.repository.cache.get(aggregate_id, evict=True)
     stop = time.monotonic() + SECONDS
     torn: list[tuple[int, int, int]] = []
 
