@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
 )
 
 _JSON_TYPES = (str, int, float, list, tuple, dict)  # and bool, None: what the library writes natively
+_STR = {str}
 _SAME = frozenset({str, int, bool, type(None)})  # written alike by both encoders as they are
 
 
@@ -90,12 +91,12 @@ class FastJSONTranscoder(JSONTranscoder):
         return o if t in _SAME else self._convert.get(t, _unusual)(o)
 
     def _dict(self, o: dict[Any, Any]) -> dict[str, Any]:
-        convert, out = self._convert, {}
+        if {*map(type, o)} - _STR:  # the library writes some other keys as str
+            raise _Unusual
+        convert, out = self._convert, dict(o)
         for k, v in o.items():
-            if type(k) is not str:  # the library writes some other keys as str
-                raise _Unusual
-            t = type(v)
-            out[k] = v if t in _SAME else convert.get(t, _unusual)(v)
+            if type(v) not in _SAME:
+                out[k] = convert.get(type(v), _unusual)(v)
         return out
 
     def _list(self, o: list[Any] | tuple[Any, ...]) -> list[Any]:

@@ -182,3 +182,16 @@ def test_an_unknown_transcoding_name_fails_in_both():
     for transcoder in (LIBRARY, FAST):
         with pytest.raises(TranscodingNotRegisteredError):
             transcoder.decode(b'{"_type_":"nope","_data_":1}')
+
+
+def test_ordinary_events_are_written_without_the_library_s_encoder(monkeypatch):
+    """What the dispatcher writes thousands of a second takes the fast path (empty dicts, None,
+    tuples, datetimes, ordinary floats), not the fallback."""
+    expected = LIBRARY.encode(state := {"timestamp": AT, "parameters": {}, "details": {"resources": {"cpu_percent": 1.5}},
+                                        "logs": [], "tags": ("a",), "request_id": None, "n": 3, "ok": True})
+
+    def refuse(self: Any, obj: Any) -> bytes:
+        raise AssertionError("fell back to the library's encoder")
+
+    monkeypatch.setattr(JSONTranscoder, "encode", refuse)
+    assert FAST.encode(state) == expected
