@@ -74,7 +74,9 @@ class DispatchStore:
         record: Any = None,
     ) -> None:
         self.app = app
-        self._record = record  # the process's ProcessCommits.record, else the application's
+        # The process's ProcessCommits.record, else the application's, without the events' positions
+        # (nothing here reads them: application/recorder.py).
+        self._record = record or self._app_record
         self.conninfo = conninfo
         self.gateway_id = gateway_id
         self.holder = holder
@@ -186,11 +188,14 @@ class DispatchStore:
     def save(self, executions: Sequence[Execution], side: list[Any]) -> None:
         """Record executions with side statements; a fenced write of an ended term is StaleTerm."""
         try:
-            (self._record or self.app.record)(executions, side_statements=side)
+            self._record(executions, side_statements=side)
         except Exception as error:
             if is_stale_term(error):
                 raise StaleTerm(str(error)) from error
             raise
+
+    def _app_record(self, aggregates: Sequence[Any], **kwargs: Any) -> None:
+        self.app.record(aggregates, positions=False, **kwargs)
 
     # ---- launch marks (the launcher's thread, its own connection) -------------------------
 
