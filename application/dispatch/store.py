@@ -135,7 +135,7 @@ class DispatchStore:
         groups = fire_groups(self.gateway_id, executions, now)
         try:
             self.save([*executions, *groups], self.fire_side(executions, term, now, launch_at))
-            self.groups.opened(groups)
+            self.groups.opened(groups, executions if groups else ())
             return {e.id for e in executions}
         except IntegrityError:
             for group in groups:
