@@ -91,6 +91,8 @@ class FastJSONTranscoder(JSONTranscoder):
         return o if t in _SAME else self._convert.get(t, _unusual)(o)
 
     def _dict(self, o: dict[Any, Any]) -> dict[str, Any]:
+        if not o:
+            return o
         if {*map(type, o)} - _STR:  # the library writes some other keys as str
             raise _Unusual
         convert, out = self._convert, dict(o)
