@@ -22,25 +22,27 @@ from domain.execution import Execution
 _log = logging.getLogger(__name__)
 
 FENCE = "SELECT dispatch_fence(%s, %s)"
+# Arrays go in binary (%b): psycopg's text form quotes and escapes each element in Python (150
+# timestamps: 966 us in text, 96 us in binary; 150 UUIDs: 356 and 53 us), most of the side statements' cost.
 _INFLIGHT_ADD = (
     "INSERT INTO dispatch_inflight (execution_aggregate_id, gateway_id, started_at, holder, launched_at)"
-    " SELECT unnest(%s::uuid[]), %s, %s, %s, unnest(%s::timestamptz[]) ON CONFLICT DO NOTHING"
+    " SELECT unnest(%b::uuid[]), %s, %s, %s, unnest(%b::timestamptz[]) ON CONFLICT DO NOTHING"
 )
-_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
+_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%b::uuid[])"
 # A run about to be retried, or adopted by a new holder, is not launched (again) yet.
 _INFLIGHT_ADOPT = (
-    "UPDATE dispatch_inflight SET holder = %s, launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[])"
+    "UPDATE dispatch_inflight SET holder = %s, launched_at = NULL WHERE execution_aggregate_id = ANY(%b::uuid[])"
 )
 _INFLIGHT_RELAUNCH = (
     "UPDATE dispatch_inflight AS i SET holder = %s, launched_at = u.at"
-    " FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE i.execution_aggregate_id = u.id"
+    " FROM unnest(%b::uuid[], %b::timestamptz[]) AS u(id, at) WHERE i.execution_aggregate_id = u.id"
 )
 # A run its holder will not start after all (its lease lapsed first): unmarked, so that a leader
 # launches it. Not fenced: only the holder's own row, and only while it still holds it.
-_UNMARK = "UPDATE dispatch_inflight SET launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s"
-_INFLIGHT_KEEP = "UPDATE dispatch_inflight SET holder = %s WHERE execution_aggregate_id = ANY(%s::uuid[])"
+_UNMARK = "UPDATE dispatch_inflight SET launched_at = NULL WHERE execution_aggregate_id = ANY(%b::uuid[]) AND holder = %s"
+_INFLIGHT_KEEP = "UPDATE dispatch_inflight SET holder = %s WHERE execution_aggregate_id = ANY(%b::uuid[])"
 _CHECKPOINT = (
-    "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%s::text[]), unnest(%s::timestamptz[])"
+    "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%b::text[]), unnest(%b::timestamptz[])"
     " ON CONFLICT (gateway_id, job_id)"
     " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
 )
@@ -48,7 +50,7 @@ _CHECKPOINT = (
 # transaction ends) and the mark.
 _MARK = (
     "WITH fence AS (SELECT dispatch_fence(%s, %s)) UPDATE dispatch_inflight SET launched_at = now()"
-    " WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s AND EXISTS (SELECT 1 FROM fence)"
+    " WHERE execution_aggregate_id = ANY(%b::uuid[]) AND holder = %s AND EXISTS (SELECT 1 FROM fence)"
     " RETURNING execution_aggregate_id"
 )
 
