@@ -80,12 +80,17 @@ class SchedulerRecorder(PostgresApplicationRecorder):
         """As the library's, in one transaction, but without pipeline mode: a batch of hundreds of
         events (a dispatcher tick, a bulk operation) once left the connection waiting forever in
         Pipeline.sync while the server waited for the rest of the batch (seen with the embedded
-        server over its Unix socket). Plain statements cost a few local round trips."""
+        server over its Unix socket). Plain statements cost a few local round trips.
+
+        `positions=False` (the dispatcher's records): the events' notification ids are not
+        returned (nor, then, the library's Recording of each event): nothing reads them there."""
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return []
             self._insert_stored_events(curs, stored_events, **kwargs)
+            if not kwargs.get("positions", True):
+                return None
             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[Any]:
@@ -113,28 +118,33 @@ class SchedulerRecorder(PostgresApplicationRecorder):
         and a NOTIFY that names the events' topics, sent by the INSERT itself (one round trip less;
         delivered at commit either way)."""
         self._lock_table(curs)
+        topics = [e.topic for e in stored_events]
         curs.execute(
-            self._insert_columns_sql(),
+            self._insert_columns_sql(kwargs.get("positions", True)),
             (
-                topics_payload([e.topic for e in stored_events]),
+                topics_payload(topics),
                 [e.originator_id for e in stored_events],
                 [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
+                topics,
                 [e.state for e in stored_events],
             ),
             prepare=True,
         )
 
-    def _insert_columns_sql(self) -> Any:
+    def _insert_columns_sql(self, positions: bool) -> Any:
         if self._insert_columns is None:
-            self._insert_columns = SQL(
+            insert = (
                 "WITH notified AS MATERIALIZED (SELECT pg_notify({channel}, %b::text))"
                 " INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
                 " SELECT i, v, t, s FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
-                " WITH ORDINALITY AS u(i, v, t, s, n) CROSS JOIN notified ORDER BY n RETURNING notification_id"
-            ).format(channel=Literal(self.channel_name), schema=Identifier(self.datastore.schema),
-                     table=Identifier(self.events_table_name))
-        return self._insert_columns
+                " WITH ORDINALITY AS u(i, v, t, s, n) CROSS JOIN notified ORDER BY n"
+            )
+            names = {"channel": Literal(self.channel_name), "schema": Identifier(self.datastore.schema),
+                     "table": Identifier(self.events_table_name)}
+            self._insert_columns = {
+                True: SQL(insert + " RETURNING notification_id").format(**names), False: SQL(insert).format(**names),
+            }
+        return self._insert_columns[positions]
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """`save(..., side_statements=[(sql, rows), ...])` runs each sql once per row, atomically with the events."""

@@ -17,7 +17,7 @@ from eventsourcing.application import (
     Repository,
     project_aggregate,
 )
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder, Transcoding
 
 from application.clock import Clock, utc_now
 from application.commands import (
@@ -36,6 +36,7 @@ from application.batch_commit import execute_batch
 from application.group_commit import GroupCommitter, live
 from application.repository import ConsistentCopyRepository
 from application.saved import CAUSE_FIELDS, Saved, SavedGateways, pending, recorded, stamp  # noqa: F401 - CAUSE_FIELDS: re-exported
+from application.transcoder import FastJSONTranscoder
 from domain.errors import JobNotFound, VersionConflict
 from domain.execution import Execution
 from domain.execution_group import ExecutionGroup, group_uuid
@@ -66,6 +67,14 @@ class JobConfigAsDict(Transcoding):
 class Scheduler(Application[UUID]):
     name = "Scheduler"
     snapshotting_intervals = {Job: 100, Gateway: 100}
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON, written and read by msgspec (application/transcoder.py)."""
+        if self.env.get("TRANSCODER_TOPIC"):
+            return super().construct_transcoder()
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Snapshots of a Job carry its JobConfig value object."""

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -189,7 +190,14 @@ def xact_commit(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead: float) -> Result:
+def profile(path: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy sampling this process's threads for `seconds` (`--profile`): raw stacks, one line each."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return subprocess.Popen([spy, "record", "--pid", str(os.getpid()), "--threads", "--nonblocking", "--format", "raw",
+                             "--duration", str(int(seconds)), "--output", path], stdout=subprocess.DEVNULL)
+
+
+def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead: float, spy: str = "") -> Result:
     app = Scheduler(eventsourcing_env(db.url, pool_size=8), max_jobs=len(specs) + 10)
     try:
         began = time.time()
@@ -206,10 +214,13 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
               f"with {len(dispatcher.index.entries)} jobs indexed after {ready - created:.1f} s; "
               f"first fires at +{base_ms / 1000 - ready:.1f} s", flush=True)
         sleep_until(base_ms / 1000)
+        profiler = profile(spy, seconds) if spy else None
         cpu0, calls0, commits0, threads0 = time.process_time(), executor.calls, xact_commit(db.url), thread_cpu(GATEWAY)
         sleep_until(base_ms / 1000 + seconds)
         cpu, calls, rss, threads = time.process_time() - cpu0, executor.calls - calls0, rss_mb(), thread_cpu(GATEWAY)
         commits = xact_commit(db.url) - commits0
+        if profiler is not None:
+            profiler.wait()
         stopped = time.time()
         stop_error = None
         try:
@@ -262,6 +273,8 @@ def main() -> None:
     parser.add_argument("--ceiling", type=float, default=0.0, metavar="SECONDS",
                         help="then find the largest N (10k, 20k, ...) with zero missed and p99 < 250 ms, "
                              "ours only, stopping after SECONDS (default 0: no search)")
+    parser.add_argument("--profile", default="", metavar="FILE",
+                        help="py-spy's raw stacks of our run's window, by thread, written to FILE")
     args = parser.parse_args()
     if args.seconds <= 2 * EDGE + 1:
         parser.error(f"--seconds must be more than {2 * EDGE + 1:g}")
@@ -271,7 +284,7 @@ def main() -> None:
 
     db = Database()
     try:
-        ours = run_ours(db, specs, args.seconds, args.workers, lead)
+        ours = run_ours(db, specs, args.seconds, args.workers, lead, args.profile)
     finally:
         db.close()
     theirs = run_apscheduler(specs, args.seconds, args.workers, lead=3 + 0.0003 * args.jobs)

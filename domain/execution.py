@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain.errors import ValidationFailed
 from domain.identity import execution_uuid
@@ -154,26 +155,55 @@ class Execution(Aggregate):
     ) -> Execution:
         if trigger not in TRIGGERS:
             raise ValidationFailed(f"Unknown trigger {trigger!r}", {"field": "trigger"})
-        execution = cls._create(
-            cls.Started, id=execution_uuid(gateway_id, execution_id), timestamp=now, gateway_id=gateway_id,
-            job_id=job_id, execution_id=execution_id, job_name=job_name, trigger=trigger,
-            scheduled_for=scheduled_for, jitter_seconds=jitter_seconds, parameters=dict(parameters or {}),
-            actor=actor, max_attempts=max_attempts, request_id=request_id, operation_id=operation_id,
-            tags=tuple(tags),
-        )
-        return execution
+        return cls._created(cls.Started, execution_uuid(gateway_id, execution_id), now, {
+            "gateway_id": gateway_id, "job_id": job_id, "execution_id": execution_id, "job_name": job_name,
+            "trigger": trigger, "scheduled_for": scheduled_for, "jitter_seconds": jitter_seconds,
+            "parameters": dict(parameters or {}), "actor": actor, "max_attempts": max_attempts,
+            "request_id": request_id, "operation_id": operation_id, "tags": tuple(tags),
+        })
 
     @classmethod
     def missed(
         cls, *, gateway_id: str, job_id: str, execution_id: str, job_name: str, scheduled_for: datetime,
         reason: str, now: datetime, tags: tuple[str, ...] = (),
     ) -> Execution:
-        execution = cls._create(
-            cls.Missed, id=execution_uuid(gateway_id, execution_id), timestamp=now, gateway_id=gateway_id,
-            job_id=job_id, execution_id=execution_id, job_name=job_name, scheduled_for=scheduled_for, reason=reason,
-            tags=tuple(tags),
-        )
+        return cls._created(cls.Missed, execution_uuid(gateway_id, execution_id), now, {
+            "gateway_id": gateway_id, "job_id": job_id, "execution_id": execution_id, "job_name": job_name,
+            "scheduled_for": scheduled_for, "reason": reason, "tags": tuple(tags),
+        })
+
+    # The dispatcher builds thousands of these a second: the library's `_create` and
+    # `trigger_event` (keyword filtering, dataclass construction with its checks, topic lookups)
+    # were most of the cost of an execution's events (docs/decisions.md 201). These build the
+    # same events (class, attributes and their order) and the same aggregate state directly.
+    # tests/domain/test_execution_events.py compares both paths for every event.
+
+    @classmethod
+    def _created(cls, event_class: type[Any], originator_id: UUID, timestamp: datetime, fields: dict[str, Any]) -> Execution:
+        """As `cls._create(event_class, id=originator_id, timestamp=timestamp, **fields)`; `fields`
+        in the event class's field order."""
+        event = object.__new__(event_class)
+        object.__setattr__(event, "__dict__", {
+            "originator_id": originator_id, "originator_version": 1, "timestamp": timestamp,
+            "originator_topic": _TOPIC, **fields,
+        })
+        execution = object.__new__(cls)
+        execution.__base_init__(originator_id, 1, timestamp)
+        execution.__init__(**fields)  # type: ignore[misc]
+        execution._pending_events.append(event)
         return execution
+
+    def _trigger(self, event_class: type[Any], timestamp: datetime, fields: dict[str, Any]) -> None:
+        """As `self.trigger_event(event_class, timestamp=timestamp, **fields)`; `fields` in the
+        event class's field order."""
+        event = object.__new__(event_class)
+        object.__setattr__(event, "__dict__", {
+            "originator_id": self._id, "originator_version": self._version + 1, "timestamp": timestamp, **fields,
+        })
+        event.apply(self)
+        self._version = event.originator_version
+        self._modified_on = timestamp
+        self._pending_events.append(event)
 
     # ---- outcomes ----------------------------------------------------------------------
 
@@ -190,8 +220,8 @@ class Execution(Aggregate):
                 details: dict[str, Any] | None = None) -> None:
         if self.status != "running":
             return  # a late outcome of an execution already closed (e.g. timed out) changes nothing
-        self.trigger_event(self.Succeeded, timestamp=now, duration_ms=duration_ms, message=message, logs=logs,
-                           details=details or {}, **self._named())
+        self._trigger(self.Succeeded, now, {"duration_ms": duration_ms, "message": message, "logs": logs,
+                                            "details": details or {}, **self._named()})
 
     def fail(self, *, now: datetime, duration_ms: int, code: str, error: str, logs: list[dict[str, Any]],
              details: dict[str, Any] | None = None) -> bool:
@@ -199,33 +229,34 @@ class Execution(Aggregate):
         if self.status != "running":
             return False
         will_retry = code not in _FINAL_CODES and self.attempt < self.max_attempts
-        self.trigger_event(self.Failed, timestamp=now, duration_ms=duration_ms, code=code, error=error,
-                           retry_count=self.attempt - 1, will_retry=will_retry, logs=logs, details=details or {},
-                           **self._named())
+        self._trigger(self.Failed, now, {"duration_ms": duration_ms, "code": code, "error": error,
+                                         "retry_count": self.attempt - 1, "will_retry": will_retry, "logs": logs,
+                                         "details": details or {}, **self._named()})
         return will_retry
 
     def interrupt(self, *, now: datetime, reason: str = "the worker stopped while this execution ran") -> None:
         """Close a run whose worker died mid-flight (its outcome is unknown): failed, never
         retried (the action may have taken effect), never left running."""
         if self.status in ("running", "retrying"):
-            self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=INTERRUPTED,
-                               error=f"interrupted: {reason}",
-                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={},
-                               **self._named())
+            self._closed(now, INTERRUPTED, f"interrupted: {reason}")
 
     def cancel(self, *, now: datetime, reason: str = "the job was disabled or changed before this run began") -> None:
         """Close a recorded run, or a run between attempts, that must not start (its job changed or
         went away meanwhile, or it is too late)."""
         if self.status in ("running", "retrying"):
-            self.trigger_event(self.Failed, timestamp=now, duration_ms=0, code=CANCELLED,
-                               error=f"cancelled: {reason}",
-                               retry_count=self.attempt - 1, will_retry=False, logs=[], details={},
-                               **self._named())
+            self._closed(now, CANCELLED, f"cancelled: {reason}")
+
+    def _closed(self, now: datetime, code: str, error: str) -> None:
+        self._trigger(self.Failed, now, {"duration_ms": 0, "code": code, "error": error, "retry_count": self.attempt - 1,
+                                         "will_retry": False, "logs": [], "details": {}, **self._named()})
 
     def retry(self, *, now: datetime) -> None:
         if self.status == "retrying":
-            self.trigger_event(self.Retrying, timestamp=now, attempt=self.attempt + 1)
+            self._trigger(self.Retrying, now, {"attempt": self.attempt + 1})
 
     @staticmethod
     def id_for(gateway_id: str, execution_id: str) -> UUID:
         return execution_uuid(gateway_id, execution_id)
+
+
+_TOPIC = get_topic(Execution)

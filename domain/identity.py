@@ -7,13 +7,25 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
-from uuid import UUID, uuid5
+from uuid import UUID, SafeUUID
 
 from domain.errors import ValidationFailed
 
 _NAMESPACE = UUID("6f1c2a57-9c7e-4d1e-9a55-2b1f0c7d9e31")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+_VERSION_5 = ~(0xC000 << 48) & ~(0xF000 << 64), (0x8000 << 48) | (5 << 76)  # bits cleared, bits set
 _GATEWAY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # fullmatch: `$` lets a trailing newline through
+
+
+def _uuid5(name: str) -> UUID:
+    """`uuid.uuid5(_NAMESPACE, name)`, the same UUID at half the cost: the dispatcher derives one
+    or two for every fire, and UUID's own constructor checks its arguments at length."""
+    value = int.from_bytes(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16], "big")
+    uuid = object.__new__(UUID)
+    object.__setattr__(uuid, "int", (value & _VERSION_5[0]) | _VERSION_5[1])
+    object.__setattr__(uuid, "is_safe", SafeUUID.unknown)
+    return uuid
 
 
 def check_gateway_id(gateway_id: str) -> str:
@@ -41,11 +53,11 @@ def new_job_id() -> str:
 
 def job_uuid(gateway_id: str, job_id: str) -> UUID:
     """The aggregate id of a job: stable, so an export re-imported keeps its ids."""
-    return uuid5(_NAMESPACE, f"job/{gateway_id}/{job_id}")
+    return _uuid5(f"job/{gateway_id}/{job_id}")
 
 
 def gateway_uuid(gateway_id: str) -> UUID:
-    return uuid5(_NAMESPACE, f"gateway/{gateway_id}")
+    return _uuid5(f"gateway/{gateway_id}")
 
 
 def execution_id(job_id: str, trigger: str, instant: datetime, nonce: str = "") -> str:
@@ -58,11 +70,11 @@ def execution_id(job_id: str, trigger: str, instant: datetime, nonce: str = "") 
 
 
 def execution_uuid(gateway_id: str, execution_id: str) -> UUID:
-    return uuid5(_NAMESPACE, f"execution/{gateway_id}/{execution_id}")
+    return _uuid5(f"execution/{gateway_id}/{execution_id}")
 
 
 def resource_monitor_uuid(gateway_id: str) -> UUID:
-    return uuid5(_NAMESPACE, f"resources/{gateway_id}")
+    return _uuid5(f"resources/{gateway_id}")
 
 
 def fire_group_id(instant: datetime) -> str:
@@ -72,4 +84,4 @@ def fire_group_id(instant: datetime) -> str:
 
 
 def fire_group_uuid(gateway_id: str, group_id: str) -> UUID:
-    return uuid5(_NAMESPACE, f"fire-group/{gateway_id}/{group_id}")
+    return _uuid5(f"fire-group/{gateway_id}/{group_id}")

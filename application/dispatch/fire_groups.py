@@ -36,10 +36,12 @@ class OpenGroups:
     def __len__(self) -> int:
         return len(self._groups)
 
-    def opened(self, groups: Iterable[FireGroup]) -> None:
-        """Groups this process just recorded with their runs."""
+    def opened(self, groups: Iterable[FireGroup], runs: Iterable[Execution] = ()) -> None:
+        """Groups this process just recorded with their runs (`runs`: those among them at hand,
+        whose ids need not be derived again)."""
+        ids = {run.execution_id: run.id for run in runs}
         for group in groups:
-            self._track(group.id, {self._run_id(e): None for e in group.execution_ids})
+            self._track(group.id, {ids.get(e) or self._run_id(e): None for e in group.execution_ids})
             self._kept[group.id] = group
 
     def met(self, executions: Iterable[Execution]) -> None:

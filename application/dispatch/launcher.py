@@ -5,12 +5,16 @@ due at the same moment to `launch` on time."""
 from __future__ import annotations
 
 import heapq
+import logging
+import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from application.clock import Clock
+
+_log = logging.getLogger(__name__)
 
 
 class Launcher:
@@ -65,3 +69,51 @@ class Launcher:
             ready = self._next_ready()
             if ready:
                 self._launch(ready)
+
+
+class Workers:
+    """Up to `size` threads, started as calls need them, each running the calls handed to it in
+    order: ThreadPoolExecutor without its Future per call (a condition variable and a lock built,
+    set and notified for every run; nothing here waits for a run's result), a fifth of the launch
+    thread's CPU per fire (docs/decisions.md 203)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._size, self._name = size, name
+        self._calls: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # threads waiting for a call, not yet claimed by one handed over
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, call: Callable[..., None], *args: Any) -> None:
+        self._calls.put((call, args))
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+                return
+            if len(self._threads) >= self._size:
+                return  # taken by the next thread to finish
+            thread = threading.Thread(target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True)
+            self._threads.append(thread)
+        thread.start()
+
+    def shutdown(self) -> None:
+        """The calls handed over run, then the threads end."""
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
+            self._calls.put(None)
+        for thread in threads:
+            thread.join()
+
+    def _work(self) -> None:
+        while True:
+            item = self._calls.get()
+            if item is None:
+                return
+            call, args = item
+            try:
+                call(*args)
+            except Exception:  # noqa: BLE001 - a failed call must not end the thread
+                _log.exception("a call in %s failed", self._name)
+            with self._lock:
+                self._idle += 1

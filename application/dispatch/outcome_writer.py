@@ -40,7 +40,8 @@ class OutcomeWriter:
     def __init__(self, app: Any, groups: OpenGroups | None = None, *, record: Any = None) -> None:
         self.app = app
         self.groups = groups
-        self._put = record  # the process's ProcessCommits.record, else the application's
+        # the process's ProcessCommits.record, else the application's without positions (as DispatchStore's)
+        self._put = record or self._app_record
         self._queue: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._pending: list[Outcome] = []
         self.failing_since: float | None = None  # time.monotonic() of the first failed write in a row
@@ -95,10 +96,13 @@ class OutcomeWriter:
         completed = []
         if self.groups is not None and with_groups and ended:
             completed = self.groups.completions(ended, max(run.modified_on for run in ended))
-        (self._put or self.app.record)([*(o.execution for o in batch), *completed],
+        self._put([*(o.execution for o in batch), *completed],
                                        side_statements=DispatchStore.finished_side([run.id for run in ended]))
         if self.groups is not None:
             self.groups.recorded(ended, completed)
+
+    def _app_record(self, aggregates: list[Any], **kwargs: Any) -> None:
+        self.app.record(aggregates, positions=False, **kwargs)
 
     def _one_by_one(self, batch: list[Outcome]) -> Flushed:
         flushed = Flushed([], [])

@@ -11,13 +11,12 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from application.clock import Clock
 from application.dispatch.due_index import JobEntry
-from application.dispatch.launcher import Launcher
+from application.dispatch.launcher import Launcher, Workers
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome, run_action
@@ -53,7 +52,7 @@ class Starter:
     ) -> None:
         self.executor, self.leadership, self.store, self.writer, self.stats = executor, leadership, store, writer, stats
         self.clock, self.entries, self.device_id, self.on_dropped = clock, entries, device_id, on_dropped
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix=f"run-{name}")
+        self._pool = Workers(max_concurrent, f"run-{name}")
         self._launcher = Launcher(clock, self._launch, name)
         self._lock = threading.Lock()
         self._free_slots = max_concurrent
@@ -65,7 +64,7 @@ class Starter:
 
     def stop(self) -> None:
         self._launcher.stop()
-        self._pool.shutdown(wait=True)  # what was submitted is marked launched: it runs
+        self._pool.shutdown()  # what was submitted is marked launched: it runs
 
     def arm(self, items: list[tuple[datetime, Run]]) -> None:
         self._launcher.arm(items)

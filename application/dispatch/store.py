@@ -22,25 +22,27 @@ from domain.execution import Execution
 _log = logging.getLogger(__name__)
 
 FENCE = "SELECT dispatch_fence(%s, %s)"
+# Arrays go in binary (%b): psycopg's text form quotes and escapes each element in Python (150
+# timestamps: 966 us in text, 96 us in binary; 150 UUIDs: 356 and 53 us), most of the side statements' cost.
 _INFLIGHT_ADD = (
     "INSERT INTO dispatch_inflight (execution_aggregate_id, gateway_id, started_at, holder, launched_at)"
-    " SELECT unnest(%s::uuid[]), %s, %s, %s, unnest(%s::timestamptz[]) ON CONFLICT DO NOTHING"
+    " SELECT unnest(%b::uuid[]), %s, %s, %s, unnest(%b::timestamptz[]) ON CONFLICT DO NOTHING"
 )
-_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%s::uuid[])"
+_INFLIGHT_DEL = "DELETE FROM dispatch_inflight WHERE execution_aggregate_id = ANY(%b::uuid[])"
 # A run about to be retried, or adopted by a new holder, is not launched (again) yet.
 _INFLIGHT_ADOPT = (
-    "UPDATE dispatch_inflight SET holder = %s, launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[])"
+    "UPDATE dispatch_inflight SET holder = %s, launched_at = NULL WHERE execution_aggregate_id = ANY(%b::uuid[])"
 )
 _INFLIGHT_RELAUNCH = (
     "UPDATE dispatch_inflight AS i SET holder = %s, launched_at = u.at"
-    " FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE i.execution_aggregate_id = u.id"
+    " FROM unnest(%b::uuid[], %b::timestamptz[]) AS u(id, at) WHERE i.execution_aggregate_id = u.id"
 )
 # A run its holder will not start after all (its lease lapsed first): unmarked, so that a leader
 # launches it. Not fenced: only the holder's own row, and only while it still holds it.
-_UNMARK = "UPDATE dispatch_inflight SET launched_at = NULL WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s"
-_INFLIGHT_KEEP = "UPDATE dispatch_inflight SET holder = %s WHERE execution_aggregate_id = ANY(%s::uuid[])"
+_UNMARK = "UPDATE dispatch_inflight SET launched_at = NULL WHERE execution_aggregate_id = ANY(%b::uuid[]) AND holder = %s"
+_INFLIGHT_KEEP = "UPDATE dispatch_inflight SET holder = %s WHERE execution_aggregate_id = ANY(%b::uuid[])"
 _CHECKPOINT = (
-    "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%s::text[]), unnest(%s::timestamptz[])"
+    "INSERT INTO dispatch_checkpoints SELECT %s, unnest(%b::text[]), unnest(%b::timestamptz[])"
     " ON CONFLICT (gateway_id, job_id)"
     " DO UPDATE SET last_due = greatest(dispatch_checkpoints.last_due, EXCLUDED.last_due)"
 )
@@ -48,7 +50,7 @@ _CHECKPOINT = (
 # transaction ends) and the mark.
 _MARK = (
     "WITH fence AS (SELECT dispatch_fence(%s, %s)) UPDATE dispatch_inflight SET launched_at = now()"
-    " WHERE execution_aggregate_id = ANY(%s::uuid[]) AND holder = %s AND EXISTS (SELECT 1 FROM fence)"
+    " WHERE execution_aggregate_id = ANY(%b::uuid[]) AND holder = %s AND EXISTS (SELECT 1 FROM fence)"
     " RETURNING execution_aggregate_id"
 )
 
@@ -74,7 +76,9 @@ class DispatchStore:
         record: Any = None,
     ) -> None:
         self.app = app
-        self._record = record  # the process's ProcessCommits.record, else the application's
+        # The process's ProcessCommits.record, else the application's, without the events' positions
+        # (nothing here reads them: application/recorder.py).
+        self._record = record or self._app_record
         self.conninfo = conninfo
         self.gateway_id = gateway_id
         self.holder = holder
@@ -133,7 +137,7 @@ class DispatchStore:
         groups = fire_groups(self.gateway_id, executions, now)
         try:
             self.save([*executions, *groups], self.fire_side(executions, term, now, launch_at))
-            self.groups.opened(groups)
+            self.groups.opened(groups, executions if groups else ())
             return {e.id for e in executions}
         except IntegrityError:
             for group in groups:
@@ -186,11 +190,14 @@ class DispatchStore:
     def save(self, executions: Sequence[Execution], side: list[Any]) -> None:
         """Record executions with side statements; a fenced write of an ended term is StaleTerm."""
         try:
-            (self._record or self.app.record)(executions, side_statements=side)
+            self._record(executions, side_statements=side)
         except Exception as error:
             if is_stale_term(error):
                 raise StaleTerm(str(error)) from error
             raise
+
+    def _app_record(self, aggregates: Sequence[Any], **kwargs: Any) -> None:
+        self.app.record(aggregates, positions=False, **kwargs)
 
     # ---- launch marks (the launcher's thread, its own connection) -------------------------
 
