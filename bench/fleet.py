@@ -136,6 +136,11 @@ def child(args: argparse.Namespace) -> None:
     print(f"ready: {len(dispatchers)} dispatchers, {threading.active_count()} threads, "
           f"{time.time() - began:.1f} s", flush=True)
     signal.sigwait({signal.SIGTERM})
+    if shared is not None:
+        t = shared.ticker
+        print(f"tick: {t.passes} passes, mean {t.pass_seconds / max(1, t.passes) * 1e3:.1f} ms, "
+              f"longest {t.longest_pass * 1e3:.0f} ms; {shared.commits.transactions} transactions of "
+              f"{shared.commits.records} records", flush=True)
     os._exit(0)
 
 
@@ -329,6 +334,7 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
     worker_cpu = sum(c.cpu(lo / 1000, hi / 1000) for c in children)
     for c in children:
         c.stop()
+    ticks = [line for c in children for line in c.log.read_text().splitlines() if line.startswith("tick:")]
     all_specs = {gw: specs for gw, specs in blocks.items()}
     started, doubled = started_events(app, set(gws))
     lateness: dict[str, list[float]] = {gw: [] for gw in gws}
@@ -354,7 +360,7 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
     return dict(label=label, gateways=len(gws), processes=processes, max_concurrent=max_concurrent, lateness=lateness, recorded=recorded,
                 expected=expected, doubled=doubled, never_ran=never_ran, commits=commits, seconds=seconds,
                 connections=conns, takeover=takeover, worker_cpu=worker_cpu, server_cpu=server, victim=victim.primary if victim else [],
-                status="; ".join(c.status() for c in children))
+                status="; ".join(c.status() for c in children), ticks=ticks)
 
 
 def report(r: dict) -> None:
@@ -386,6 +392,8 @@ def report(r: dict) -> None:
           f"({r['worker_cpu'] / r['seconds']:.2f} cores), PostgreSQL {r['server_cpu'] / max(1, rec) * 1e6:.0f} us "
           f"({r['server_cpu'] / r['seconds']:.2f} cores)")
     print(f"  processes: {r['status']}")
+    for line in r["ticks"]:  # each surviving process's tick thread (ProcessTick)
+        print(f"  {line}")
 
 
 def main() -> None:

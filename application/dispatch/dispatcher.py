@@ -79,7 +79,7 @@ class Dispatcher:
         self.shared = shared
         record = shared.commits.record if shared else None
         if shared and leadership.keeper is None:
-            leadership.keeper, leadership.wake = shared.leases, self._wake
+            leadership.keeper, leadership.wake = shared.leases, shared.ticker.standby_wake
         self.feed = JobFeed(app, gateway_id, self._wake, shared.feeds if shared else feeds)
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
         self.groups = OpenGroups(app, gateway_id)  # instants' groups, completed with their last run's end

@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import IntegrityError
@@ -35,6 +36,7 @@ _log = logging.getLogger(__name__)
 # The tick wakes on this grid (monotonic seconds): the fires due within LEAD of one wake are
 # recorded together, and the outcomes arrived since (decision 98).
 TICK_GRID = 0.05
+STANDBY_WORKERS = 4  # takeovers at once
 FAILED_PASS_WAIT = 1.0  # seconds a dispatcher whose pass failed (e.g. the database is away) waits
 _INFLIGHT = (
     "SELECT gateway_id, execution_aggregate_id, holder, launched_at FROM dispatch_inflight"
@@ -49,60 +51,103 @@ def aligned(timeout: float) -> float:
 
 
 class ProcessTick:
-    """One per DispatchProcess; a Dispatcher given one adds itself when it starts."""
+    """One per DispatchProcess; a Dispatcher given one adds itself when it starts. The tick thread
+    does the passes of the dispatchers that lead; the standby thread those of the others (taking a
+    lease over reads and records a gateway's state: done there, up to STANDBY_WORKERS at once, it
+    holds up neither the leaders' fires nor the other takeovers), and hands each to the tick once it leads."""
 
     def __init__(self, app: Any, commits: ProcessCommits) -> None:
         self.app, self.commits = app, commits
-        self.wake = threading.Event()  # every dispatcher's: job events, a takeable lease, a stop
-        self._dispatchers: list[Dispatcher] = []
-        self._pass = threading.Lock()  # held for a whole pass: `remove` waits for one in progress
+        self.wake = threading.Event()  # the leaders': job events, outcomes, a stop
+        self.standby_wake = threading.Event()  # the standbys': a lease looks takeable
+        self._leaders: list[Dispatcher] = []  # the tick thread's (copied on change)
+        self._standbys: list[Dispatcher] = []  # the standby thread's
+        self._pass = threading.Lock()  # held for a whole pass of the tick: `remove` waits for one
+        self._standby_pass = threading.Lock()  # likewise for the standby thread
+        self._members = threading.Lock()  # for the two lists (`add` waits for no pass)
         self._retry_at: dict[int, float] = {}  # id(dispatcher) -> time.monotonic() after a failed pass
         self._sweep_at = 0.0
-        self._stopping = threading.Event()  # the running thread's (each thread gets its own)
-        self._thread: threading.Thread | None = None
-        self.passes = 0  # (tests and benches)
+        self._stopping = threading.Event()  # the running threads' (each pair gets its own)
+        self._threads: list[threading.Thread] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self.passes, self.pass_seconds, self.longest_pass = 0, 0.0, 0.0  # (tests and benches)
 
     def add(self, dispatcher: Dispatcher) -> None:
-        with self._pass:
-            self._dispatchers.append(dispatcher)
-            if self._thread is None:
+        with self._members:
+            self._standbys = [*self._standbys, dispatcher]
+            if not self._threads:
                 self._stopping = threading.Event()
-                self._thread = threading.Thread(target=self._run, args=(self._stopping,), name="dispatch-tick",
-                                                daemon=True)
-                self._thread.start()
-        self.wake.set()
+                self._pool = ThreadPoolExecutor(STANDBY_WORKERS, thread_name_prefix="dispatch-standby")
+                self._threads = [
+                    threading.Thread(target=self._run, args=(self._stopping,), name="dispatch-tick", daemon=True),
+                    threading.Thread(target=self._run_standbys, args=(self._stopping, self._pool),
+                                     name="dispatch-standbys", daemon=True)]
+                for thread in self._threads:
+                    thread.start()
+        self.standby_wake.set()
 
     def remove(self, dispatcher: Dispatcher) -> None:
-        """After this returns no pass is in `dispatcher` (the last one out ends the thread)."""
-        with self._pass:
-            if dispatcher in self._dispatchers:
-                self._dispatchers.remove(dispatcher)
+        """After this returns no pass is in `dispatcher` (the last one out ends the threads)."""
+        with self._pass, self._standby_pass, self._members:
+            self._leaders = [d for d in self._leaders if d is not dispatcher]
+            self._standbys = [d for d in self._standbys if d is not dispatcher]
             self._retry_at.pop(id(dispatcher), None)
-            last, thread = not self._dispatchers, self._thread
-            if last:
-                self._thread = None
-                self._stopping.set()
-        if last and thread is not None and thread is not threading.current_thread():
-            self.wake.set()
-            thread.join(timeout=5)
+            last = not self._leaders and not self._standbys
+        if last:
+            self.stop()
 
     def stop(self) -> None:
-        with self._pass:
-            thread, self._thread = self._thread, None
+        with self._members:
+            threads, self._threads, pool, self._pool = self._threads, [], self._pool, None
             self._stopping.set()
         self.wake.set()
-        if thread is not None:
-            thread.join(timeout=5)
+        self.standby_wake.set()
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def _move(self, d: Dispatcher, *, leads: bool) -> None:
+        with self._members:
+            self._leaders = [x for x in self._leaders if x is not d] + ([d] if leads else [])
+            self._standbys = [x for x in self._standbys if x is not d] + ([] if leads else [d])
+        (self.wake if leads else self.standby_wake).set()
 
     def _run(self, stopping: threading.Event) -> None:
         while not stopping.is_set():
             with self._pass:
                 if stopping.is_set():
                     return
-                wait = self.run_pass(list(self._dispatchers))
+                began = time.monotonic()
+                wait = self.run_pass(self._leaders)
+                took = time.monotonic() - began
+                self.pass_seconds += took
+                self.longest_pass = max(self.longest_pass, took)
             if wait > 0:
                 self.wake.wait(aligned(wait))
             self.wake.clear()
+
+    def _run_standbys(self, stopping: threading.Event, pool: ThreadPoolExecutor) -> None:
+        while not stopping.is_set():
+            with self._standby_pass:
+                if stopping.is_set():
+                    return
+                list(pool.map(self._stand_by, self._standbys))
+            self.standby_wake.wait(1.0)
+            self.standby_wake.clear()
+
+    def _stand_by(self, d: Dispatcher) -> None:
+        """A standby's pass: its outcomes (runs of an ended term), and the lease if it may take it."""
+        try:
+            d._record_outcomes(d.writer.flush_due())
+            d.advance()
+        except StaleTerm:
+            d._step_down("its term ended")
+        except Exception:  # noqa: BLE001 - e.g. the database is away: its next pass tries again
+            _log.exception("dispatcher %s standby pass failed", d.gateway_id)
+        if d.leadership.held:
+            self._move(d, leads=True)
 
     # ---- one pass --------------------------------------------------------------------------
 
@@ -115,6 +160,9 @@ class ProcessTick:
         leaders: list[Dispatcher] = []
         wait = 1.0
         for d in dispatchers:
+            if not d.leadership.held:  # it stepped down: the standby thread's from now on
+                self._move(d, leads=False)
+                continue
             retry_at = self._retry_at.get(id(d), 0.0)
             if retry_at > now:
                 wait = min(wait, retry_at - now)
