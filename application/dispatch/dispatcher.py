@@ -184,9 +184,9 @@ class Dispatcher:
             self._sweep()
         return None
 
-    def due(self) -> list[Due]:
-        """The fires to record now: those due within LEAD."""
-        return self.index.pop_due(self.clock() + LEAD)
+    def due(self, limit: int | None = None) -> list[Due]:
+        """The fires to record now: those due within LEAD (the earliest `limit` of them)."""
+        return self.index.pop_due(self.clock() + LEAD, limit)
 
     def next_pass(self) -> float:
         """Seconds until this leader's next pass is due: its next fire, recorded LEAD ahead."""

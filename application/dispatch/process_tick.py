@@ -37,6 +37,10 @@ _log = logging.getLogger(__name__)
 # recorded together, and the outcomes arrived since (decision 98).
 TICK_GRID = 0.05
 STANDBY_WORKERS = 4  # takeovers at once
+# The fires one pass records, shared out among its leaders (at least PER_GATEWAY_FIRES each): a
+# gateway that fell behind records what it owes over several passes, each committed and launched
+# in turn, instead of one transaction of seconds of instants that holds up every other gateway's.
+PASS_FIRES, PER_GATEWAY_FIRES = 2000, 50
 FAILED_PASS_WAIT = 1.0  # seconds a dispatcher whose pass failed (e.g. the database is away) waits
 _INFLIGHT = (
     "SELECT gateway_id, execution_aggregate_id, holder, launched_at FROM dispatch_inflight"
@@ -159,6 +163,7 @@ class ProcessTick:
         settle: list[Callable[[BaseException | None], None]] = []
         leaders: list[Dispatcher] = []
         wait = 1.0
+        limit = max(PER_GATEWAY_FIRES, PASS_FIRES // max(1, len(dispatchers)))
         for d in dispatchers:
             if not d.leadership.held:  # it stepped down: the standby thread's from now on
                 self._move(d, leads=False)
@@ -179,7 +184,7 @@ class ProcessTick:
                     wait = min(wait, pause)
                     continue
                 leaders.append(d)
-                fires = d.plan(d.due())
+                fires = d.plan(d.due(limit))
                 if fires is not None:
                     groups = fire_groups(d.gateway_id, fires.executions, fires.now)
                     if fires.term is None:

@@ -94,3 +94,20 @@ def test_a_gateway_whose_lease_is_lost_stops_firing_while_the_other_goes_on(runt
     instants = _scheduled(runtime, b)
     assert len(instants) == len(set(instants))
     assert calls_a <= recorded_a  # a run starts only once recorded
+
+
+def test_a_pass_takes_at_most_its_share_of_the_fires_due_but_never_splits_an_instant():
+    from application.dispatch.due_index import Due, DueIndex
+
+    index = DueIndex(lambda: 0.0)
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    for i in range(3):  # three runs due at one instant, then two at each of the next instants
+        index.push(Due(at, 0, f"j{i}", kind="manual"))
+    for k in (1, 2):
+        for i in range(2):
+            index.push(Due(at + timedelta(seconds=k), 0, f"k{k}{i}", kind="manual"))
+    now = at + timedelta(seconds=5)
+    assert [d.job_id for d in index.pop_due(now, limit=2)] == ["j0", "j1", "j2"]  # the instant whole
+    assert [d.job_id for d in index.pop_due(now, limit=1)] == ["k10", "k11"]
+    assert [d.job_id for d in index.pop_due(now)] == ["k20", "k21"]
+    assert index.pop_due(now, limit=5) == []
