@@ -136,6 +136,11 @@ def child(args: argparse.Namespace) -> None:
     print(f"ready: {len(dispatchers)} dispatchers, {threading.active_count()} threads, "
           f"{time.time() - began:.1f} s", flush=True)
     signal.sigwait({signal.SIGTERM})
+    if shared is not None:
+        t = shared.ticker
+        print(f"tick: {t.passes} passes, mean {t.pass_seconds / max(1, t.passes) * 1e3:.1f} ms, "
+              f"longest {t.longest_pass * 1e3:.0f} ms; {shared.commits.transactions} transactions of "
+              f"{shared.commits.records} records", flush=True)
     os._exit(0)
 
 
@@ -144,11 +149,12 @@ def _block_signals() -> None:
 
 
 class Child:
-    def __init__(self, name: str, url: str, base: Path, primary: list[str], standby: list[str], args) -> None:
+    def __init__(self, name: str, url: str, base: Path, primary: list[str], standby: list[str], args,
+                 max_concurrent: int) -> None:
         self.name, self.out, self.log = name, base / f"{name}.starts", base / f"{name}.log"
         cmd = [sys.executable, __file__, "--child", "--name", name, "--url", url,
                "--out", str(self.out), "--primary", ",".join(primary), "--standby", ",".join(standby),
-               "--pool", str(args.pool), "--max-concurrent", str(args.max_concurrent)] + (
+               "--pool", str(args.pool), "--max-concurrent", str(max_concurrent)] + (
                    ["--own-feeds"] if args.own_feeds else []) + (["--per-gateway"] if args.per_gateway else [])
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -282,7 +288,7 @@ def connections(url: str) -> int:
 
 
 def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec]], processes: int, seconds: float,
-              kill: bool, args) -> dict:
+              kill: bool, args, max_concurrent: int) -> dict:
     gws = list(blocks)
     lead_ms = math.ceil(time.time() + 2) * 1000
     t = time.time()
@@ -294,7 +300,7 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
     children = []
     for i, part in enumerate(parts):
         standby = parts[(i - 1) % processes] if kill and processes > 1 else []  # process i stands by for i-1's
-        children.append(Child(f"{label}-p{i}", url, base, part, standby, args))
+        children.append(Child(f"{label}-p{i}", url, base, part, standby, args, max_concurrent))
     t = time.time()
     deadline = time.monotonic() + args.startup
     while not all(c.leading() for c in children):
@@ -328,6 +334,7 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
     worker_cpu = sum(c.cpu(lo / 1000, hi / 1000) for c in children)
     for c in children:
         c.stop()
+    ticks = [line for c in children for line in c.log.read_text().splitlines() if line.startswith("tick:")]
     all_specs = {gw: specs for gw, specs in blocks.items()}
     started, doubled = started_events(app, set(gws))
     lateness: dict[str, list[float]] = {gw: [] for gw in gws}
@@ -350,17 +357,18 @@ def run_phase(label: str, app, url: str, base: Path, blocks: dict[str, list[Spec
         if victim is not None and gw in victim.primary and name != victim.name and t0 > killed_at:
             takeover[gw] = min(takeover.get(gw, math.inf), t0 - killed_at)
     expected = {gw: expected_fires(all_specs[gw], lead_ms, lo, hi) for gw in gws}
-    return dict(label=label, gateways=len(gws), processes=processes, lateness=lateness, recorded=recorded,
+    return dict(label=label, gateways=len(gws), processes=processes, max_concurrent=max_concurrent, lateness=lateness, recorded=recorded,
                 expected=expected, doubled=doubled, never_ran=never_ran, commits=commits, seconds=seconds,
                 connections=conns, takeover=takeover, worker_cpu=worker_cpu, server_cpu=server, victim=victim.primary if victim else [],
-                status="; ".join(c.status() for c in children))
+                status="; ".join(c.status() for c in children), ticks=ticks)
 
 
 def report(r: dict) -> None:
     all_late = [x for v in r["lateness"].values() for x in v]
     p99s = [pct(v, 0.99) for v in r["lateness"].values() if v]
     exp, rec = sum(r["expected"].values()), sum(r["recorded"].values())
-    print(f"\n== {r['label']}: {r['gateways']} gateways over {r['processes']} processes, {r['seconds']:g} s window")
+    print(f"\n== {r['label']}: {r['gateways']} gateways over {r['processes']} processes, {r['max_concurrent']} actions at once"
+          f" per gateway, {r['seconds']:g} s window")
     print(f"  lateness overall p50 {pct(all_late, 0.5):.1f} ms, p99 {pct(all_late, 0.99):.1f} ms, "
           f"max {max(all_late, default=float('nan')):.1f} ms ({len(all_late)} actions)")
     if len(p99s) > 1:
@@ -384,6 +392,8 @@ def report(r: dict) -> None:
           f"({r['worker_cpu'] / r['seconds']:.2f} cores), PostgreSQL {r['server_cpu'] / max(1, rec) * 1e6:.0f} us "
           f"({r['server_cpu'] / r['seconds']:.2f} cores)")
     print(f"  processes: {r['status']}")
+    for line in r["ticks"]:  # each surviving process's tick thread (ProcessTick)
+        print(f"  {line}")
 
 
 def main() -> None:
@@ -394,7 +404,9 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="counted window of each phase (default 60)")
     p.add_argument("--max-connections", type=int, default=2000)
     p.add_argument("--pool", type=int, default=16, help="each process's application pool (default 16)")
-    p.add_argument("--max-concurrent", type=int, default=5, help="actions at once per dispatcher (default 5)")
+    p.add_argument("--max-concurrent", type=int, default=5, help="actions at once per fleet dispatcher (default 5)")
+    p.add_argument("--single-max-concurrent", type=int, default=0,
+                   help="actions at once of the one-gateway baseline (default: the fleet's total, max-concurrent x gateways)")
     p.add_argument("--startup", type=float, default=600.0, help="seconds the processes may take to lead")
     p.add_argument("--own-feeds", action="store_true",
                    help="a job-event subscription per dispatcher (the code before the shared one)")
@@ -434,10 +446,11 @@ def main() -> None:
               f"{args.max_connections}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
         blocks = {gateway_name(g): specs[g * args.jobs_per_gateway:(g + 1) * args.jobs_per_gateway]
                   for g in range(args.gateways)}
-        fleet = run_phase("fleet", app, url, base, blocks, args.processes, args.seconds, True, args)
+        fleet = run_phase("fleet", app, url, base, blocks, args.processes, args.seconds, True, args, args.max_concurrent)
         report(fleet)
         if not args.no_single:
-            single = run_phase("single", app, url, base, {"single-0000": specs}, 1, args.seconds, False, args)
+            total = args.single_max_concurrent or args.max_concurrent * args.gateways
+            single = run_phase("single", app, url, base, {"single-0000": specs}, 1, args.seconds, False, args, total)
             report(single)
             fl = [x for v in fleet["lateness"].values() for x in v]
             sl = [x for v in single["lateness"].values() for x in v]

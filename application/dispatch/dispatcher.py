@@ -12,7 +12,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,13 +24,13 @@ from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.follow_ups import FollowUps
 from application.dispatch.job_feed import JobFeed, JobFeedHub
 from application.dispatch.leadership import Leadership
-from application.dispatch.outcome_writer import OutcomeWriter
+from application.dispatch.outcome_writer import Flushed, OutcomeWriter
 from application.dispatch.outcomes import Outcome
 from application.dispatch.process import DispatchProcess
 from application.dispatch.starter import Run, Starter
 from application.dispatch.stats import DispatchStats
-from application.dispatch.store import DispatchStore, StaleTerm
-from application.dispatch.takeover import Sweeper, plan_takeover
+from application.dispatch.store import DispatchStore, InflightRow, StaleTerm
+from application.dispatch.takeover import SWEEP_EVERY, Sweeper, plan_takeover
 from application.executors.ports import Executor
 from application.operations import Operations
 from application.scheduler import Scheduler
@@ -42,7 +43,22 @@ _log = logging.getLogger(__name__)
 # Fires are recorded up to LEAD ahead and start on time from a timer (the commit is not in front of the action);
 # alone, the loop wakes WAKE before the next fire, so a commit carries LEAD - WAKE of instants (shared: the grid).
 LEAD, WAKE = timedelta(milliseconds=100), timedelta(milliseconds=60)
-SWEEP_EVERY = 2.0  # seconds between looks at runs in flight that others left
+
+
+@dataclass
+class Fires:
+    """The fires of one pass, planned and not yet recorded."""
+
+    taken: list[Due]
+    runs: list[Run]
+    missed: list[Execution]
+    launch_at: dict[UUID, datetime]
+    now: datetime
+    term: int | None
+
+    @property
+    def executions(self) -> list[Execution]:
+        return [r.execution for r in self.runs] + self.missed
 
 
 class Dispatcher:
@@ -55,13 +71,15 @@ class Dispatcher:
         self.app, self.gateway_id, self.executor, self.leadership = app, gateway_id, executor, leadership
         self.clock, self.device_id, self.tick = clock, device_id or gateway_id, tick
         self.on_applied = on_applied
-        self._wake = threading.Event()
+        # With a DispatchProcess, its tick thread does this dispatcher's passes and wakes on this event.
+        self._wake = shared.ticker.wake if shared else threading.Event()
         self._stopping = threading.Event()
+        self._sweep_at = 0.0  # time.monotonic() of its next sweep (the process's tick sweeps for all)
         # shared: what this process's dispatchers share (subscription, lease renewals, commits)
         self.shared = shared
         record = shared.commits.record if shared else None
         if shared and leadership.keeper is None:
-            leadership.keeper, leadership.wake = shared.leases, self._wake
+            leadership.keeper, leadership.wake = shared.leases, shared.ticker.standby_wake
         self.feed = JobFeed(app, gateway_id, self._wake, shared.feeds if shared else feeds)
         self.index = DueIndex(lambda: random.uniform(-1.0, 1.0))
         self.groups = OpenGroups(app, gateway_id)  # instants' groups, completed with their last run's end
@@ -90,11 +108,12 @@ class Dispatcher:
             self.on_applied(self.feed.position)
         gc.freeze()  # the long-lived state just loaded need not be traversed by every collection
         self.starter.start()
-        targets = [(self._loop, "dispatch")]
-        if self.shared:  # the process's follow-up thread looks for this gateway too
+        if self.shared:  # the process's tick and follow-up threads look after this gateway too
             self.shared.follow_ups.add(self.follow_ups, self.leadership.valid, self.clock)
-        else:
-            targets.append((lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations"))
+            self.shared.ticker.add(self)
+            return
+        targets = [(self._loop, "dispatch"),
+                   (lambda: self.follow_ups.loop(self._stopping, self.leadership.valid, self.clock), "operations")]
         for target, name in targets:
             thread = threading.Thread(target=target, name=f"{name}-{self.gateway_id}", daemon=True)
             thread.start()
@@ -104,7 +123,8 @@ class Dispatcher:
         self._stopping.set()
         self._wake.set()
         self.feed.stop()
-        if self.shared:
+        if self.shared:  # after this, no pass of the process's tick is in this dispatcher
+            self.shared.ticker.remove(self)
             self.shared.follow_ups.remove(self.follow_ups)
         for thread in self._threads:
             thread.join(timeout=drain_seconds)
@@ -126,27 +146,19 @@ class Dispatcher:
     # ---- the loop ------------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        sweep_at = 0.0
+        """Its own thread (without a DispatchProcess, whose tick does these passes for all its gateways)."""
         while not self._stopping.is_set():
             try:
-                self._drain()
-                self._record_outcomes()
-                if not self.leadership.held:
-                    if not self._try_lead():
-                        self._wake.wait(1.0)
+                self._record_outcomes(self.writer.flush_due())
+                wait = self.advance()
+                if wait is not None:
+                    if wait >= 1.0:  # not leading: until the keeper or a job event wakes it
+                        self._wake.wait(wait)
                         self._wake.clear()
-                        continue
-                    sweep_at = time.monotonic() + SWEEP_EVERY
-                if not self.leadership.keep():
-                    self._step_down("another dispatcher took over")
+                    elif wait > 0:
+                        self._stopping.wait(wait)
                     continue
-                if not self.leadership.valid():
-                    self._stopping.wait(0.1)  # the lease may be lost: act on nothing until renewed
-                    continue
-                if time.monotonic() >= sweep_at:
-                    sweep_at = time.monotonic() + SWEEP_EVERY
-                    self._sweep()
-                self._fire(self.index.pop_due(self.clock() + LEAD))
+                self._fire(self.due())
                 self._sleep()
             except StaleTerm:
                 self._step_down("its term ended")
@@ -154,11 +166,36 @@ class Dispatcher:
                 _log.exception("dispatcher %s tick failed", self.gateway_id)
                 self._stopping.wait(1.0)
 
+    def advance(self) -> float | None:
+        """A pass up to firing: job events applied, leadership taken, kept or given up, the sweep
+        when due. None when it leads and may fire now, else how long to wait before the next pass."""
+        self._drain()
+        if not self.leadership.held:
+            if not self._try_lead():
+                return 1.0
+            self._sweep_at = time.monotonic() + SWEEP_EVERY
+        if not self.leadership.keep():
+            self._step_down("another dispatcher took over")
+            return 0.0
+        if not self.leadership.valid():
+            return 0.1  # the lease may be lost: act on nothing until renewed
+        if self.shared is None and time.monotonic() >= self._sweep_at:
+            self._sweep_at = time.monotonic() + SWEEP_EVERY
+            self._sweep()
+        return None
+
+    def due(self, limit: int | None = None) -> list[Due]:
+        """The fires to record now: those due within LEAD (the earliest `limit` of them)."""
+        return self.index.pop_due(self.clock() + LEAD, limit)
+
+    def next_pass(self) -> float:
+        """Seconds until this leader's next pass is due: its next fire, recorded LEAD ahead."""
+        nxt = self.index.next_fire_at()
+        return self.tick if nxt is None else max(0.0, min(self.tick, (nxt - LEAD - self.clock()).total_seconds()))
+
     def _sleep(self) -> None:
         nxt = self.index.next_fire_at()
-        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - (LEAD if self.shared else WAKE) - self.clock()).total_seconds()))
-        if timeout > 0 and self.shared is not None:  # wake with the process's other dispatchers: one commit
-            timeout = self.shared.aligned(timeout)
+        timeout = self.tick if nxt is None else max(0.0, min(self.tick, (nxt - WAKE - self.clock()).total_seconds()))
         if timeout > 0:
             self._wake.wait(timeout)
         self._wake.clear()
@@ -234,11 +271,12 @@ class Dispatcher:
                 self.live.pop(execution.id, None)
                 self.starter.forget(execution)
 
-    def _sweep(self) -> None:
+    def _sweep(self, in_flight: list[InflightRow] | None = None) -> None:
+        """`in_flight`: this gateway's rows, as the process's tick read them for all its gateways."""
         term = self.leadership.term
         if term is None:
             return
-        adopted = self.sweeper.sweep(self.live, term, self.index.entries)
+        adopted = self.sweeper.sweep(self.live, term, self.index.entries, in_flight)
         for execution in adopted.launch + adopted.retry:
             self.live[execution.id] = execution
         armed, retries = self.sweeper.starts(adopted, self.index.entries, self.clock())
@@ -249,6 +287,20 @@ class Dispatcher:
     # ---- firing --------------------------------------------------------------------------------
 
     def _fire(self, dues: Iterable[Due]) -> None:
+        fires = self.plan(dues)
+        if fires is None:
+            return
+        try:
+            saved = self.store.save_fires(fires.executions, fires.term, fires.now, fires.launch_at)
+        except StaleTerm:
+            raise
+        except Exception:
+            self.unfired(fires)
+            raise
+        self.fired(fires, saved)
+
+    def plan(self, dues: Iterable[Due]) -> Fires | None:
+        """The fires of `dues` to record (the process's tick records several gateways' together)."""
         now = self.clock()
         plan = planner.plan_fires(dues, self.index.entries, now)
         for entry, after in plan.reschedule:
@@ -257,7 +309,7 @@ class Dispatcher:
             orphan.execution.cancel(now=now, reason="its job was deleted before the next attempt")
             self.writer.put(Outcome(orphan.execution, False, JobOptions(), orphan.job_id))
         if not plan:
-            return
+            return None
         runs = [Run(planner.started_run(self.gateway_id, entry, due, max(now, due.fire_at)), entry, entry.generation, due.fire_at)
                 for entry, due in plan.starts]
         for entry, due in plan.retries:
@@ -265,30 +317,30 @@ class Dispatcher:
             runs.append(Run(due.execution, entry, entry.generation, due.fire_at))
         missed = [planner.missed_run(self.gateway_id, entry, instant, reason, now) for entry, instant, reason in plan.missed]
         launch_at = {r.execution.id: max(now, r.fire_at) for r in runs}  # marked launched as recorded
-        try:
-            saved = self.store.save_fires([r.execution for r in runs] + missed, self.leadership.term, now, launch_at)
-        except StaleTerm:
-            raise
-        except Exception:
-            # Nothing was recorded (e.g. the database is away): these fires are due again, late,
-            # at the next tick that can record them, rather than lost.
-            for due in plan.taken:
-                due.requeued = True
-                self.index.push(due)
-            raise
+        return Fires(plan.taken, runs, missed, launch_at, now, self.leadership.term)
+
+    def unfired(self, fires: Fires) -> None:
+        """Nothing was recorded (e.g. the database is away): these fires are due again, late,
+        at the next tick that can record them, rather than lost."""
+        for due in fires.taken:
+            due.requeued = True
+            self.index.push(due)
+
+    def fired(self, fires: Fires, saved: set[UUID]) -> None:
+        """`saved`: the ids recorded of `fires.executions`; their runs start at their instants."""
         armed = []
-        for run in runs:
+        for run in fires.runs:
             if run.execution.id in saved:
                 self.live[run.execution.id] = run.execution
                 armed.append((run.fire_at, run))
-        self.stats.fired += sum(1 for r in runs if r.execution.version == 1 and r.execution.id in saved)
-        self.stats.missed += sum(1 for e in missed if e.id in saved)
+        self.stats.fired += sum(1 for r in fires.runs if r.execution.version == 1 and r.execution.id in saved)
+        self.stats.missed += sum(1 for e in fires.missed if e.id in saved)
         self.starter.arm(armed)
 
     # ---- outcomes ------------------------------------------------------------------------------
 
-    def _record_outcomes(self) -> None:
-        flushed = self.writer.flush_due()
+    def _record_outcomes(self, flushed: Flushed) -> None:
+        """What the writer recorded (or found closed by another writer) settles here."""
         for outcome in flushed.recorded:
             self._settle(outcome)
         for outcome in flushed.dropped:

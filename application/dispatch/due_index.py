@@ -108,9 +108,12 @@ class DueIndex:
         if entry is not None:
             entry.generation += 1
 
-    def pop_due(self, now: datetime) -> list[Due]:
+    def pop_due(self, now: datetime, limit: int | None = None) -> list[Due]:
+        """The items due by `now`, earliest first; past `limit`, only those of the last instant taken
+        (the runs due at one instant are recorded together, as one group): the rest stay for the next call."""
         due: list[Due] = []
-        while self._heap and self._heap[0][0] <= now:
+        while self._heap and self._heap[0][0] <= now and (
+                limit is None or len(due) < limit or (due and self._heap[0][0] == due[-1].fire_at)):
             item = heapq.heappop(self._heap)[2]
             entry = self.entries.get(item.job_id)
             if item.kind in ("scheduled", "misfire") and (entry is None or item.generation != entry.generation):

@@ -36,6 +36,17 @@ class Flushed:
     dropped: list[Outcome]  # outcomes of runs already closed by another writer
 
 
+@dataclass
+class Taken:
+    """Outcomes taken for one record: its aggregates and side statements, and what `settle` needs."""
+
+    batch: list[Outcome]
+    ended: list[Any]
+    completed: list[Any]
+    aggregates: list[Any]
+    side: list[Any]
+
+
 class OutcomeWriter:
     def __init__(self, app: Any, groups: OpenGroups | None = None, *, record: Any = None) -> None:
         self.app = app
@@ -63,43 +74,66 @@ class OutcomeWriter:
             return True, f"{self.pending} outcomes pending"
         return False, f"{self.pending} outcomes not recorded for {time.monotonic() - self.failing_since:.0f} s"
 
+    def due(self) -> bool:
+        """EVERY seconds have passed since the last write, or BATCH outcomes wait."""
+        return time.monotonic() - self._written_at >= EVERY or self.pending >= BATCH
+
     def flush_due(self) -> Flushed:
-        """`flush()` once EVERY seconds have passed since the last write or BATCH outcomes wait."""
-        if time.monotonic() - self._written_at < EVERY and self.pending < BATCH:
-            return Flushed([], [])
-        return self.flush()
+        """`flush()` once it is `due()`."""
+        return self.flush() if self.due() else Flushed([], [])
 
     def flush(self) -> Flushed:
         """Record what has arrived. Outcomes whose write failed for a passing reason stay pending
         and go with the next flush."""
+        taken = self.take()
+        if taken is None:
+            return Flushed([], [])
+        try:
+            self._put(taken.aggregates, side_statements=taken.side)
+        except Exception as error:  # noqa: BLE001 - settled below, as its kind says
+            return self.settle(taken, error)
+        return self.settle(taken, None)
+
+    def take(self) -> Taken | None:
+        """What has arrived, as one record (for the caller to commit, with others: the process's
+        tick), or None; `settle` it with the record's outcome."""
         while True:
             try:
                 self._pending.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         if not self._pending:
-            return Flushed([], [])
+            return None
         batch, self._pending = self._pending, []
         self._written_at = time.monotonic()
-        try:
-            self._record(batch)
-            self._ok()
-            return Flushed(batch, [])
-        except IntegrityError:
-            return self._one_by_one(batch)
-        except Exception:  # noqa: BLE001 - the database is away: keep them for the next flush
-            self._failed(batch, len(batch))
-            return Flushed([], [])
+        return self._taken(batch)
 
-    def _record(self, batch: list[Outcome], *, with_groups: bool = True) -> None:
+    def settle(self, taken: Taken, error: BaseException | None) -> Flushed:
+        """The record of `take()` committed (error None) or not: outcomes a passing failure kept
+        wait for the next flush; a conflict (a run closed meanwhile) is sorted out one by one."""
+        if error is None:
+            if self.groups is not None:
+                self.groups.recorded(taken.ended, taken.completed)
+            self._ok()
+            return Flushed(taken.batch, [])
+        if isinstance(error, IntegrityError):
+            return self._one_by_one(taken.batch)
+        self._failed(taken.batch, len(taken.batch))
+        return Flushed([], [])
+
+    def _taken(self, batch: list[Outcome], *, with_groups: bool = True) -> Taken:
         ended = [o.execution for o in batch if not o.will_retry]
         completed = []
         if self.groups is not None and with_groups and ended:
             completed = self.groups.completions(ended, max(run.modified_on for run in ended))
-        self._put([*(o.execution for o in batch), *completed],
-                                       side_statements=DispatchStore.finished_side([run.id for run in ended]))
+        return Taken(batch, ended, completed, [*(o.execution for o in batch), *completed],
+                     DispatchStore.finished_side([run.id for run in ended]))
+
+    def _record(self, batch: list[Outcome], *, with_groups: bool = True) -> None:
+        taken = self._taken(batch, with_groups=with_groups)
+        self._put(taken.aggregates, side_statements=taken.side)
         if self.groups is not None:
-            self.groups.recorded(ended, completed)
+            self.groups.recorded(taken.ended, taken.completed)
 
     def _app_record(self, aggregates: list[Any], **kwargs: Any) -> None:
         self.app.record(aggregates, positions=False, **kwargs)

@@ -1,12 +1,11 @@
 """What the dispatchers of one worker process share (docs/decisions.md 86, 101-103): one
 job-event subscription, one lease renewal statement for all their leases (and one look for their
-standbys), one follow-up query, and the commit of their records in common transactions, so that
+standbys), one follow-up query, one thread for their passes with the records of each tick in one
+transaction and one sweep query (ProcessTick), so that
 a process running many gateways costs the database about what one gateway of the same jobs costs."""
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
 from application.clock import Clock, utc_now
@@ -15,12 +14,8 @@ from application.dispatch.job_feed import JobFeedHub
 from application.dispatch.lease_keeper import LeaseKeeper
 from application.dispatch.leadership import APP_NAME_PREFIX, LEASE_SECONDS, RENEW_EVERY, SAFETY
 from application.dispatch.process_commits import ProcessCommits
+from application.dispatch.process_tick import ProcessTick
 from application.operations import Operations
-
-
-# The process's dispatchers wake on this grid (monotonic seconds), so that the fires and outcomes
-# each records arrive at the committer together and share its transactions (decision 98).
-TICK_GRID = 0.05
 
 
 class DispatchProcess:
@@ -31,16 +26,12 @@ class DispatchProcess:
         self.leases = LeaseKeeper(
             conninfo, lease_seconds=LEASE_SECONDS, every=RENEW_EVERY, safety=SAFETY, prefix=APP_NAME_PREFIX)
         self.commits = ProcessCommits(app)
+        self.ticker = ProcessTick(app, self.commits)  # one thread for every dispatcher's passes
         self.operations = Operations(conninfo, clock)
         self.follow_ups = ProcessFollowUps(self.operations)
 
-    @staticmethod
-    def aligned(timeout: float) -> float:
-        """A wait of at least `timeout` seconds that ends on the process's tick grid."""
-        now = time.monotonic()
-        return math.ceil((now + timeout) / TICK_GRID) * TICK_GRID - now
-
     def stop(self) -> None:
+        self.ticker.stop()
         self.follow_ups.stop()
         self.leases.stop()
         self.operations.close()

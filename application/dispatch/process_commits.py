@@ -38,7 +38,8 @@ def combined(records: Sequence[Record]) -> Record:
 
 
 class ProcessCommits:
-    """`record(aggregates, side_statements=...)` as Scheduler.record, shared by threads."""
+    """`record(aggregates, side_statements=...)` as Scheduler.record, shared by threads; as
+    DispatchStore's, without the events' notification ids (docs/decisions.md 202)."""
 
     def __init__(self, app: Any, max_batch: int = 128) -> None:
         self.app = app
@@ -54,7 +55,7 @@ class ProcessCommits:
         if len(records) > 1:
             aggregates, side = combined(records)
             try:
-                self.app.record(aggregates, side_statements=side)
+                self.app.record(aggregates, positions=False, side_statements=side)
                 self.transactions += 1
                 self.records += len(records)
                 return [None] * len(records)
@@ -65,7 +66,7 @@ class ProcessCommits:
         outcomes: list[BaseException | None] = []
         for aggregates, side in records:
             try:
-                self.app.record(aggregates, side_statements=side)
+                self.app.record(aggregates, positions=False, side_statements=side)
                 self.transactions += 1
                 self.records += 1
                 outcomes.append(None)

@@ -24,12 +24,13 @@ from application.dispatch.due_index import Due, JobEntry
 from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.planner import GRACE
 from application.dispatch.starter import Run
-from application.dispatch.store import DispatchStore
+from application.dispatch.store import DispatchStore, InflightRow
 from domain.execution import Execution
 from domain.job import Job
 from domain.misfires import misfire_plan
 
 _log = logging.getLogger(__name__)
+SWEEP_EVERY = 2.0  # seconds between a leader's looks at runs in flight that others left
 # A holder with no session this long is dead, not reconnecting after a database restart.
 HOLDER_GONE_AFTER = 5.0
 # A launched run with no outcome this long after its timeout is closed, whoever holds it.
@@ -51,14 +52,17 @@ class Sweeper:
         self.groups = groups if groups is not None else OpenGroups(app, store.gateway_id)
         self._absent_since: dict[str, float] = {}
 
-    def sweep(self, live: Collection[UUID], term: int, entries: Mapping[str, JobEntry]) -> Adopted:
-        """Adopt or close the rows in flight of runs not in `live` (this process's own runs)."""
+    def sweep(self, live: Collection[UUID], term: int, entries: Mapping[str, JobEntry],
+              in_flight: list[InflightRow] | None = None) -> Adopted:
+        """Adopt or close the rows in flight of runs not in `live` (this process's own runs);
+        `in_flight`: the gateway's rows as read for the whole process, else read here."""
 
         def timeout_of(job_id: str) -> float:
             entry = entries.get(job_id)
             return entry.options.timeout_seconds if entry else 300.0
 
-        in_flight = self.store.inflight()
+        if in_flight is None:
+            in_flight = self.store.inflight()
         rows = [r for r in in_flight if r.aggregate_id not in live]
         adopted = Adopted()
         now = self.clock()
