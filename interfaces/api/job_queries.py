@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
@@ -21,9 +20,8 @@ from interfaces.auth import authorize
 from interfaces.envelope import ok
 from projections import audit_queries, job_queries
 from projections.job_list import JobListView
-from projections.job_queries import JobFilter
+from projections.job_queries import JobFilter, ListPage
 
-ENCODER = msgspec.json.Encoder()
 
 
 def job_filter(
@@ -68,6 +66,15 @@ def cached_pages(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def list_body(page: ListPage) -> bytes:
+    """The envelope around the page's jobs, which arrive as their JSON (docs/decisions.md 260):
+    what `ok()` and the encoder gave for the decoded rows, without decoding them."""
+    return b"".join((
+        b'{"data":{"total_jobs":', str(page.total_jobs).encode(), b',"active_jobs":', str(page.active_jobs).encode(),
+        b',"jobs":[', page.jobs_json.encode(), b']},"success":true,"message":"Jobs retrieved successfully"}',
+    ))
+
+
 class JobQueries(Controller):
     opt = {"role": "viewer"}
 
@@ -86,8 +93,8 @@ class JobQueries(Controller):
         """List the gateway's jobs, filtered by status, type, tags (any of, comma-separated) and enabled."""
         selection = job_filter(status, job_type, tags, enabled, limit, offset)
         position = ctx.runtime.progress.position(JobListView.tracking_table)  # before the query runs
-        data = await sync_to_thread(job_queries.list_jobs, ctx.runtime.reads, ctx.gateway_id, selection)
-        body = ENCODER.encode(ok(data, "Jobs retrieved successfully"))
+        page = await sync_to_thread(job_queries.list_page, ctx.runtime.reads, ctx.gateway_id, selection)
+        body = list_body(page)
         key = page_key(ctx.gateway_id, request.scope["query_string"], LIST_PARAMETERS)
         ctx.runtime.list_cache.put(key, position, body)
         return Response(body, media_type=MediaType.JSON)
