@@ -58,3 +58,7 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS list_answer text GENERATED ALWAYS AS (
                     action, tags, created_at, last_execution, total_executions, finished_executions,
                     total_duration_ms)
 ) STORED;
+
+-- The list's counts (all, active) over a gateway's jobs read this small index alone (index-only),
+-- not the wide rows: a page's statement 0.97 -> 0.32 ms (EXPLAIN ANALYZE, 1,000 jobs, minimum of 40).
+CREATE INDEX IF NOT EXISTS jobs_gateway_status_idx ON jobs (gateway_id, status);
