@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, get
@@ -40,6 +42,10 @@ def job_filter(
 
 _PLAIN_QUERY = re.compile(rb"[A-Za-z0-9_.,=&:-]*")  # nothing to unescape: read here as Litestar reads it
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,6}")
+# The pages' reads leave the event loop through the loop's own executor hand-off: Litestar's
+# sync_to_thread (anyio: library sniffing, a capacity limiter, a task) cost a quarter of a page's
+# Python time beside it (docs/decisions.md 261). At most the read pool's size at once.
+_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="list-reads")
 _STATUSES = frozenset({"active", "inactive", "error"})
 _BOOLEANS = {"true": True, "false": False}
 
@@ -98,7 +104,8 @@ def list_pages(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, send)
                 return
             try:
-                page = await sync_to_thread(job_queries.list_page, runtime.reads, gateway_id, selection)
+                page = await asyncio.get_running_loop().run_in_executor(
+                    _READS, job_queries.list_page, runtime.reads, gateway_id, selection)
             except Exception:  # noqa: BLE001 - the handler reads again and answers the failure its way
                 await app(scope, receive, send)
                 return
