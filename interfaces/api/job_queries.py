@@ -95,9 +95,10 @@ def list_pages(app: ASGIApp) -> ASGIApp:
         except Exception:  # noqa: BLE001 - the handler's own hook refuses it, with its envelope
             await app(scope, receive, send)
             return
+        cache = runtime.list_cache
         position = runtime.progress.position(JobListView.tracking_table)  # before the query runs
-        key = page_key(gateway_id, scope["query_string"], LIST_PARAMETERS)
-        body = runtime.list_cache.get(key, position)
+        key = page_key(gateway_id, scope["query_string"], LIST_PARAMETERS) if cache.keeps else None
+        body = None if key is None else cache.get(key, position)
         if body is None:
             selection = plain_selection(scope["query_string"])
             if selection is None:
@@ -110,7 +111,8 @@ def list_pages(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, send)
                 return
             body = list_body(page)
-            runtime.list_cache.put(key, position, body)
+            if key is not None:
+                cache.put(key, position, body)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
