@@ -12,14 +12,17 @@
 -- read (next_execution is the stored one). Immutable in fact: to_char and to_json are marked stable
 -- for their locale and DateStyle uses, which these fixed patterns and types do not reach; only
 -- pg_catalog functions are called, so the scratch schema's search_path of `projections verify`
--- evaluates it the same.
+-- evaluates it the same. PL/pgSQL, not SQL: PostgreSQL does not inline an immutable SQL function
+-- whose body calls stable ones, and a SQL function called per row cost 22-37 us against 9 us
+-- (1,000 rows, machine PostgreSQL): every UPDATE of a job row pays it once.
 CREATE OR REPLACE FUNCTION job_list_answer(
     job_id text, name text, description text, type text, enabled boolean, last_status text,
     schedule jsonb, next_execution timestamptz, action jsonb, tags text[], created_at timestamptz,
     last_execution timestamptz, total_executions bigint, finished_executions bigint,
     total_duration_ms bigint
-) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT '{"id":' || to_json(job_id)::text
+) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN '{"id":' || to_json(job_id)::text
         || ',"name":' || to_json(name)::text
         || ',"description":' || to_json(description)::text
         || ',"type":' || to_json(type)::text
@@ -50,7 +53,8 @@ CREATE OR REPLACE FUNCTION job_list_answer(
                      OR (2 * (total_duration_ms % finished_executions) = finished_executions
                          AND (total_duration_ms / finished_executions) % 2 = 1) THEN 1 ELSE 0 END
             )::text END
-        || '}'
+        || '}';
+END
 $$;
 
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS list_answer text GENERATED ALWAYS AS (
