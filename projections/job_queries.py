@@ -31,17 +31,30 @@ def _average(row: dict[str, Any]) -> int:
 @dataclass(frozen=True)
 class ListPage:
     """A page of the job list: the selection's counts and the page's jobs as the JSON the list
-    answers (the rows' `list_answer`, comma-separated, without the brackets; '' for none)."""
+    answers (one object per job, comma-separated, without the brackets; '' for none)."""
 
     total_jobs: int
     active_jobs: int
     jobs_json: str
 
 
+# A row's list answer: its kept parts (migration 026) around what a fire changes, written here. The
+# average is rounded half to even, as Python's round() of the detail does.
+_ANSWER = (
+    "list_head || '\"' || status || '\"' || list_schedule || job_list_instant(next_execution) || list_tail"
+    " || ',\"last_execution\":' || job_list_instant(last_execution)"
+    " || ',\"execution_count\":' || total_executions || ',\"average_duration_ms\":' || CASE"
+    "  WHEN finished_executions = 0 THEN 0 ELSE total_duration_ms / finished_executions + CASE"
+    "   WHEN 2 * (total_duration_ms %% finished_executions) > finished_executions"
+    "    OR 2 * (total_duration_ms %% finished_executions) = finished_executions"
+    "     AND total_duration_ms / finished_executions %% 2 = 1 THEN 1 ELSE 0 END END || '}'"
+)
+
+
 def list_page(store: ReadStore, gateway_id: str, f: JobFilter) -> ListPage:
-    """One statement: the counts over the whole selection and the page's answers, each kept in
-    its row by PostgreSQL (migration 026) and joined there, never decoded here (docs/decisions.md
-    260). The page's keys come from the (gateway, created_at, job_id) index, then its 50 rows by
+    """One statement: the counts over the whole selection and the page's answers, built and
+    joined by PostgreSQL from the parts each row keeps (migration 026), never decoded here
+    (docs/decisions.md 260). The page's keys come from the (gateway, created_at, job_id) index, then its 50 rows by
     their primary key: no sort of the selection's wide rows."""
     where = ["gateway_id = %(gateway_id)s"]
     params: dict[str, Any] = {"gateway_id": gateway_id, "limit": f.limit, "offset": f.offset}
@@ -59,7 +72,7 @@ def list_page(store: ReadStore, gateway_id: str, f: JobFilter) -> ListPage:
         params["enabled"] = f.enabled
     clause = " AND ".join(where)
     row = store.one(
-        "SELECT c.total, c.active, (SELECT coalesce(string_agg(list_answer, ',' ORDER BY created_at, job_id), '')"
+        f"SELECT c.total, c.active, (SELECT coalesce(string_agg({_ANSWER}, ',' ORDER BY created_at, job_id), '')"
         "  FROM jobs WHERE gateway_id = %(gateway_id)s AND job_id = ANY (ARRAY("
         f"   SELECT job_id FROM jobs WHERE {clause}"  # noqa: S608 - clause is built from constants
         "    ORDER BY created_at, job_id LIMIT %(limit)s OFFSET %(offset)s))) AS jobs"

@@ -1,4 +1,4 @@
-"""GET /jobs answers each job from the answer its row keeps (migration 026), read on a plain query
+"""GET /jobs answers each job from the parts its row keeps (migration 026), read on a plain query
 string without Litestar's parameter handling: the same jobs, fields and values as the job's own
 detail, the same selection as the handler's, and the handler's answer for anything else."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from interfaces.api.job_queries import plain_selection
-from projections.job_queries import JobFilter
+from projections.job_queries import _ANSWER, JobFilter
 from tests.interfaces.contract import create_job, job_detail
 
 CRON = {"type": "cron", "schedule": {"cron_expression": "*/5 * * * *", "timezone": "UTC"}}
@@ -63,11 +63,14 @@ def test_each_listed_job_shows_what_its_detail_shows(api):
 
 
 @pytest.mark.parametrize(("total", "finished"), [(5, 2), (7, 2), (1, 3), (2, 3), (0, 4), (10**12 + 1, 2), (9, 6)])
-def test_the_kept_average_rounds_as_the_detail_does(runtime, total, finished):
-    """The row's answer and the detail (Python's round: half to even) give the same average."""
+def test_the_listed_average_rounds_as_the_detail_does(runtime, total, finished):
+    """The page's answer of a row and the detail (Python's round: half to even) give the same average."""
     row = runtime.reads.one(
-        "SELECT job_list_answer('j', 'n', '', 'interval', true, NULL, '{}'::jsonb, NULL, '{}'::jsonb, '{}',"
-        " '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000120Z', 3, %(finished)s, %(total)s)::json AS answer",
+        f"SELECT ({_ANSWER})::json AS answer FROM (SELECT job_list_head('j', 'n', '', 'interval', true) AS list_head,"
+        " 'active' AS status, job_list_schedule('{}') AS list_schedule, NULL::timestamptz AS next_execution,"
+        " job_list_tail('{}', '{}', '2026-01-01T00:00:00Z') AS list_tail,"
+        " '2026-01-01T00:00:00.000120Z'::timestamptz AS last_execution, 3 AS total_executions,"
+        " %(finished)s::bigint AS finished_executions, %(total)s::bigint AS total_duration_ms) r",
         {"total": total, "finished": finished},
     )
     answer = row["answer"]
