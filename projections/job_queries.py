@@ -28,7 +28,34 @@ def _average(row: dict[str, Any]) -> int:
     return round(row["total_duration_ms"] / finished) if finished else 0
 
 
-def list_jobs(store: ReadStore, gateway_id: str, f: JobFilter) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListPage:
+    """A page of the job list: the selection's counts and the page's jobs as the JSON the list
+    answers (one object per job, comma-separated, without the brackets; '' for none)."""
+
+    total_jobs: int
+    active_jobs: int
+    jobs_json: str
+
+
+# A row's list answer: its kept parts (migration 026) around what a fire changes, written here. The
+# average is rounded half to even, as Python's round() of the detail does.
+_ANSWER = (
+    "list_head || '\"' || status || '\"' || list_schedule || job_list_instant(next_execution) || list_tail"
+    " || ',\"last_execution\":' || job_list_instant(last_execution)"
+    " || ',\"execution_count\":' || total_executions || ',\"average_duration_ms\":' || CASE"
+    "  WHEN finished_executions = 0 THEN 0 ELSE total_duration_ms / finished_executions + CASE"
+    "   WHEN 2 * (total_duration_ms %% finished_executions) > finished_executions"
+    "    OR 2 * (total_duration_ms %% finished_executions) = finished_executions"
+    "     AND total_duration_ms / finished_executions %% 2 = 1 THEN 1 ELSE 0 END END || '}'"
+)
+
+
+def list_page(store: ReadStore, gateway_id: str, f: JobFilter) -> ListPage:
+    """One statement: the counts over the whole selection and the page's answers, built and
+    joined by PostgreSQL from the parts each row keeps (migration 026), never decoded here
+    (docs/decisions.md 260). The page's keys come from the (gateway, created_at, job_id) index, then its 50 rows by
+    their primary key: no sort of the selection's wide rows."""
     where = ["gateway_id = %(gateway_id)s"]
     params: dict[str, Any] = {"gateway_id": gateway_id, "limit": f.limit, "offset": f.offset}
     if f.status is not None:
@@ -44,41 +71,17 @@ def list_jobs(store: ReadStore, gateway_id: str, f: JobFilter) -> dict[str, Any]
         where.append("enabled = %(enabled)s")
         params["enabled"] = f.enabled
     clause = " AND ".join(where)
-    # Counts over the whole selection, the page alone with the columns the answer shows.
-    rows = store.all(
-        f"WITH counts AS (SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active"
-        f" FROM jobs WHERE {clause})"  # noqa: S608 - clause is built from constants
-        " SELECT c.total, c.active, p.* FROM counts c LEFT JOIN LATERAL ("
-        "  SELECT job_id, name, description, type, enabled, status, schedule, next_execution, action, tags,"
-        "   created_at, last_execution, total_executions, finished_executions, total_duration_ms"
-        f"  FROM jobs WHERE {clause} ORDER BY created_at, job_id LIMIT %(limit)s OFFSET %(offset)s"  # noqa: S608
-        " ) p ON true",
+    row = store.one(
+        f"SELECT c.total, c.active, (SELECT coalesce(string_agg({_ANSWER}, ',' ORDER BY created_at, job_id), '')"
+        "  FROM jobs WHERE gateway_id = %(gateway_id)s AND job_id = ANY (ARRAY("
+        f"   SELECT job_id FROM jobs WHERE {clause}"  # noqa: S608 - clause is built from constants
+        "    ORDER BY created_at, job_id LIMIT %(limit)s OFFSET %(offset)s))) AS jobs"
+        " FROM (SELECT count(*) AS total, count(*) FILTER (WHERE status = 'active') AS active"
+        f"  FROM jobs WHERE {clause}) c",  # noqa: S608
         params,
     )
-    total, active = rows[0]["total"], rows[0]["active"]
-    rows = [r for r in rows if r["job_id"] is not None]
-    return {
-        "total_jobs": total,
-        "active_jobs": active,
-        "jobs": [
-            {
-                "id": r["job_id"],
-                "name": r["name"],
-                "description": r["description"],
-                "type": r["type"],
-                "enabled": r["enabled"],
-                "status": r["status"],
-                "schedule": {**r["schedule"], "next_execution": r["next_execution"]},
-                "action": r["action"],
-                "tags": r["tags"],
-                "created_at": r["created_at"],
-                "last_execution": r["last_execution"],
-                "execution_count": r["total_executions"],
-                "average_duration_ms": _average(r),
-            }
-            for r in rows
-        ],
-    }
+    assert row is not None
+    return ListPage(row["total"], row["active"], row["jobs"])
 
 
 def _upcoming(row: dict[str, Any], location: tuple[float, float] | None, now: datetime) -> list[datetime]:

@@ -53,6 +53,11 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._size = size
 
+    @property
+    def keeps(self) -> bool:
+        """False when sized 0 (SCHEDULER_LIST_CACHE_PAGES=0): callers need not build keys."""
+        return self._size > 0
+
     def get(self, key: Hashable, position: int) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)

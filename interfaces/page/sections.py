@@ -42,8 +42,8 @@ def jobs_attribute(runtime: Runtime, gateway_id: str) -> Markup:
     if cached is not None:
         return Markup(cached.decode())
     everything = JobFilter(limit=max(runtime.settings.max_jobs_per_gateway, 1))
-    jobs = job_queries.list_jobs(runtime.reads, gateway_id, everything)["jobs"]
-    text = attribute(ENCODE(jobs).decode())
+    page = job_queries.list_page(runtime.reads, gateway_id, everything)
+    text = attribute(f"[{page.jobs_json}]")
     runtime.list_cache.put(key, position, str(text).encode())
     return text
 

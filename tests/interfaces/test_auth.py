@@ -141,7 +141,7 @@ def test_a_cached_page_is_authorized_like_any_read(http, api, other_api, monkeyp
     def no_query(*_args, **_kwargs):
         raise AssertionError("the cached page should have answered")
 
-    monkeypatch.setattr(job_queries, "list_jobs", no_query)
+    monkeypatch.setattr(job_queries, "list_page", no_query)
     again = api.get("/jobs", params={"offset": 0, "limit": 5, "ignored": "x"})  # same page, other spelling
     assert again.status_code == 200
     assert again.content == first.content
