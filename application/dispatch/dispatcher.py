@@ -27,6 +27,7 @@ from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import Flushed, OutcomeWriter
 from application.dispatch.outcomes import Outcome
 from application.dispatch.process import DispatchProcess
+from application.dispatch.process_tick import PASS_FIRES
 from application.dispatch.starter import Run, Starter
 from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, InflightRow, StaleTerm
@@ -158,7 +159,9 @@ class Dispatcher:
                     elif wait > 0:
                         self._stopping.wait(wait)
                     continue
-                self._fire(self.due())
+                # At most PASS_FIRES a pass, as the process's tick: a dispatcher that fell behind
+                # renews its lease between passes instead of recording seconds of instants in one.
+                self._fire(self.due(PASS_FIRES))
                 self._sleep()
             except StaleTerm:
                 self._step_down("its term ended")
