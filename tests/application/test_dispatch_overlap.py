@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from application.dispatch.planner import OVERLAP_SKIPPED
+from application.dispatch.process import DispatchProcess
 from application.executors.log import ExecutionLog
 from application.executors.ports import ExecutionResult
 from interfaces.database import conninfo
@@ -18,7 +19,8 @@ from tests.application.dispatch_support import FakeExecutor, dispatcher, executi
 pytestmark = pytest.mark.slow
 
 
-def test_a_job_is_busy_while_its_run_executes_and_free_once_it_ended_before_its_outcome_is_recorded(runtime):
+@pytest.mark.parametrize("shared", [False, True], ids=["own-parts", "process-parts"])
+def test_a_job_is_busy_while_its_run_executes_and_free_once_it_ended_before_its_outcome_is_recorded(runtime, shared):
     gw = f"gw-{uuid.uuid4().hex[:10]}"
     release = threading.Event()
 
@@ -28,15 +30,21 @@ def test_a_job_is_busy_while_its_run_executes_and_free_once_it_ended_before_its_
         return ExecutionResult.success("ok", ExecutionLog())
 
     fake = FakeExecutor(first_blocks)
-    d = dispatcher(runtime, gw, fake)
-    record, held = d.writer._put, threading.Event()
+    parts = DispatchProcess(runtime.app, conninfo(runtime.url)) if shared else None
+    d = dispatcher(runtime, gw, fake, shared=parts)
+    held = threading.Event()
+    if shared:  # the process's tick records the outcomes it takes: none is taken
+        take = d.writer.take
+        d.writer.take = lambda: None if held.is_set() else take()
+    else:  # its own loop's writer: each record fails, as if the database were away
+        record = d.writer._put
 
-    def record_unless_held(*args, **kwargs):
-        if held.is_set():
-            raise psycopg.OperationalError("the database is away (test)")
-        return record(*args, **kwargs)
+        def record_unless_held(*args, **kwargs):
+            if held.is_set():
+                raise psycopg.OperationalError("the database is away (test)")
+            return record(*args, **kwargs)
 
-    d.writer._put = record_unless_held
+        d.writer._put = record_unless_held
     d.start()
     try:
         runtime.app.create_job(gw, {"name": "tick", "type": "interval", "schedule": {"interval_seconds": 1},
@@ -63,6 +71,8 @@ def test_a_job_is_busy_while_its_run_executes_and_free_once_it_ended_before_its_
         release.set()
         held.clear()
         d.stop()
+        if parts is not None:
+            parts.stop()
     found = executions(runtime, gw)
     runs = {e.execution_id: e for e in found if e.status != "missed"}
     assert runs[first].status == "success"
