@@ -160,7 +160,7 @@ class _FailingApp:
     def __init__(self, error: Exception, bad: object = None) -> None:
         self.error, self.bad, self.calls = error, bad, 0
 
-    def record(self, aggregates, *, side_statements=None):
+    def record(self, aggregates, *, positions=True, side_statements=None):
         self.calls += 1
         if self.bad is None or self.bad in aggregates:
             raise self.error
