@@ -185,6 +185,7 @@ class Dispatcher:
         if self.shared is None and time.monotonic() >= self._sweep_at:
             self._sweep_at = time.monotonic() + SWEEP_EVERY
             self._sweep()
+        self._free_ended()
         return None
 
     def due(self, limit: int | None = None) -> list[Due]:
@@ -203,8 +204,8 @@ class Dispatcher:
             self._wake.wait(timeout)
         self._wake.clear()
 
-    def _drain(self) -> None:
-        position = self.feed.drain(self._on_job_event)
+    def _drain(self, on_event: Any = None) -> None:
+        position = self.feed.drain(on_event or self._on_job_event)
         if position is not None and self.on_applied:
             self.on_applied(position)
 
@@ -240,7 +241,9 @@ class Dispatcher:
         return True
 
     def _take_over(self) -> None:
-        self._drain()
+        # Applied as the catch-up's: a run asked for since this pass's first drain waits with the
+        # other pending runs, checked below (pushed into the index, the clear dropped it: decision 290).
+        self._drain(lambda event, _live: self._on_job_event(event, False))
         self.index.clear()
         now = self.clock()
         entries, missed, runs, resume = plan_takeover(self.feed.jobs.values(), self.store.checkpoints(), self._location(), now)
@@ -366,12 +369,20 @@ class Dispatcher:
             self.live.pop(execution.id, None)  # a retry while not leading is the leader's (Sweeper)
             self.starter.forget(execution)
         entry = self.index.entries.get(outcome.job_id)
-        if entry is None:
-            return
-        if outcome.will_retry:
+        if entry is not None and outcome.will_retry:
             self.index.push(planner.next_attempt(entry, outcome, self.clock()))
-            return
-        entry.running.discard(execution.execution_id)
-        queued = planner.next_queued(entry, self.clock())
-        if queued is not None:
-            self.index.push(queued)
+
+    def _free_ended(self) -> None:
+        """The runs whose final outcome is known here no longer hold their job for the overlap
+        decision, recorded or not yet (the writer flushes every 0.1 s, not at all while the
+        database is away); a queued instant starts. Each pass of both loops does this before it
+        plans (decision 291)."""
+        now = self.clock()
+        for job_id, execution_id in self.writer.take_ended():
+            entry = self.index.entries.get(job_id)
+            if entry is None:
+                continue
+            entry.running.discard(execution_id)
+            queued = planner.next_queued(entry, now)
+            if queued is not None:
+                self.index.push(queued)

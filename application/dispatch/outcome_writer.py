@@ -55,6 +55,7 @@ class OutcomeWriter:
         self._put = record or self._app_record
         self._queue: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._pending: list[Outcome] = []
+        self._ended: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()  # (job id, execution id)
         self.failing_since: float | None = None  # time.monotonic() of the first failed write in a row
         self.failures = 0  # failed writes, in all
         self.reconciled = 0  # outcomes dropped because their run was closed meanwhile
@@ -63,7 +64,19 @@ class OutcomeWriter:
 
     def put(self, outcome: Outcome) -> None:
         """Thread-safe; called by the threads that ran the actions."""
+        if not outcome.will_retry:
+            self._ended.put((outcome.job_id, outcome.execution.execution_id))
         self._queue.put(outcome)
+
+    def take_ended(self) -> list[tuple[str, str]]:
+        """(job id, execution id) of the runs whose final outcome arrived since the last call,
+        recorded or not yet (the dispatch loop's: their jobs are free, decision 291)."""
+        ended = []
+        while True:
+            try:
+                ended.append(self._ended.get_nowait())
+            except queue.Empty:
+                return ended
 
     @property
     def pending(self) -> int:

@@ -73,7 +73,7 @@ def _start_or_overlap(plan: FirePlan, entry: JobEntry, due: Due) -> None:
     busy = entry.running or (entry.queued and due.kind != "queued")  # queued runs keep their order
     policy = entry.options.overlap_policy
     if busy and policy == "queue":
-        entry.queued.append(due)  # started when the job is free (Dispatcher.settle)
+        entry.queued.append(due)  # started when the job is free (Dispatcher._free_ended)
         return
     plan.taken.append(due)
     if busy and policy != "allow":

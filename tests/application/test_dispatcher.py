@@ -179,3 +179,28 @@ def test_a_run_waiting_for_its_next_attempt_is_closed_when_its_job_is_deleted(ru
     (run,) = executions(runtime, gw)
     assert run.status == "failed" and run.code == "CANCELLED"
     assert len(fake.calls) == 1 and not d.live  # not attempted again, and nothing left in flight
+
+
+def test_a_run_requested_while_the_dispatcher_takes_the_lease_over_runs(runtime):
+    # The request reaches the job feed after the pass's first drain (not leading yet) and before
+    # the takeover's drain (leading): it once went into the index that the takeover then cleared.
+    gw = _gateway()
+    fake = FakeExecutor()
+    job = _job(runtime, gw, schedule={"interval_seconds": 3600})
+    d = dispatcher(runtime, gw, fake)
+    acquire = d.leadership.try_acquire
+
+    def acquire_then_request() -> bool:
+        taken = acquire()
+        if taken and not fake.calls:
+            runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
+            assert wait_until(lambda: d.feed._inbox.qsize() > 0, timeout=30)  # delivered, not yet drained
+        return taken
+
+    d.leadership.try_acquire = acquire_then_request
+    d.start()
+    try:
+        assert wait_until(lambda: any(e.trigger == "manual" and e.finished for e in executions(runtime, gw)), timeout=30)
+    finally:
+        d.stop()
+    assert [ctx.execution_id for _, ctx in fake.calls] == [e.execution_id for e in executions(runtime, gw)]
