@@ -119,7 +119,11 @@ class OutcomeWriter:
             return None
         batch, self._pending = self._pending, []
         self._written_at = time.monotonic()
-        return self._taken(batch)
+        try:
+            return self._taken(batch)
+        except Exception:  # noqa: BLE001 - e.g. a group's completion could not be read: they wait, not lost
+            self._failed(batch, len(batch))
+            return None
 
     def settle(self, taken: Taken, error: BaseException | None) -> Flushed:
         """The record of `take()` committed (error None) or not: outcomes a passing failure kept

@@ -113,3 +113,28 @@ def test_outcomes_wait_while_the_database_is_away_and_readiness_says_so_after_a_
     app.down = False
     assert [o.execution for o in writer.flush().recorded] == [first, second]  # in order
     assert writer.health()[0] and writer.pending == 0
+
+
+def test_outcomes_stay_pending_when_their_record_cannot_be_prepared():
+    """Completing an instant's group is part of preparing the record; if that fails (a group that
+    had to be read back while the database is away), the outcomes wait for the next flush."""
+
+    class FailingGroups:
+        fail = True
+
+        def completions(self, ended: Any, now: Any) -> list[Any]:
+            if self.fail:
+                raise OperationalError("server closed the connection")
+            return []
+
+        def recorded(self, ended: Any, completed: Any) -> None:
+            pass
+
+    app, groups = FakeApp(), FailingGroups()
+    writer = OutcomeWriter(app, groups)  # type: ignore[arg-type]
+    run = FakeExecution()
+    run.modified_on = datetime.now(UTC)  # type: ignore[attr-defined]
+    writer.put(_outcome(run))
+    assert writer.take() is None and writer.pending == 1 and writer.failures == 1
+    groups.fail = False
+    assert [o.execution for o in writer.flush().recorded] == [run] and app.recorded == [run]

@@ -5,6 +5,7 @@ tests/application/test_launcher_and_writer.py)."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 from eventsourcing.persistence import OperationalError
 
@@ -29,6 +30,7 @@ def test_readiness_and_metrics_show_outcomes_that_cannot_be_recorded(http, runti
 
         class _Run:
             id = execution_id = "never-recorded"
+            modified_on = datetime.now(timezone.utc)
 
         writer.put(Outcome(_Run(), False, JobOptions(), "job_x"))  # type: ignore[arg-type]
         writer.flush()
