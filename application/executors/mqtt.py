@@ -24,6 +24,7 @@ from domain.templates import render_template
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_QUEUED_MESSAGES = 1000
+WRITING_GRACE = 1.0  # seconds a publish being written at its deadline has to finish
 _PLAIN_SCHEMES = {"mqtt": 1883, "tcp": 1883}
 _TLS_SCHEMES = {"mqtts": 8883, "ssl": 8883}
 
@@ -63,6 +64,13 @@ def _published(info: mqtt.MQTTMessageInfo) -> bool:
     except (RuntimeError, ValueError):
         with info._condition:
             return bool(info._published)
+
+
+def _wait_published(info: mqtt.MQTTMessageInfo, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _published(info) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _published(info)
 
 
 class MqttPublisher:
@@ -138,7 +146,10 @@ class MqttPublisher:
             # publish reported failed is never delivered later. One already sent but never
             # acknowledged may have reached the broker: its failure says so and is not retried.
             waited = "acknowledged by the broker" if action.qos else "sent"
-            if self._withdraw(info.mid) == "unknown":
+            withdrawn = self._withdraw(info.mid) if action.qos else self._withdraw_qos0(info)
+            if withdrawn == "writing":  # being written to the socket right now: done in moments
+                withdrawn = "done" if _wait_published(info, WRITING_GRACE) else "unknown"
+            if withdrawn == "unknown":
                 return ExecutionResult.failure(
                     f"publish to {action.topic!r} sent but not {waited} within {ctx.timeout_seconds:g}s;"
                     " it may have reached the broker", log, broker=str(self._address), error_code=DELIVERY_UNKNOWN)
@@ -167,6 +178,22 @@ class MqttPublisher:
                 client._inflight_messages = max(0, client._inflight_messages - 1)
             sent = message.dup or message.state in (*awaiting, mqtt.mqtt_ms_resend_pubrel)
             return "unknown" if sent else "withdrawn"
+
+    def _withdraw_qos0(self, info: mqtt.MQTTMessageInfo) -> str:
+        """A QoS 0 publish is never in paho's message store: it waits in the outgoing packets until
+        the network thread takes it to write it, and is marked sent only after the write.
+        "withdrawn" (taken out while it waited) or "writing" (taken or partly written: on its way;
+        a process paused in that window and resumed past the deadline must not call a delivered
+        message unsent)."""
+        packets = self._client._out_packet
+        packet = next((p for p in list(packets) if p["mid"] == info.mid and (p["command"] & 0xF0) == mqtt.PUBLISH), None)
+        if packet is not None and packet["pos"] == 0:
+            try:
+                packets.remove(packet)
+                return "withdrawn"
+            except ValueError:  # taken by the network thread meanwhile
+                return "writing"
+        return "writing" if packet is not None or info.rc == mqtt.MQTT_ERR_SUCCESS else "withdrawn"
 
     def _wait_connected(self, deadline: float) -> bool:
         """Wait for a connection, giving up at the deadline or as soon as an attempt has failed."""

@@ -222,3 +222,28 @@ def test_a_publish_queued_while_disconnected_is_withdrawn_when_it_fails_and_neve
             subscriber.close()
         publisher.close()
         broker.stop()
+
+
+def test_a_qos0_publish_at_its_deadline_is_taken_back_only_while_it_waits_to_be_written():
+    """QoS 0 publishes are not in paho's message store; at the deadline one still waiting in the
+    outgoing packets is taken out (never sent), one the network thread has taken or partly written
+    is on its way and is waited for (a paused process resumed past the deadline: test_pause.py)."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    def publisher(*packets: dict) -> MqttPublisher:
+        p = object.__new__(MqttPublisher)
+        p._client = SimpleNamespace(_out_packet=deque(packets))  # type: ignore[attr-defined]
+        return p
+
+    def packet(mid: int, pos: int = 0) -> dict:
+        return {"command": mqtt.PUBLISH, "mid": mid, "qos": 0, "pos": pos, "to_process": 10, "packet": b"", "info": None}
+
+    sent = SimpleNamespace(mid=7, rc=mqtt.MQTT_ERR_SUCCESS)
+    waiting = publisher(packet(3), packet(7))
+    assert waiting._withdraw_qos0(sent) == "withdrawn"  # type: ignore[arg-type]
+    assert [p["mid"] for p in waiting._client._out_packet] == [3]
+    assert publisher(packet(7, pos=4))._withdraw_qos0(sent) == "writing"  # type: ignore[arg-type]
+    assert publisher(packet(3))._withdraw_qos0(sent) == "writing"  # type: ignore[arg-type]
+    unsent = SimpleNamespace(mid=7, rc=mqtt.MQTT_ERR_NO_CONN)
+    assert publisher()._withdraw_qos0(unsent) == "withdrawn"  # type: ignore[arg-type]
