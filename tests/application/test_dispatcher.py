@@ -11,7 +11,7 @@ import pytest
 
 from application.dispatch.process import DispatchProcess
 from interfaces.database import conninfo
-from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, sleeper, wait_until
+from tests.application.dispatch_support import FakeExecutor, dispatcher, executions, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +101,19 @@ def test_two_replicas_fire_each_instant_exactly_once_and_a_dead_leader_is_replac
 
 
 def test_an_execution_past_its_timeout_fails_with_execution_timeout(runtime):
+    """The executor keeps the run's deadline (as the MQTT, system and file executors do) and
+    reports EXECUTION_TIMEOUT: the run is `timeout`. (A success past the deadline stays a success:
+    tests/application/test_outcomes.py, decision 292.)"""
+    from application.executors.log import ExecutionLog
+    from application.executors.ports import EXECUTION_TIMEOUT, ExecutionResult
+
+    def gives_up_at_its_deadline(ctx, n):
+        time.sleep(max(0.0, ctx.deadline() - time.monotonic()))  # 1.2 s of work would not fit
+        return ExecutionResult.failure(f"not done within {ctx.timeout_seconds:g} s", ExecutionLog(),
+                                       error_code=EXECUTION_TIMEOUT)
+
     gw = _gateway()
-    fake = FakeExecutor(sleeper(1.2))
+    fake = FakeExecutor(gives_up_at_its_deadline)
     d = dispatcher(runtime, gw, fake)
     d.start()
     try:
