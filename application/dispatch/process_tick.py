@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import IntegrityError
 
 from application.dispatch.outcome_writer import EVERY as OUTCOMES_EVERY
-from application.dispatch.planner import fire_groups
 from application.dispatch.process_commits import ProcessCommits, Record
 from application.dispatch.store import InflightRow, StaleTerm, is_stale_term
 from application.dispatch.takeover import SWEEP_EVERY
@@ -186,11 +185,8 @@ class ProcessTick:
                 leaders.append(d)
                 fires = d.plan(d.due(limit))
                 if fires is not None:
-                    groups = fire_groups(d.gateway_id, fires.executions, fires.now)
-                    if fires.term is None:
-                        raise StaleTerm("not leading")
-                    records.append(([*fires.executions, *groups],
-                                    d.store.fire_side(fires.executions, fires.term, fires.now, fires.launch_at)))
+                    aggregates, side, groups = d.store.fire_record(fires.executions, fires.term, fires.now, fires.launch_at)
+                    records.append((aggregates, side))
                     settle.append(lambda error, d=d, fires=fires, groups=groups: self._fired(d, fires, groups, error))
                 wait = min(wait, d.next_pass())
             except StaleTerm:
@@ -208,7 +204,7 @@ class ProcessTick:
     def _fired(self, d: Dispatcher, fires: Fires, groups: list[Any], error: BaseException | None) -> None:
         try:
             if error is None:
-                d.store.groups.opened(groups)
+                d.store.opened(fires.executions, groups)
                 d.fired(fires, {e.id for e in fires.executions})
             elif is_stale_term(error):
                 d._step_down("its term ended")

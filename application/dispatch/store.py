@@ -126,18 +126,31 @@ class DispatchStore:
             side.append((_INFLIGHT_KEEP, [(self.holder, list(keep))]))
         return side + self.finished_side(closed)
 
+    def fire_record(
+        self, executions: Sequence[Execution], term: int | None, now: datetime, launch_at: Mapping[UUID, datetime]
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        """What recording fires commits (alone, or with other gateways' in a process's tick): the
+        executions and the groups of runs due at one instant (`fire_groups`), their fenced side
+        statements, and the groups (for `opened` once committed)."""
+        if term is None:
+            raise StaleTerm("not leading")
+        groups = fire_groups(self.gateway_id, executions, now)
+        return [*executions, *groups], self.fire_side(executions, term, now, launch_at), groups
+
+    def opened(self, executions: Sequence[Execution], groups: Sequence[Any]) -> None:
+        """The fire record of `fire_record` committed: its groups are open, their runs at hand."""
+        self.groups.opened(groups, executions if groups else ())
+
     def save_fires(
         self, executions: Sequence[Execution], term: int | None, now: datetime, launch_at: Mapping[UUID, datetime]
     ) -> set[UUID]:
         """Record fires in one fenced transaction, with the groups of runs due at one instant
         (`fire_groups`); if another writer got there first (a duplicate fire), one by one, so only
         the duplicates are dropped (a group then only if no one recorded it). Returns the ids recorded."""
-        if term is None:
-            raise StaleTerm("not leading")
-        groups = fire_groups(self.gateway_id, executions, now)
+        aggregates, side, groups = self.fire_record(executions, term, now, launch_at)
         try:
-            self.save([*executions, *groups], self.fire_side(executions, term, now, launch_at))
-            self.groups.opened(groups, executions if groups else ())
+            self.save(aggregates, side)
+            self.opened(executions, groups)
             return {e.id for e in executions}
         except IntegrityError:
             for group in groups:
