@@ -19,7 +19,7 @@ from uuid import UUID
 
 from application.clock import Clock, utc_now
 from application.dispatch import planner
-from application.dispatch.due_index import MANUAL_RUN_WINDOW, Due, DueIndex, JobEntry
+from application.dispatch.due_index import EARLIEST, MANUAL_RUN_WINDOW, Due, DueIndex, JobEntry
 from application.dispatch.fire_groups import OpenGroups
 from application.dispatch.follow_ups import FollowUps
 from application.dispatch.job_feed import JobFeed, JobFeedHub
@@ -252,7 +252,7 @@ class Dispatcher:
         for execution_id, job_id in self.starter.started():  # runs this process still carries out
             entry = self.index.entries.get(job_id)
             if entry is not None:
-                entry.running.add(execution_id)
+                entry.running[execution_id] = EARLIEST
         if missed:
             self.store.save_fires([planner.missed_run(self.gateway_id, entry, instant, reason, now)
                                   for entry, instant, reason in missed], self.leadership.term, now, {})
@@ -354,7 +354,7 @@ class Dispatcher:
             self.starter.forget(outcome.execution)
             entry = self.index.entries.get(outcome.job_id)
             if entry is not None:
-                entry.running.discard(outcome.execution.execution_id)
+                entry.running.pop(outcome.execution.execution_id, None)
 
     def _forget(self, execution: Execution) -> None:
         """A recorded run this process will not start after all (the starter's thread)."""
@@ -382,7 +382,7 @@ class Dispatcher:
             entry = self.index.entries.get(job_id)
             if entry is None:
                 continue
-            entry.running.discard(execution_id)
+            entry.running.pop(execution_id, None)
             queued = planner.next_queued(entry, now)
             if queued is not None:
                 self.index.push(queued)

@@ -6,7 +6,7 @@ import heapq
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from domain.actions import Action, parse_action
@@ -42,6 +42,10 @@ class Due:
                    cause=cause)
 
 
+# When a run of a job began, for runs this process carried from before it led (time not kept).
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
 @dataclass
 class JobEntry:
     job_id: str
@@ -53,7 +57,8 @@ class JobEntry:
     tags: tuple[str, ...] = ()  # copied onto its executions' events (the live feed's tags filter)
     generation: int = 0
     last_due: datetime | None = None
-    running: set[str] = field(default_factory=set)
+    # execution id -> when it began here (EARLIEST: began before this process led, time unknown)
+    running: dict[str, datetime] = field(default_factory=dict)
     queued: deque[Due] = field(default_factory=deque)
 
     @classmethod

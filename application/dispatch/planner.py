@@ -19,6 +19,8 @@ from domain.misfires import misfire_plan
 # made them late (downtime, a paused or overloaded process).
 GRACE = timedelta(seconds=2)
 OVERLAP_SKIPPED = "skipped: the previous run was still running"
+CAUGHT_UP_SKIPPED = ("skipped: caught up late while the run of an earlier instant, begun after this one was due,"
+                     " was still running")
 TRIGGERS = {"scheduled": "scheduled", "queued": "scheduled", "misfire": "misfire", "manual": "manual"}
 
 
@@ -77,9 +79,17 @@ def _start_or_overlap(plan: FirePlan, entry: JobEntry, due: Due) -> None:
         return
     plan.taken.append(due)
     if busy and policy != "allow":
-        plan.missed.append((entry, due.nominal, OVERLAP_SKIPPED))
+        plan.missed.append((entry, due.nominal, overlap_reason(entry, due.nominal)))
     else:
         plan.starts.append((entry, due))
+
+
+def overlap_reason(entry: JobEntry, instant: datetime, but: str = "") -> str:
+    """Why an instant of a busy job is skipped (overlap_policy=skip): its previous run was running
+    at the instant, or, when the instant is caught up late (a takeover, a paused or overloaded
+    dispatcher), a run begun after it was due still runs (decision 293)."""
+    began = [at for execution_id, at in entry.running.items() if execution_id != but]
+    return OVERLAP_SKIPPED if any(at <= instant for at in began) or not began else CAUGHT_UP_SKIPPED
 
 
 def _plan_late(plan: FirePlan, entry: JobEntry, due: Due, now: datetime, late: timedelta) -> None:

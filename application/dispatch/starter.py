@@ -20,7 +20,7 @@ from application.dispatch.launcher import Launcher, Workers
 from application.dispatch.leadership import Leadership
 from application.dispatch.outcome_writer import OutcomeWriter
 from application.dispatch.outcomes import Outcome, run_action
-from application.dispatch.planner import GRACE, OVERLAP_SKIPPED
+from application.dispatch.planner import GRACE, overlap_reason
 from application.dispatch.stats import DispatchStats
 from application.dispatch.store import DispatchStore, StaleTerm
 from application.executors.ports import Executor
@@ -129,7 +129,7 @@ class Starter:
             self.stats.launched(max(0.0, (now - run.fire_at).total_seconds()))
             self._started[run.execution.execution_id] = run.execution.job_id
             if run.entry is not None:
-                run.entry.running.add(run.execution.execution_id)
+                run.entry.running[run.execution.execution_id] = now
             self._pool.submit(self._run, run.execution, run.entry)
 
     def _marked(self, runs: list[Run], term: int) -> tuple[list[Run], list[Run]]:
@@ -168,8 +168,9 @@ class Starter:
             return ""
         if current is None or current.generation != run.generation:
             return "the job was disabled or changed before this run began"
-        if current.running - {execution.execution_id} and current.options.overlap_policy == "skip":
-            return OVERLAP_SKIPPED  # recorded while an earlier run waited for its launch (outage, busy pool)
+        if current.running.keys() - {execution.execution_id} and current.options.overlap_policy == "skip":
+            # recorded while an earlier run waited for its launch (outage, busy pool)
+            return overlap_reason(current, execution.scheduled_for or now, but=execution.execution_id)
         if execution.trigger == "scheduled" and execution.scheduled_for and current.options.misfire_policy == "skip":
             late = now - execution.scheduled_for - timedelta(seconds=execution.jitter_seconds)
             if late > GRACE:
@@ -207,7 +208,7 @@ class Starter:
             if not outcome.will_retry:
                 # Free the job at once: the next instant must not look like an overlap while this
                 # outcome waits to be recorded.
-                entry.running.discard(execution.execution_id)
+                entry.running.pop(execution.execution_id, None)
                 self._started.pop(execution.execution_id, None)
             self.writer.put(outcome)
         finally:

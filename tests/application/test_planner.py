@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from application.dispatch.due_index import Due, DueIndex, JobEntry
-from application.dispatch.planner import OVERLAP_SKIPPED, plan_fires
+from application.dispatch.planner import CAUGHT_UP_SKIPPED, OVERLAP_SKIPPED, plan_fires
 from domain.actions import parse_action
 from domain.options import JobOptions
 from domain.schedules import parse_schedule
@@ -74,7 +74,7 @@ def test_a_late_fire_pushed_back_after_a_failed_save_is_planned_the_same_and_not
 @pytest.mark.parametrize("policy", ["skip", "allow", "queue"])
 def test_an_instant_due_while_the_previous_run_is_still_running_follows_the_overlap_policy(policy):
     e = entry(overlap_policy=policy)
-    e.running.add("exec_previous")
+    e.running["exec_previous"] = at(4.01)
     plan = plan_fires([due(5)], {"job_a": e}, at(5))
     if policy == "skip":
         assert not plan.starts and [(i, r) for _, i, r in plan.missed] == [(at(5), OVERLAP_SKIPPED)]
@@ -83,6 +83,19 @@ def test_an_instant_due_while_the_previous_run_is_still_running_follows_the_over
     else:
         assert not plan.starts and not plan.missed and [d.nominal for d in e.queued] == [at(5)]
         assert plan.taken == []  # queued, not recorded: it waits in memory for the job to be free
+
+
+def test_an_instant_caught_up_late_is_not_said_to_overlap_a_run_begun_after_it():
+    # A takeover at 7.9 s: the 6 s instant started then (1.9 s late, within the grace); the 7 s
+    # instant comes out of the index while that run still runs. Nothing ran at 7 s itself, so the
+    # skip says it was caught up behind a later-begun run (decision 293), not "still running" at 7 s.
+    e = entry(overlap_policy="skip")
+    e.running["exec_6"] = at(7.9)
+    plan = plan_fires([due(7)], {"job_a": e}, at(7.95))
+    assert not plan.starts and [(i, r) for _, i, r in plan.missed] == [(at(7), CAUGHT_UP_SKIPPED)]
+    e.running["exec_5"] = at(5.01)  # a run begun before the instant was running at it
+    plan = plan_fires([due(7)], {"job_a": e}, at(7.95))
+    assert [r for _, _, r in plan.missed] == [OVERLAP_SKIPPED]
 
 
 def test_retries_and_manual_runs_start_whatever_the_lateness():

@@ -236,9 +236,13 @@ def check(jobs: dict[str, JobInfo], runs: dict[Any, Run], deliveries: dict[str, 
             # leader, or retried), not be closed with an unknown outcome.
             v["never_started_not_retried"].append(f"{label} {run.status} {run.code}")
         if run.missed and "still running" in run.reason and run.scheduled_for is not None:
-            t = run.scheduled_for
+            # A skip says a run of the job was open at its instant; one caught up late says a run
+            # begun after its instant was open when the skip was recorded (decision 293).
+            caught_up = "caught up late" in run.reason
+            t = run.created if caught_up else run.scheduled_for
             busy = [o for o in runs.values() if o.job_id == run.job_id and not o.missed and o is not run
-                    and o.created - SKIP_OVERLAP <= t <= (o.ended or now) + SKIP_OVERLAP]
+                    and o.created - SKIP_OVERLAP <= t <= (o.ended or now) + SKIP_OVERLAP
+                    and (not caught_up or o.created > run.scheduled_for)]
             if not busy:
                 v["false_skip"].append(f"{label}: no run of the job was open then")
     if inflight is not None:
