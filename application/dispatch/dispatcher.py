@@ -218,11 +218,21 @@ class Dispatcher:
             if self.leadership.held and live:
                 self.index.push(due)
             elif self.clock() - event.timestamp < MANUAL_RUN_WINDOW:
-                self.pending_runs[event.execution_id] = due  # checked when this dispatcher leads
+                self._keep_pending(due)  # checked when this dispatcher leads
         elif job.deleted:
             self.index.remove(job.job_id)
         elif self.leadership.held:
             self.index.replace(JobEntry.of(job, self._location()), event.timestamp)
+
+    def _keep_pending(self, due: Due) -> None:
+        """A follower keeps the manual runs of the last MANUAL_RUN_WINDOW, no older (kept in the
+        order they were asked for: the oldest go first)."""
+        self.pending_runs[due.execution_id] = due
+        horizon = self.clock() - MANUAL_RUN_WINDOW
+        for execution_id, kept in list(self.pending_runs.items()):
+            if kept.fire_at >= horizon:
+                break
+            del self.pending_runs[execution_id]
 
     def _location(self) -> tuple[float, float] | None:
         gateway = self.app.gateway(self.gateway_id)
@@ -269,6 +279,8 @@ class Dispatcher:
     def _step_down(self, why: str) -> None:
         _log.warning("dispatcher %s steps down: %s", self.gateway_id, why)
         self.leadership.release()
+        for due in self.index.manual_runs():  # unrecorded: checked again when this one leads
+            self._keep_pending(due)
         self.index.clear()
         for run in self.starter.clear():
             self.live.pop(run.execution.id, None)  # the next leader launches them

@@ -129,6 +129,11 @@ class DueIndex:
     def next_fire_at(self) -> datetime | None:
         return self._heap[0][0] if self._heap else None
 
+    def manual_runs(self) -> list[Due]:
+        """The manual runs waiting here unrecorded (not due yet, or pushed back after a failed
+        record); they never queue behind a busy job."""
+        return [item for _, _, item in self._heap if item.kind == "manual"]
+
     def clear(self) -> None:
         self.entries.clear()
         self._heap.clear()

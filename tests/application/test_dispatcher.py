@@ -215,3 +215,63 @@ def test_a_run_requested_while_the_dispatcher_takes_the_lease_over_runs(runtime)
     finally:
         d.stop()
     assert [ctx.execution_id for _, ctx in fake.calls] == [e.execution_id for e in executions(runtime, gw)]
+
+
+def test_a_run_requested_then_unrecorded_when_the_lease_is_lost_runs_once_it_leads_again(runtime):
+    # The leader took the request into its index, its record failed (the database away), and the
+    # lease was lost before it could record it again: stepping down cleared the index, and the run
+    # must not go with it when this same process leads again (a PostgreSQL restart, one worker).
+    gw = _gateway()
+    fake = FakeExecutor()
+    job = _job(runtime, gw, schedule={"interval_seconds": 3600})
+    d = dispatcher(runtime, gw, fake)
+    save_fires, keep = d.store.save_fires, d.leadership.keep
+    failed = []
+
+    def save_fails_once_for_the_manual_run(executions, *args):
+        if not failed and any(e.trigger == "manual" for e in executions):
+            failed.append(True)
+            raise ConnectionError("the database went away")
+        return save_fires(executions, *args)
+
+    def lease_lost_after_the_failure() -> bool:
+        if failed == [True]:
+            failed.append(True)
+            return False
+        return keep()
+
+    d.store.save_fires = save_fails_once_for_the_manual_run
+    d.leadership.keep = lease_lost_after_the_failure
+    d.start()
+    try:
+        assert wait_until(lambda: d.leadership.held, timeout=30)
+        runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
+        assert wait_until(lambda: any(e.trigger == "manual" and e.finished for e in executions(runtime, gw)), timeout=30)
+    finally:
+        d.stop()
+    assert failed == [True, True]  # the record failed and the lease was lost, in that order
+    assert [e.trigger for e in executions(runtime, gw)] == ["manual"] and len(fake.calls) == 1
+
+
+def test_a_follower_keeps_the_manual_runs_of_the_last_hour_only(runtime):
+    # Every follower keeps the runs asked for while it does not lead, to start them should it lead;
+    # it used to keep them all for as long as it followed (a replica's memory, growing for ever).
+    from datetime import UTC, datetime
+
+    gw = _gateway()
+    job = _job(runtime, gw, schedule={"interval_seconds": 3600})
+    now = [datetime.now(UTC)]
+    d = dispatcher(runtime, gw, FakeExecutor(), clock=lambda: now[0])
+    d.leadership.try_acquire = lambda: False  # another replica leads
+    d.start()
+    try:
+        first, _ = runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
+        assert wait_until(lambda: list(d.pending_runs) == [first], timeout=30)
+        asked = d.pending_runs[first].fire_at  # when the first was asked for (its event's time)
+        time.sleep(0.5)
+        now[0] = asked + timedelta(hours=1, seconds=0.25)  # the first is past the hour, the second not
+        second, _ = runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
+        assert wait_until(lambda: second in d.pending_runs, timeout=30)
+        assert list(d.pending_runs) == [second]
+    finally:
+        d.stop()
