@@ -272,7 +272,7 @@ class Dispatcher:
             self.index.schedule_after(entry, after)
         self._sweep()
         for execution_id, due in list(self.pending_runs.items()):
-            if not self.store.exists(execution_id):
+            if now - due.fire_at < MANUAL_RUN_WINDOW and not self.store.exists(execution_id):
                 self.index.push(due)
         self.pending_runs.clear()
 
