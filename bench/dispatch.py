@@ -7,7 +7,9 @@ Both schedulers run one after the other in this process (never at the same time)
 set: job i has period 1 + i % 10 seconds and a phase spread uniformly over its period, its first fire
 at T + phase, T a whole second a little after set-up. Only fires whose nominal instant lies in
 [T + 2 s, T + S - 2 s) are counted, to leave out start and stop effects. The action is a no-op that
-records when it started: the bench measures the scheduler, not the action.
+records when it started: the bench measures the scheduler, not the action. Our dispatcher runs as
+the CLI worker runs it, its passes done by a DispatchProcess's tick thread (`--own-loop`: by the
+dispatcher's own loop thread, as most tests drive it).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eventsourcing.utils import get_topic  # noqa: E402
 
 from application.dispatch.dispatcher import Dispatcher  # noqa: E402
+from application.dispatch.process import DispatchProcess  # noqa: E402
 from application.executors.log import ExecutionLog  # noqa: E402
 from application.executors.ports import ExecutionContext, ExecutionResult  # noqa: E402
 from application.dispatch.leadership import Leadership  # noqa: E402
@@ -197,15 +200,20 @@ def profile(path: str, seconds: float) -> subprocess.Popen[bytes]:
                              "--duration", str(int(seconds)), "--output", path], stdout=subprocess.DEVNULL)
 
 
-def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead: float, spy: str = "") -> Result:
+def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead: float, spy: str = "",
+             process: bool = True) -> Result:
+    """`process`: the dispatcher driven by a DispatchProcess's tick, as the CLI worker runs it;
+    else by its own loop thread (`--own-loop`)."""
     app = Scheduler(eventsourcing_env(db.url, pool_size=8), max_jobs=len(specs) + 10)
+    shared = DispatchProcess(app, conninfo(db.url)) if process else None
     try:
         began = time.time()
         base_ms = math.ceil(began + lead) * 1000  # a whole second
         create_jobs(app, specs, base_ms)
         created = time.time()
         executor = RecordingExecutor()
-        dispatcher = Dispatcher(app, GATEWAY, executor, Leadership(conninfo(db.url), GATEWAY), max_concurrent=workers)
+        dispatcher = Dispatcher(app, GATEWAY, executor, Leadership(conninfo(db.url), GATEWAY), max_concurrent=workers,
+                                shared=shared)
         dispatcher.start()
         while len(dispatcher.index.entries) < len(specs) and time.time() < base_ms / 1000:
             time.sleep(0.01)  # leading and the due index filled
@@ -257,6 +265,8 @@ def run_ours(db: Database, specs: list[Spec], seconds: float, workers: int, lead
             result.notes.append(f"dispatcher threads still running after stop(): {', '.join(hung)}")
         return result
     finally:
+        if shared is not None:
+            shared.stop()
         app.close()
 
 
@@ -275,6 +285,9 @@ def main() -> None:
                              "ours only, stopping after SECONDS (default 0: no search)")
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="py-spy's raw stacks of our run's window, by thread, written to FILE")
+    parser.add_argument("--own-loop", action="store_true",
+                        help="drive the dispatcher by its own loop thread (as the tests do) instead of a "
+                             "DispatchProcess's tick thread, as the CLI worker runs it")
     args = parser.parse_args()
     if args.seconds <= 2 * EDGE + 1:
         parser.error(f"--seconds must be more than {2 * EDGE + 1:g}")
@@ -284,23 +297,23 @@ def main() -> None:
 
     db = Database()
     try:
-        ours = run_ours(db, specs, args.seconds, args.workers, lead, args.profile)
+        ours = run_ours(db, specs, args.seconds, args.workers, lead, args.profile, not args.own_loop)
     finally:
         db.close()
     theirs = run_apscheduler(specs, args.seconds, args.workers, lead=3 + 0.0003 * args.jobs)
     report([ours, theirs], args.jobs, args.seconds, args.seconds - 2 * EDGE)
     if args.ceiling > 0:
-        ceiling(args.seconds, args.workers, args.ceiling)
+        ceiling(args.seconds, args.workers, args.ceiling, not args.own_loop)
 
 
-def ceiling(seconds: float, workers: int, budget: float) -> None:
+def ceiling(seconds: float, workers: int, budget: float, process: bool) -> None:
     """Ours alone at 10,000 jobs, then 20,000, ... while zero missed and p99 < 250 ms, within budget."""
     stop_at, best, n = time.monotonic() + budget, 0, 10_000
     rows = []
     while time.monotonic() < stop_at:
         db = Database()
         try:
-            result = run_ours(db, job_specs(n), seconds, workers, 5 + 0.0015 * n)
+            result = run_ours(db, job_specs(n), seconds, workers, 5 + 0.0015 * n, process=process)
         finally:
             db.close()
         ok = result.missed == 0 and result.pct(0.99) < 250

@@ -275,6 +275,7 @@ class Dispatcher:
             if now - due.fire_at < MANUAL_RUN_WINDOW and not self.store.exists(execution_id):
                 self.index.push(due)
         self.pending_runs.clear()
+        gc.freeze()  # the index just built lives as long as the term: out of every full collection's way
 
     def _step_down(self, why: str) -> None:
         _log.warning("dispatcher %s steps down: %s", self.gateway_id, why)
