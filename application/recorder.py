@@ -6,21 +6,23 @@ runs), (2) retry a lost connection briefly, so a dead database fails a request i
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
-from eventsourcing.persistence import Subscription
+from eventsourcing.persistence import ListenNotifySubscription, Subscription
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresFactory,
-    PostgresSubscription,
 )
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
+
+from application.listener import SharedListener, Subscriber
 
 # The library retries 10 times, 0.2 s apart, each waiting up to the pool timeout: ~20 s against a
 # dead server. Three attempts still ride out a connection broken by a server restart.
@@ -42,25 +44,32 @@ def concerns(payload: str, topics: Sequence[str] | frozenset[str]) -> bool:
     return not payload or not topics or any(topic in topics for topic in payload.split(","))
 
 
-class TopicSubscription(PostgresSubscription):
+class TopicSubscription(ListenNotifySubscription[Any]):
     """The library's subscription, woken only by a NOTIFY that may concern its topics: with six
     projections and a dispatcher feed per process, each commit woke every one of them to run a
-    SELECT that found nothing for most (docs/decisions.md 101)."""
+    SELECT that found nothing for most (docs/decisions.md 101). The NOTIFYs are read by the
+    recorder's one listener, shared by all its subscriptions (application/listener.py)."""
 
-    def _listen(self) -> None:
-        topics = frozenset(self._topics)
-        try:
-            with self._recorder.datastore.get_connection() as conn:
-                conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
-                while not self._has_been_stopped and not self._thread_error:
-                    # At most 0.1 s per wait, so that a stop is noticed without any NOTIFY (as the library's).
-                    for notify in conn.notifies(timeout=0.1, stop_after=1):
-                        if concerns(notify.payload, topics):
-                            self._has_been_notified.set()
-        except BaseException as e:  # noqa: BLE001 - as the library's: handed to the iterating thread
-            if self._thread_error is None:
-                self._thread_error = e
-            self.stop()
+    def __init__(self, recorder: SchedulerRecorder, gt: int | None = None, topics: Sequence[str] = ()) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        followed = frozenset(self._topics)
+        self._subscriber = Subscriber(
+            lambda payload: concerns(payload, followed), self._has_been_notified.set, self._listener_failed,
+        )
+        recorder.listener().join(self._subscriber)
+        if self._has_been_stopped:  # stopped while joining (its first pull failed)
+            recorder.listener().leave(self._subscriber)
+
+    def _listener_failed(self, error: BaseException) -> None:
+        if self._thread_error is None:
+            self._thread_error = error
+        self.stop()
+
+    def stop(self) -> None:
+        super().stop()
+        subscriber = getattr(self, "_subscriber", None)
+        if subscriber is not None:
+            self._recorder.listener().leave(subscriber)
 
 
 class FastFailingAggregateRecorder(PostgresAggregateRecorder):
@@ -79,6 +88,8 @@ class SchedulerRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._notification_selects: dict[tuple[bool, bool, bool, bool], Any] = {}
+        self._listener: SharedListener | None = None
+        self._listener_lock = threading.Lock()
 
     @_brief
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -166,6 +177,13 @@ class SchedulerRecorder(PostgresApplicationRecorder):
 
     def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[Any]:
         return TopicSubscription(recorder=self, gt=gt, topics=topics)
+
+    def listener(self) -> SharedListener:
+        """The one LISTEN of this recorder's channel, shared by its subscriptions."""
+        with self._listener_lock:
+            if self._listener is None:
+                self._listener = SharedListener(self.datastore, self.channel_name)
+            return self._listener
 
     @_brief
     def select_events_of(self, originator_ids: Sequence[Any]) -> list[StoredEvent]:
