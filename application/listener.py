@@ -30,8 +30,9 @@ class Subscriber:
 class SharedListener:
     """The thread runs while there are subscribers: the first to join starts it, and it ends (its
     connection back to the pool) once the last has left; a later one starts it again. Every
-    subscriber is woken once the LISTEN is in place, so that its pull after that misses nothing
-    committed before it. A broken connection fails every current subscriber, as the library's own
+    subscriber is woken once the LISTEN is in place (at once, when it joins a listener already
+    in place), so that its pull after that misses nothing committed before; every NOTIFY after
+    is handed to the subscribers joined when it arrives. A broken connection fails every current subscriber, as the library's own
     listener fails its subscription."""
 
     def __init__(self, datastore: Any, channel: str) -> None:
@@ -64,6 +65,10 @@ class SharedListener:
             if subscriber in self._subscribers:
                 self._subscribers.remove(subscriber)
 
+    def _joined(self) -> list[Subscriber]:
+        with self._lock:
+            return list(self._subscribers)
+
     def _current(self) -> list[Subscriber] | None:
         """The subscribers, or None (and the thread forgotten) when none is left."""
         with self._lock:
@@ -81,10 +86,12 @@ class SharedListener:
                     woken = list(self._subscribers)
                 for subscriber in woken:
                     subscriber.wake()
-                while (subscribers := self._current()) is not None:
+                while self._current() is not None:
                     # At most 0.1 s per wait, so that the last subscriber's leaving ends the thread soon.
                     for notify in conn.notifies(timeout=0.1, stop_after=1):
-                        for subscriber in subscribers:
+                        # The subscribers as they are now, not as they were when the wait began: one
+                        # that joined during it (woken then, its pull done) must hear this commit.
+                        for subscriber in self._joined():
                             if subscriber.concerned(notify.payload):
                                 subscriber.wake()
                 conn.execute(SQL("UNLISTEN {0}").format(Identifier(self._channel)))

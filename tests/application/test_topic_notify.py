@@ -121,3 +121,25 @@ def test_subscriptions_of_one_recorder_share_one_listener_and_each_gets_its_even
             assert listener.running and _received(again, wanted) == sorted(wanted)
     finally:
         app.close()
+
+
+def test_a_subscription_joining_a_listener_in_its_wait_hears_the_next_commit(runtime: Any) -> None:
+    """The listener hands each NOTIFY to the subscribers joined when it arrives, not to those joined
+    when its wait began (a projection started just before a burst once missed the burst)."""
+    app = Scheduler(eventsourcing_env(runtime.url, pool_size=2))
+    toggled, created = get_topic(Job.Toggled), get_topic(Job.Created)
+    gateway_id = f"gw-{uuid.uuid4().hex[:10]}"
+    try:
+        with ApplicationSubscription(app, gt=app.recorder.max_notification_id(), topics=[toggled]):
+            listener = app.recorder.listener()
+            for _ in range(int(DEADLINE * 10)):
+                if listener._listening:
+                    break
+                threading.Event().wait(0.1)
+            for _ in range(5):  # each a fresh subscription, joined while the listener waits, then a commit
+                with ApplicationSubscription(app, gt=app.recorder.max_notification_id(), topics=[created]) as late:
+                    saved = app.create_job(gateway_id, dict(JOB), actor="w")
+                    wanted = {position for topic, position in saved.recorded if topic == created}
+                    assert _received(late, wanted) == sorted(wanted)
+    finally:
+        app.close()
