@@ -4,7 +4,6 @@ the Gateways as this process last saved them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -48,6 +47,17 @@ def stamp(events: Sequence[Any], context: CommandContext) -> None:
             object.__setattr__(event, name, getattr(context, name))
 
 
+def _working_copy(saved: Gateway) -> Gateway:
+    """A copy to decide on that shares nothing it can change: a Gateway's state is immutable values
+    and lists of them (its job ids, its pending events), and each list is copied. A deep copy walked
+    every job id of the gateway on every create (thousands in a large gateway; decision 321)."""
+    copy = object.__new__(type(saved))
+    copy.__dict__.update(
+        {name: list(value) if isinstance(value, list) else value for name, value in vars(saved).items()}
+    )
+    return copy
+
+
 class SavedGateways:
     """Each Gateway as this process last saved it: a create decides on a copy of it without the
     fast-forward read of the repository (a round trip and the decoding of the events since; docs/
@@ -61,7 +71,7 @@ class SavedGateways:
 
     def copy(self, gateway_id: UUID, max_jobs: int) -> Gateway | None:
         saved = self._by_id.get(gateway_id)
-        return deepcopy(saved) if saved is not None and len(saved.job_ids) < max_jobs else None
+        return _working_copy(saved) if saved is not None and len(saved.job_ids) < max_jobs else None
 
     def keep(self, aggregates: Sequence[Any]) -> None:
         """After a save (events collected): its Gateways, never changed again by their decision."""

@@ -218,14 +218,30 @@ class Scheduler(Application[UUID]):
     def _take_snapshots(self, processing_event: Any) -> None:
         """The library snapshots an aggregate at every multiple of its interval among the events
         saved, each rebuilt from the store: an import's thousand Gateway.JobAdded rebuilt the
-        gateway ten times. The last multiple alone serves every later load the same."""
-        last: dict[Any, Any] = {}
+        gateway ten times. The last multiple alone serves every later load the same, and it is
+        taken of the aggregate just saved, which holds exactly what was recorded (its pending
+        events collected by the save): rebuilding it read back and replayed up to a hundred events
+        inside the commit point (decision 322). A snapshot at a version past the multiple (more of
+        its events in the same save) serves the same. One with pending events left is rebuilt."""
+        due: dict[Any, Any] = {}
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate is not None else None
             if interval and event.originator_version % interval == 0:
-                last[event.originator_id] = event
-        super()._take_snapshots(SimpleNamespace(events=list(last.values()), aggregates=processing_event.aggregates))
+                due[event.originator_id] = event
+        if not due or self.snapshots is None:
+            return
+        taken, rebuild = [], []
+        for aggregate_id, event in due.items():
+            aggregate = processing_event.aggregates[aggregate_id]
+            if aggregate.pending_events:
+                rebuild.append(event)
+            else:
+                taken.append(getattr(type(aggregate), "Snapshot", type(self).snapshot_class).take(aggregate))
+        if taken:
+            self.snapshots.put(taken)
+        if rebuild:
+            super()._take_snapshots(SimpleNamespace(events=rebuild, aggregates=processing_event.aggregates))
 
     # ---- the commit point ----------------------------------------------------------------
 

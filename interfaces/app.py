@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from litestar import Litestar, Router
+from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute, WebSocketRoute
@@ -35,6 +38,12 @@ from interfaces.ws.hub import FeedHub
 
 API_PREFIX = "/api/v1/scheduler"
 MAX_BODY = 1024 * 1024
+# The threads that run the sync route handlers (docs/decisions.md 327, superseding 280). Litestar's
+# default is the event loop's executor, min(32, CPUs + 4): 6 threads on a 2-core gateway, so at 16
+# concurrent commands 10 waited for a thread while 6 waited for their commit and their read model,
+# and a group commit never held more than 6 commands. A command's thread mostly waits (the batch's
+# leader, the read side's progress), so more are cheap; the database pools still bound the work.
+HANDLER_THREADS = 32
 # The API's controllers (under API_PREFIX, behind authorize_request), and the routes beside it: the
 # probes now; the page (opt channel "page", behind authorize_page) and the live feed's WebSocket
 # (wrapped by authenticated_socket) join them. check_authorized holds each to its channel's check.
@@ -50,6 +59,8 @@ def create_app(runtime: Runtime, *, owns_runtime: bool = False) -> Litestar:
     """`owns_runtime`: close the runtime (worker, pools, embedded database) when the server shuts
     down, inside the lifespan, before the server re-raises the signal that stopped it."""
     configure_logging(runtime.settings.log_json)
+    if get_asyncio_executor() is None:  # one per process, set outside the event loop (Litestar's rule)
+        set_asyncio_executor(ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="http-handler"))
     feed = FeedHub(lambda: runtime.app)  # the live feed's one subscription in this process, opened by the first socket
     api = Router(path=API_PREFIX, before_request=authorize_request, route_handlers=API_ROUTES)
     auth = jwt_auth(runtime.settings.secret(), exclude=PUBLIC)

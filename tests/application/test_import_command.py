@@ -107,14 +107,15 @@ def test_a_deleted_id_and_the_job_limit_are_faults_of_their_jobs(gw):
         ("a", "deleted"), ("d", "max jobs exceeded")]
 
 
-def test_a_large_import_snapshots_the_gateway_once_at_its_last_interval(gw):
+def test_a_large_import_snapshots_the_gateway_once_as_saved(gw):
     from domain.identity import gateway_uuid
 
     app = _app()
     saved = _import(app, gw, [_job(f"j{i:03d}") for i in range(250)])
     assert saved.report.count("create") == 250 and all(s.next_executions == () for s in saved.report.steps)
     snapshots = list(app.snapshots.get(gateway_uuid(gw)))  # type: ignore[union-attr]
-    assert [s.originator_version for s in snapshots] == [200]  # versions 100 and 200 were crossed
+    # Versions 100 and 200 were crossed: one snapshot, of the gateway as saved (decision 322).
+    assert [s.originator_version for s in snapshots] == [251]
     assert len(app.gateway(gw).job_ids) == 250 and app.gateway(gw).version == 251
 
 

@@ -78,3 +78,68 @@ def test_a_subscription_to_one_topic_gets_every_event_of_it_from_concurrent_mixe
             app.close()
     assert len(expected) == 30
     assert sorted(received) == sorted(expected), "a followed event was missed, or another topic's handed out"
+
+
+def test_subscriptions_of_one_recorder_share_one_listener_and_each_gets_its_events(runtime: Any) -> None:
+    app = Scheduler(eventsourcing_env(runtime.url, pool_size=2))
+    toggled, created = get_topic(Job.Toggled), get_topic(Job.Created)
+    start = app.recorder.max_notification_id() or 0
+    gateway_id = f"gw-{uuid.uuid4().hex[:10]}"
+    try:
+        listener = app.recorder.listener()
+        follows: dict[str, list[str]] = {"toggled": [toggled], "created": [created], "any": []}
+        subscriptions = {name: ApplicationSubscription(app, gt=start, topics=topics) for name, topics in follows.items()}
+        try:
+            assert listener.running and len(listener._subscribers) == 3
+            assert not any(hasattr(s.subscription, "_listen_thread") for s in subscriptions.values())
+            expected: dict[str, set[int]] = {name: set() for name in follows}
+            for i in range(5):
+                job = app.create_job(gateway_id, dict(JOB), actor="w")
+                saved = app.toggle_job(gateway_id, job.job.job_id, enabled=False, reason=f"r{i}", actor="w")
+                for topic, position in (*job.recorded, *saved.recorded):
+                    expected["any"].add(position)
+                    for name, topics in follows.items():
+                        if topic in topics:
+                            expected[name].add(position)
+            for name, subscription in subscriptions.items():
+                received = _received(subscription, expected[name])
+                assert sorted(received) == sorted(expected[name]), name
+        finally:
+            for subscription in subscriptions.values():
+                subscription.stop()
+        deadline = threading.Event()
+        for _ in range(int(DEADLINE * 10)):  # the last to leave ends the listener's thread
+            if not listener.running:
+                break
+            deadline.wait(0.1)
+        assert not listener.running
+        # A later subscription starts it again, and is notified.
+        with ApplicationSubscription(app, gt=app.recorder.max_notification_id(), topics=[toggled]) as again:
+            job = app.create_job(gateway_id, dict(JOB), actor="w")
+            saved = app.toggle_job(gateway_id, job.job.job_id, enabled=False, reason="again", actor="w")
+            wanted = {position for topic, position in saved.recorded if topic == toggled}
+            assert listener.running and _received(again, wanted) == sorted(wanted)
+    finally:
+        app.close()
+
+
+def test_a_subscription_joining_a_listener_in_its_wait_hears_the_next_commit(runtime: Any) -> None:
+    """The listener hands each NOTIFY to the subscribers joined when it arrives, not to those joined
+    when its wait began (a projection started just before a burst once missed the burst)."""
+    app = Scheduler(eventsourcing_env(runtime.url, pool_size=2))
+    toggled, created = get_topic(Job.Toggled), get_topic(Job.Created)
+    gateway_id = f"gw-{uuid.uuid4().hex[:10]}"
+    try:
+        with ApplicationSubscription(app, gt=app.recorder.max_notification_id(), topics=[toggled]):
+            listener = app.recorder.listener()
+            for _ in range(int(DEADLINE * 10)):
+                if listener._listening:
+                    break
+                threading.Event().wait(0.1)
+            for _ in range(5):  # each a fresh subscription, joined while the listener waits, then a commit
+                with ApplicationSubscription(app, gt=app.recorder.max_notification_id(), topics=[created]) as late:
+                    saved = app.create_job(gateway_id, dict(JOB), actor="w")
+                    wanted = {position for topic, position in saved.recorded if topic == created}
+                    assert _received(late, wanted) == sorted(wanted)
+    finally:
+        app.close()
