@@ -1,0 +1,222 @@
+"""The peak concurrency of each hour (analytics_runs and analytics_peak_hours, migration 027,
+docs/decisions.md 300): the analytics projection's statements that keep them, what retention and a
+reset take out of them, and the most executions running at once in a window read from them.
+
+A run is an edge +1 at its start and -1 at its end (none at its end while it runs; none at all when
+it ends at or before its start); at one instant the ends count before the starts. The level at t is
+the sum of the edges at or before t: the runs going at t. An hour's row keeps `carry` (the level
+just before it), `net` (its edges' sum), `peak` (its highest level) and `last_at` (its latest
+edge), which depend on the set of edges alone, so a replay finds the same rows. An edge later than
+the hour's latest (the usual case: events come in time order) updates the row in place; any other
+change marks the row (`peak` NULL) and the transaction recomputes it from the hour's runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg import Connection
+
+from projections.read_store import ReadStore
+from projections.view import Statement
+
+_HOUR = "date_trunc('hour', e.at, 'UTC')"
+# The row of the hour before `e`'s: the level when `e`'s hour begins.
+_LEVEL_BEFORE = (
+    "coalesce((SELECT p.carry + p.net FROM analytics_peak_hours p WHERE p.gateway_id = e.gateway_id"
+    f" AND p.hour < {_HOUR} ORDER BY p.hour DESC LIMIT 1), 0)"
+)
+
+
+def _add(source: str, delta: int) -> list[str]:
+    """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour."""
+    return [
+        f"INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak, last_at)"
+        f" SELECT e.gateway_id, {_HOUR}, {_LEVEL_BEFORE}, 0, {_LEVEL_BEFORE}, NULL FROM ({source}) e"
+        " ON CONFLICT (gateway_id, hour) DO NOTHING",
+        "UPDATE analytics_peak_hours h SET peak = CASE WHEN h.peak IS NULL THEN NULL"
+        f"  WHEN h.last_at IS NULL THEN CASE WHEN e.at = h.hour THEN h.carry + {delta}"
+        f"   ELSE greatest(h.carry, h.carry + {delta}) END"
+        f"  WHEN e.at > h.last_at OR (e.at = h.last_at AND {delta} > 0) THEN greatest(h.peak, h.carry + h.net + {delta})"
+        f" END, net = h.net + {delta}, last_at = greatest(h.last_at, e.at)"
+        f" FROM ({source}) e WHERE h.gateway_id = e.gateway_id AND h.hour = {_HOUR}",
+        *_shift(source, delta),
+    ]
+
+
+def _retract(source: str, delta: int) -> list[str]:
+    """The edge `delta` at each (gateway_id, at) of `source` taken out of its hour (recomputed)."""
+    return [
+        f"UPDATE analytics_peak_hours h SET peak = NULL, net = h.net - {delta}"
+        f" FROM ({source}) e WHERE h.gateway_id = e.gateway_id AND h.hour = {_HOUR}",
+        *_shift(source, -delta),
+    ]
+
+
+def _shift(source: str, delta: int) -> list[str]:
+    return [
+        f"UPDATE analytics_peak_hours h SET carry = h.carry + {delta}, peak = h.peak + {delta}"
+        f" FROM ({source}) e WHERE h.gateway_id = e.gateway_id AND h.hour > {_HOUR}"
+    ]
+
+
+def _edges(gateway: str, lo: str, hi: str) -> str:
+    """(at, d) of the edges of `gateway`'s runs in [lo, hi), each side read from an index."""
+    return (
+        f"SELECT r.start_time AS at, 1 AS d FROM analytics_runs r WHERE r.gateway_id = {gateway}"
+        f" AND r.start_time >= {lo} AND r.start_time < {hi} AND (r.end_time IS NULL OR r.end_time > r.start_time)"
+        f" UNION ALL SELECT r.end_time, -1 FROM analytics_runs r WHERE r.gateway_id = {gateway}"
+        f" AND r.end_time >= {lo} AND r.end_time < {hi} AND r.end_time > r.start_time"
+    )
+
+
+_NEXT = "d.hour + interval '1 hour'"
+# The marked rows: those left without an edge go (a replay has no row for them), the others are
+# recomputed from their hour's edges over their (kept exact) carry.
+RECOMPUTE: list[str] = [
+    "DELETE FROM analytics_peak_hours d WHERE d.peak IS NULL"
+    f" AND NOT EXISTS ({_edges('d.gateway_id', 'd.hour', _NEXT)})",
+    "UPDATE analytics_peak_hours h SET net = x.net, last_at = x.last_at,"
+    " peak = CASE WHEN x.first_at = h.hour THEN h.carry + x.top ELSE greatest(h.carry, h.carry + x.top) END"
+    " FROM analytics_peak_hours d CROSS JOIN LATERAL ("
+    "  SELECT max(l.level) AS top, coalesce(sum(l.n), 0) AS net, min(l.at) AS first_at, max(l.at) AS last_at"
+    "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
+    f"   FROM ({_edges('d.gateway_id', 'd.hour', _NEXT)}) e GROUP BY e.at) l) x"
+    " WHERE d.peak IS NULL AND h.gateway_id = d.gateway_id AND h.hour = d.hour",
+]
+
+_START_EDGE = (
+    "SELECT gateway_id, start_time AS at FROM analytics_runs WHERE aggregate_id = %(id)s"
+    " AND (end_time IS NULL OR end_time > start_time)"
+)
+
+
+def started(params: dict[str, Any]) -> list[Statement]:
+    """Execution.Started (`id`, `gateway_id`, `job_id`, `at`): a run going from `at`. A Started is
+    its aggregate's first event, so the run is new."""
+    insert = (
+        "INSERT INTO analytics_runs (aggregate_id, gateway_id, job_id, start_time)"
+        " VALUES (%(id)s, %(gateway_id)s, %(job_id)s, %(at)s) ON CONFLICT (aggregate_id) DO NOTHING"
+    )
+    return [(sql, params) for sql in (insert, *_add(_START_EDGE, 1), *RECOMPUTE)]
+
+
+def ended(params: dict[str, Any]) -> list[Statement]:
+    """A final outcome (`id`, `at`): the run, if still going, ends at `at` (after its start: an end
+    edge; at or before it: its start edge goes too). An outcome of no known run changes nothing."""
+    going = "SELECT gateway_id, {at} AS at FROM analytics_runs WHERE aggregate_id = %(id)s AND end_time IS NULL"
+    end_edge = going.format(at="%(at)s::timestamptz") + " AND %(at)s::timestamptz > start_time"
+    no_edge = going.format(at="start_time") + " AND %(at)s::timestamptz <= start_time"
+    close = "UPDATE analytics_runs SET end_time = %(at)s WHERE aggregate_id = %(id)s AND end_time IS NULL"
+    return [(sql, params) for sql in (*_add(end_edge, -1), *_retract(no_edge, 1), close, *RECOMPUTE)]
+
+
+def forget_runs(where: str) -> list[str]:
+    """Statements that take the runs `r` matching `where` (SQL over `r`, any gateways) out of the
+    hours: mark the hours holding their edges, take their part out of every later hour's carry,
+    delete them, recompute the marked hours."""
+    edged = f"{where} AND (r.end_time IS NULL OR r.end_time > r.start_time)"
+    return [
+        "UPDATE analytics_peak_hours h SET peak = NULL FROM ("
+        f" SELECT r.gateway_id, date_trunc('hour', r.start_time, 'UTC') AS hour FROM analytics_runs r WHERE {edged}"
+        f" UNION SELECT r.gateway_id, date_trunc('hour', r.end_time, 'UTC') FROM analytics_runs r WHERE {edged}"
+        "  AND r.end_time IS NOT NULL) d WHERE h.gateway_id = d.gateway_id AND h.hour = d.hour",
+        # A run adds 1 to the carry of each hour beginning after its start and not after its end.
+        "UPDATE analytics_peak_hours h SET carry = h.carry - s.n, peak = h.peak - s.n FROM ("
+        " SELECT p.gateway_id, p.hour, count(*) AS n FROM analytics_runs r JOIN analytics_peak_hours p"
+        "  ON p.gateway_id = r.gateway_id AND p.hour > r.start_time AND (r.end_time IS NULL OR p.hour <= r.end_time)"
+        f"  WHERE {edged} GROUP BY 1, 2) s WHERE h.gateway_id = s.gateway_id AND h.hour = s.hour",
+        f"DELETE FROM analytics_runs r WHERE {where}",
+        *RECOMPUTE,
+    ]
+
+
+def reset(params: dict[str, Any]) -> list[Statement]:
+    """Job.Reset without keep_data (`gateway_id`, `job_id`): the job's ended runs go, as the
+    execution history deletes its finished executions; runs still going stay."""
+    where = "r.gateway_id = %(gateway_id)s AND r.job_id = %(job_id)s AND r.end_time IS NOT NULL"
+    return [(sql, params) for sql in forget_runs(where)]
+
+
+def forget_pruned(conn: Connection) -> None:
+    """Retention, in its transaction: the runs of the `doomed` executions go."""
+    for sql in forget_runs("r.aggregate_id IN (SELECT aggregate_id FROM doomed)"):
+        conn.execute(sql)
+
+
+_ALL_EDGES = _edges("%(g)s", "'-infinity'::timestamptz", "'infinity'::timestamptz")
+# Every hour's row of a gateway computed from its runs at once (a bench's set-up writes runs
+# straight into analytics_runs, then this, as the projection would have kept them).
+HOURS_FROM_RUNS = (
+    "INSERT INTO analytics_peak_hours (gateway_id, hour, carry, net, peak, last_at)"
+    " SELECT %(g)s, hour, carry, final - carry, CASE WHEN first_at = hour THEN top ELSE greatest(carry, top) END,"
+    " last_at FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
+    "  (array_agg(level ORDER BY at DESC))[1] AS final, max(level) AS top, min(at) AS first_at, max(at) AS last_at"
+    "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
+    f"   FROM ({_ALL_EDGES}) e GROUP BY e.at) l"
+    "  GROUP BY 1) x"
+)
+
+
+# ---- reading ----
+
+_WHOLE = (
+    "(SELECT greatest((SELECT max(peak) FROM analytics_peak_hours WHERE gateway_id = %(g)s"
+    "  AND hour >= %(first)s AND hour < %(last)s),"
+    " CASE WHEN NOT EXISTS (SELECT 1 FROM analytics_peak_hours WHERE gateway_id = %(g)s AND hour = %(first)s)"
+    "  THEN coalesce((SELECT carry + net FROM analytics_peak_hours WHERE gateway_id = %(g)s AND hour < %(first)s"
+    "   ORDER BY hour DESC LIMIT 1), 0) END))"
+)
+
+
+def _live(n: int) -> str:
+    """The highest level in [a, b) within hour h (piece `n`'s parameters): the hour's carry, then
+    its edges read from the runs."""
+    h, a, b = f"%(h{n})s", f"%(a{n})s", f"%(b{n})s"
+    return (
+        f"(SELECT coalesce((SELECT carry + net FROM analytics_peak_hours WHERE gateway_id = %(g)s AND hour < {h}"
+        "   ORDER BY hour DESC LIMIT 1), 0)"
+        f" + greatest(coalesce((SELECT level FROM lv{n} WHERE at <= {a} ORDER BY at DESC LIMIT 1), 0),"
+        f"  (SELECT max(level) FROM lv{n} WHERE at > {a})))"
+    )
+
+
+def _levels(n: int) -> str:
+    return (
+        f"lv{n} AS (SELECT e.at, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
+        f" FROM ({_edges('%(g)s', f'%(h{n})s', f'%(b{n})s')}) e GROUP BY e.at)"
+    )
+
+
+def _floor(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: datetime) -> int:
+    """The most executions of the gateway running at once in [since, now) (an execution still
+    going runs until now): the stored peaks of the whole hours, the partial hours at either end
+    computed from their runs. Instants in UTC (the read pool's TimeZone; hours are UTC hours)."""
+    since, now = since.astimezone(UTC), now.astimezone(UTC)
+    if now <= since:
+        return 0
+    params: dict[str, Any] = {"g": gateway_id}
+    pieces: list[tuple[datetime, datetime, datetime]] = []  # (hour, a, b): [a, b) within the hour
+    first = _floor(since) if _floor(since) == since else _floor(since) + timedelta(hours=1)
+    last = _floor(now)
+    parts: list[str] = []
+    if last < first:  # both ends in one hour
+        pieces.append((_floor(since), since, now))
+    else:
+        if since < first:
+            pieces.append((_floor(since), since, first))
+        if first < last:
+            params.update(first=first, last=last)
+            parts.append(_WHOLE)
+        if last < now:
+            pieces.append((last, last, now))
+    for n, (h, a, b) in enumerate(pieces):
+        params.update({f"h{n}": h, f"a{n}": a, f"b{n}": b})
+        parts.append(_live(n))
+    ctes = f"WITH {', '.join(_levels(n) for n in range(len(pieces)))} " if pieces else ""
+    row = store.one(f"{ctes}SELECT greatest(0, {', '.join(parts)}) AS peak", params)  # noqa: S608 - constants
+    return int(row["peak"]) if row and row["peak"] is not None else 0
