@@ -189,3 +189,10 @@ def test_runs_recorded_in_time_order_keep_the_peaks_in_place(runtime: Any, gatew
         assert peak_concurrency(runtime.reads, gateway_id, since, end) == _old_peak(runtime, gateway_id, since, end), (
             since, end)
     _clean(runtime)
+    # The benches' set-up computes the same rows from the runs at once.
+    kept = "SELECT * FROM analytics_peak_hours WHERE gateway_id = %(g)s ORDER BY hour"
+    before = runtime.reads.all(kept, {"g": gateway_id})
+    with psycopg.connect(conninfo(runtime.url), autocommit=True) as conn, conn.transaction():
+        conn.execute("DELETE FROM analytics_peak_hours WHERE gateway_id = %(g)s", {"g": gateway_id})
+        conn.execute(concurrency.HOURS_FROM_RUNS, {"g": gateway_id})
+    assert runtime.reads.all(kept, {"g": gateway_id}) == before
