@@ -89,10 +89,12 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 class _Explaining:
     """A read store that runs each statement under EXPLAIN ANALYZE and sums the rows its scans of
-    `executions` and `execution_hours` read (returned or removed by a filter)."""
+    `executions` and `execution_hours` (and the peaks' `analytics_runs`, `analytics_peak_hours`)
+    read (returned or removed by a filter)."""
 
     def __init__(self, store: Any) -> None:
-        self.store, self.rows = store, {"executions": 0, "execution_hours": 0}
+        self.store = store
+        self.rows = dict.fromkeys(("executions", "execution_hours", "analytics_runs", "analytics_peak_hours"), 0)
 
     def _count(self, plan: dict[str, Any]) -> None:
         if plan.get("Relation Name") in self.rows:

@@ -8,7 +8,9 @@ the sum of the edges at or before t: the runs going at t. An hour's row keeps `c
 just before it), `net` (its edges' sum), `peak` (its highest level) and `last_at` (its latest
 edge), which depend on the set of edges alone, so a replay finds the same rows. An edge later than
 the hour's latest (the usual case: events come in time order) updates the row in place; any other
-change marks the row (`peak` NULL) and the transaction recomputes it from the hour's runs."""
+change marks the row (`peak` NULL) and the transaction recomputes it from the hour's runs before it
+commits (RECOMPUTE: the view's closing statements, once per transaction; `carry` and `net` stay
+exact in a marked row, so the events after it in the transaction build on them)."""
 
 from __future__ import annotations
 
@@ -29,17 +31,18 @@ _LEVEL_BEFORE = (
 
 
 def _add(source: str, delta: int) -> list[str]:
-    """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour."""
+    """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour: a
+    new row starts at the level before it; a row whose latest edge is earlier (or at the same
+    instant, for a start) takes it in place; any other is marked."""
     return [
-        f"INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak, last_at)"
-        f" SELECT e.gateway_id, {_HOUR}, {_LEVEL_BEFORE}, 0, {_LEVEL_BEFORE}, NULL FROM ({source}) e"
-        " ON CONFLICT (gateway_id, hour) DO NOTHING",
-        "UPDATE analytics_peak_hours h SET peak = CASE WHEN h.peak IS NULL THEN NULL"
-        f"  WHEN h.last_at IS NULL THEN CASE WHEN e.at = h.hour THEN h.carry + {delta}"
-        f"   ELSE greatest(h.carry, h.carry + {delta}) END"
-        f"  WHEN e.at > h.last_at OR (e.at = h.last_at AND {delta} > 0) THEN greatest(h.peak, h.carry + h.net + {delta})"
-        f" END, net = h.net + {delta}, last_at = greatest(h.last_at, e.at)"
-        f" FROM ({source}) e WHERE h.gateway_id = e.gateway_id AND h.hour = {_HOUR}",
+        "INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak, last_at)"
+        f" SELECT e.gateway_id, {_HOUR}, l.level, {delta},"
+        f"  CASE WHEN e.at = {_HOUR} THEN l.level + {delta} ELSE greatest(l.level, l.level + {delta}) END, e.at"
+        f" FROM ({source}) e CROSS JOIN LATERAL (SELECT {_LEVEL_BEFORE} AS level) l"
+        " ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = CASE WHEN h.peak IS NULL THEN NULL"
+        "  WHEN excluded.last_at > h.last_at OR (excluded.last_at = h.last_at AND excluded.net > 0)"
+        "  THEN greatest(h.peak, h.carry + h.net + excluded.net) END,"
+        " net = h.net + excluded.net, last_at = greatest(h.last_at, excluded.last_at)",
         *_shift(source, delta),
     ]
 
@@ -98,7 +101,7 @@ def started(params: dict[str, Any]) -> list[Statement]:
         "INSERT INTO analytics_runs (aggregate_id, gateway_id, job_id, start_time)"
         " VALUES (%(id)s, %(gateway_id)s, %(job_id)s, %(at)s) ON CONFLICT (aggregate_id) DO NOTHING"
     )
-    return [(sql, params) for sql in (insert, *_add(_START_EDGE, 1), *RECOMPUTE)]
+    return [(sql, params) for sql in (insert, *_add(_START_EDGE, 1))]
 
 
 def ended(params: dict[str, Any]) -> list[Statement]:
@@ -108,7 +111,7 @@ def ended(params: dict[str, Any]) -> list[Statement]:
     end_edge = going.format(at="%(at)s::timestamptz") + " AND %(at)s::timestamptz > start_time"
     no_edge = going.format(at="start_time") + " AND %(at)s::timestamptz <= start_time"
     close = "UPDATE analytics_runs SET end_time = %(at)s WHERE aggregate_id = %(id)s AND end_time IS NULL"
-    return [(sql, params) for sql in (*_add(end_edge, -1), *_retract(no_edge, 1), close, *RECOMPUTE)]
+    return [(sql, params) for sql in (*_add(end_edge, -1), *_retract(no_edge, 1), close)]
 
 
 def forget_runs(where: str) -> list[str]:

@@ -77,6 +77,9 @@ class TrackedView(PostgresTrackingRecorder):
 
     tracking_table: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    # Statements without parameters run once at the end of each transaction, after every event's
+    # (a view that settles what its events' statements left marked: the analytics hours' peaks).
+    closing: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, datastore: PostgresDatastore, on_commit: Callable[[str, int], None] | None = None) -> None:
         super().__init__(datastore, tracking_table_name=self.tracking_table)
@@ -159,6 +162,8 @@ class TrackedView(PostgresTrackingRecorder):
                 if row is not None and row["notification_id"] >= first.notification_id:
                     raise IntegrityError("recorded meanwhile")
             self.write(curs, events)
+            for statement in self.closing:
+                curs.execute(statement)
             self._insert_tracking(curs, last)
 
     def _commit_in_one_message(self, first: Tracking, last: Tracking, events: Sequence[Sequence[Statement]]) -> None:
@@ -178,6 +183,7 @@ class TrackedView(PostgresTrackingRecorder):
             parts.append(bind(advance, {"app": last.application_name, "last": last.notification_id,
                                         "first": first.notification_id}))
             parts.extend(bind(sql, storable(params)) for statements in events for sql, params in statements)
+            parts.extend(self.closing)
             try:
                 conn.execute(";".join(parts))
             except DivisionByZero:
