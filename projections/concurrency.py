@@ -6,11 +6,13 @@ A run is an edge +1 at its start and -1 at its end (none at its end while it run
 it ends at or before its start); at one instant the ends count before the starts. The level at t is
 the sum of the edges at or before t: the runs going at t. An hour's row keeps `carry` (the level
 just before it), `net` (its edges' sum), `peak` (its highest level) and `last_at` (its latest
-edge), which depend on the set of edges alone, so a replay finds the same rows. An edge later than
-the hour's latest (the usual case: events come in time order) updates the row in place; any other
-change marks the row (`peak` NULL) and the transaction recomputes it from the hour's runs before it
-commits (RECOMPUTE: the view's closing statements, once per transaction; `carry` and `net` stay
-exact in a marked row, so the events after it in the transaction build on them)."""
+edge), which depend on the set of edges alone, so a replay finds the same rows. The `peak` of each
+gateway's latest row is not kept (NULL: its hour is usually still open and takes edges, often a few
+ms out of time order, which would mean a recompute of the hour at each); the answer computes that
+hour from its runs. Any edge added or taken out marks its row (`peak` NULL); at the end of the
+transaction (RECOMPUTE: the view's closing statements) every marked row but the latest is
+recomputed from its hour's runs, so an hour is recomputed about once, when the next one begins.
+`carry` and `net` stay exact in a marked row, so the events after it build on them."""
 
 from __future__ import annotations
 
@@ -31,18 +33,13 @@ _LEVEL_BEFORE = (
 
 
 def _add(source: str, delta: int) -> list[str]:
-    """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour: a
-    new row starts at the level before it; a row whose latest edge is earlier (or at the same
-    instant, for a start) takes it in place; any other is marked."""
+    """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour,
+    which is marked; a new row starts at the level before it."""
     return [
         "INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak, last_at)"
-        f" SELECT e.gateway_id, {_HOUR}, l.level, {delta},"
-        f"  CASE WHEN e.at = {_HOUR} THEN l.level + {delta} ELSE greatest(l.level, l.level + {delta}) END, e.at"
-        f" FROM ({source}) e CROSS JOIN LATERAL (SELECT {_LEVEL_BEFORE} AS level) l"
-        " ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = CASE WHEN h.peak IS NULL THEN NULL"
-        "  WHEN excluded.last_at > h.last_at OR (excluded.last_at = h.last_at AND excluded.net > 0)"
-        "  THEN greatest(h.peak, h.carry + h.net + excluded.net) END,"
-        " net = h.net + excluded.net, last_at = greatest(h.last_at, excluded.last_at)",
+        f" SELECT e.gateway_id, {_HOUR}, {_LEVEL_BEFORE}, {delta}, NULL, e.at FROM ({source}) e"
+        " ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = NULL, net = h.net + excluded.net,"
+        " last_at = greatest(h.last_at, excluded.last_at)",
         *_shift(source, delta),
     ]
 
@@ -74,18 +71,24 @@ def _edges(gateway: str, lo: str, hi: str) -> str:
 
 
 _NEXT = "d.hour + interval '1 hour'"
-# The marked rows: those left without an edge go (a replay has no row for them), the others are
-# recomputed from their hour's edges over their (kept exact) carry.
+# The marked rows: those left without an edge go (a replay has no row for them; a gateway's row
+# before a latest one that went becomes its latest: unset), the others but each gateway's latest
+# are recomputed from their hour's edges over their (kept exact) carry.
 RECOMPUTE: list[str] = [
-    "DELETE FROM analytics_peak_hours d WHERE d.peak IS NULL"
-    f" AND NOT EXISTS ({_edges('d.gateway_id', 'd.hour', _NEXT)})",
+    "WITH gone AS (DELETE FROM analytics_peak_hours d WHERE d.peak IS NULL"
+    f"  AND NOT EXISTS ({_edges('d.gateway_id', 'd.hour', _NEXT)}) RETURNING d.gateway_id, d.hour)"
+    " UPDATE analytics_peak_hours h SET peak = NULL FROM (SELECT g.gateway_id, (SELECT max(x.hour)"
+    "  FROM analytics_peak_hours x WHERE x.gateway_id = g.gateway_id AND NOT EXISTS (SELECT 1 FROM gone y"
+    "  WHERE y.gateway_id = x.gateway_id AND y.hour = x.hour)) AS hour FROM (SELECT DISTINCT gateway_id FROM gone) g) t"
+    " WHERE h.gateway_id = t.gateway_id AND h.hour = t.hour",
     "UPDATE analytics_peak_hours h SET net = x.net, last_at = x.last_at,"
     " peak = CASE WHEN x.first_at = h.hour THEN h.carry + x.top ELSE greatest(h.carry, h.carry + x.top) END"
     " FROM analytics_peak_hours d CROSS JOIN LATERAL ("
     "  SELECT max(l.level) AS top, coalesce(sum(l.n), 0) AS net, min(l.at) AS first_at, max(l.at) AS last_at"
     "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
     f"   FROM ({_edges('d.gateway_id', 'd.hour', _NEXT)}) e GROUP BY e.at) l) x"
-    " WHERE d.peak IS NULL AND h.gateway_id = d.gateway_id AND h.hour = d.hour",
+    " WHERE d.peak IS NULL AND h.gateway_id = d.gateway_id AND h.hour = d.hour"
+    " AND EXISTS (SELECT 1 FROM analytics_peak_hours n WHERE n.gateway_id = d.gateway_id AND n.hour > d.hour)",
 ]
 
 _START_EDGE = (
@@ -152,8 +155,8 @@ _ALL_EDGES = _edges("%(g)s", "'-infinity'::timestamptz", "'infinity'::timestampt
 # straight into analytics_runs, then this, as the projection would have kept them).
 HOURS_FROM_RUNS = (
     "INSERT INTO analytics_peak_hours (gateway_id, hour, carry, net, peak, last_at)"
-    " SELECT %(g)s, hour, carry, final - carry, CASE WHEN first_at = hour THEN top ELSE greatest(carry, top) END,"
-    " last_at FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
+    " SELECT %(g)s, hour, carry, final - carry, CASE WHEN hour = max(hour) OVER () THEN NULL"
+    "  WHEN first_at = hour THEN top ELSE greatest(carry, top) END, last_at FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
     "  (array_agg(level ORDER BY at DESC))[1] AS final, max(level) AS top, min(at) AS first_at, max(at) AS last_at"
     "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
     f"   FROM ({_ALL_EDGES}) e GROUP BY e.at) l"
@@ -195,6 +198,14 @@ def _floor(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
+def _unkept(store: ReadStore, gateway_id: str, first: datetime, last: datetime) -> list[datetime]:
+    """The hours in [first, last) whose peak is not kept (the gateway's latest, if there)."""
+    rows = store.all(
+        "SELECT hour FROM analytics_peak_hours WHERE gateway_id = %(g)s AND peak IS NULL"
+        " AND hour >= %(first)s AND hour < %(last)s", {"g": gateway_id, "first": first, "last": last})
+    return [row["hour"] for row in rows]
+
+
 def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: datetime) -> int:
     """The most executions of the gateway running at once in [since, now) (an execution still
     going runs until now): the stored peaks of the whole hours, the partial hours at either end
@@ -215,6 +226,7 @@ def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: da
         if first < last:
             params.update(first=first, last=last)
             parts.append(_WHOLE)
+            pieces.extend((h, h, h + timedelta(hours=1)) for h in _unkept(store, gateway_id, first, last))
         if last < now:
             pieces.append((last, last, now))
     for n, (h, a, b) in enumerate(pieces):
