@@ -20,15 +20,14 @@ CREATE INDEX IF NOT EXISTS analytics_runs_job_idx ON analytics_runs (gateway_id,
 
 -- One row per gateway and UTC hour holding at least one edge: `carry` the runs going just before the
 -- hour (the sum of every earlier edge), `net` the sum of the hour's edges, `peak` the most runs going
--- at once in the hour, `last_at` its latest edge. A row is NULL in `peak` only inside the
--- transaction that changed it (recomputed from the runs before it commits).
+-- at once in the hour. `peak` is NULL in each gateway's latest row (its hour is computed from the
+-- runs when a window holds it), and in a row an event changed until the end of its transaction.
 CREATE TABLE IF NOT EXISTS analytics_peak_hours (
     gateway_id text NOT NULL,
     hour timestamptz NOT NULL,
     carry integer NOT NULL,
     net integer NOT NULL,
     peak integer,
-    last_at timestamptz,
     PRIMARY KEY (gateway_id, hour)
 );
 CREATE INDEX IF NOT EXISTS analytics_peak_hours_dirty_idx ON analytics_peak_hours (gateway_id, hour)

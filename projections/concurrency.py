@@ -5,8 +5,7 @@ reset take out of them, and the most executions running at once in a window read
 A run is an edge +1 at its start and -1 at its end (none at its end while it runs; none at all when
 it ends at or before its start); at one instant the ends count before the starts. The level at t is
 the sum of the edges at or before t: the runs going at t. An hour's row keeps `carry` (the level
-just before it), `net` (its edges' sum), `peak` (its highest level) and `last_at` (its latest
-edge), which depend on the set of edges alone, so a replay finds the same rows. The `peak` of each
+just before it), `net` (its edges' sum) and `peak` (its highest level), which depend on the set of edges alone, so a replay finds the same rows. The `peak` of each
 gateway's latest row is not kept (NULL: its hour is usually still open and takes edges, often a few
 ms out of time order, which would mean a recompute of the hour at each); the answer computes that
 hour from its runs. Any edge added or taken out marks its row (`peak` NULL); at the end of the
@@ -36,10 +35,9 @@ def _add(source: str, delta: int) -> list[str]:
     """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour,
     which is marked; a new row starts at the level before it."""
     return [
-        "INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak, last_at)"
-        f" SELECT e.gateway_id, {_HOUR}, {_LEVEL_BEFORE}, {delta}, NULL, e.at FROM ({source}) e"
-        " ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = NULL, net = h.net + excluded.net,"
-        " last_at = greatest(h.last_at, excluded.last_at)",
+        "INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak)"
+        f" SELECT e.gateway_id, {_HOUR}, {_LEVEL_BEFORE}, {delta}, NULL FROM ({source}) e"
+        " ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = NULL, net = h.net + excluded.net",
         *_shift(source, delta),
     ]
 
@@ -81,10 +79,10 @@ RECOMPUTE: list[str] = [
     "  FROM analytics_peak_hours x WHERE x.gateway_id = g.gateway_id AND NOT EXISTS (SELECT 1 FROM gone y"
     "  WHERE y.gateway_id = x.gateway_id AND y.hour = x.hour)) AS hour FROM (SELECT DISTINCT gateway_id FROM gone) g) t"
     " WHERE h.gateway_id = t.gateway_id AND h.hour = t.hour",
-    "UPDATE analytics_peak_hours h SET net = x.net, last_at = x.last_at,"
+    "UPDATE analytics_peak_hours h SET net = x.net,"
     " peak = CASE WHEN x.first_at = h.hour THEN h.carry + x.top ELSE greatest(h.carry, h.carry + x.top) END"
     " FROM analytics_peak_hours d CROSS JOIN LATERAL ("
-    "  SELECT max(l.level) AS top, coalesce(sum(l.n), 0) AS net, min(l.at) AS first_at, max(l.at) AS last_at"
+    "  SELECT max(l.level) AS top, coalesce(sum(l.n), 0) AS net, min(l.at) AS first_at"
     "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
     f"   FROM ({_edges('d.gateway_id', 'd.hour', _NEXT)}) e GROUP BY e.at) l) x"
     " WHERE d.peak IS NULL AND h.gateway_id = d.gateway_id AND h.hour = d.hour"
@@ -154,10 +152,10 @@ _ALL_EDGES = _edges("%(g)s", "'-infinity'::timestamptz", "'infinity'::timestampt
 # Every hour's row of a gateway computed from its runs at once (a bench's set-up writes runs
 # straight into analytics_runs, then this, as the projection would have kept them).
 HOURS_FROM_RUNS = (
-    "INSERT INTO analytics_peak_hours (gateway_id, hour, carry, net, peak, last_at)"
+    "INSERT INTO analytics_peak_hours (gateway_id, hour, carry, net, peak)"
     " SELECT %(g)s, hour, carry, final - carry, CASE WHEN hour = max(hour) OVER () THEN NULL"
-    "  WHEN first_at = hour THEN top ELSE greatest(carry, top) END, last_at FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
-    "  (array_agg(level ORDER BY at DESC))[1] AS final, max(level) AS top, min(at) AS first_at, max(at) AS last_at"
+    "  WHEN first_at = hour THEN top ELSE greatest(carry, top) END FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
+    "  (array_agg(level ORDER BY at DESC))[1] AS final, max(level) AS top, min(at) AS first_at"
     "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
     f"   FROM ({_ALL_EDGES}) e GROUP BY e.at) l"
     "  GROUP BY 1) x"
