@@ -21,7 +21,7 @@ CREATE INDEX IF NOT EXISTS analytics_runs_job_idx ON analytics_runs (gateway_id,
 -- One row per gateway and UTC hour holding at least one edge: `carry` the runs going just before the
 -- hour (the sum of every earlier edge), `net` the sum of the hour's edges, `peak` the most runs going
 -- at once in the hour. `peak` is NULL in each gateway's latest row (its hour is computed from the
--- runs when a window holds it), and in a row an event changed until the end of its transaction.
+-- runs when a window holds it), and -1 in a row an event changed, until the end of its transaction.
 CREATE TABLE IF NOT EXISTS analytics_peak_hours (
     gateway_id text NOT NULL,
     hour timestamptz NOT NULL,
@@ -30,8 +30,18 @@ CREATE TABLE IF NOT EXISTS analytics_peak_hours (
     peak integer,
     PRIMARY KEY (gateway_id, hour)
 );
-CREATE INDEX IF NOT EXISTS analytics_peak_hours_dirty_idx ON analytics_peak_hours (gateway_id, hour)
+CREATE INDEX IF NOT EXISTS analytics_peak_hours_marked_idx ON analytics_peak_hours (gateway_id, hour)
+    WHERE peak = -1;
+CREATE INDEX IF NOT EXISTS analytics_peak_hours_unkept_idx ON analytics_peak_hours (gateway_id, hour)
     WHERE peak IS NULL;
+
+-- The edges of the runs a read-model transaction's events started or ended, applied to the hours
+-- at its end (empty between transactions).
+CREATE TABLE IF NOT EXISTS analytics_pending_edges (
+    gateway_id text NOT NULL,
+    at timestamptz NOT NULL,
+    delta integer NOT NULL
+);
 
 -- The analytics view is replayed from the log (its tables emptied, its position forgotten) so the
 -- new tables hold every run the log still has, exactly as a rebuild would fill them.

@@ -51,8 +51,9 @@ def p95_of(histogram: list[int]) -> int:
 
 class AnalyticsView(TrackedView):
     tracking_table = "analytics_tracking"
-    tables = ("execution_hours", "analytics_starts", "analytics_runs", "analytics_peak_hours")
-    closing = tuple(concurrency.RECOMPUTE)
+    tables = ("execution_hours", "analytics_starts", "analytics_runs", "analytics_peak_hours",
+              "analytics_pending_edges")
+    closing = (*concurrency.APPLY, *concurrency.RECOMPUTE)
 
 
 _EMPTY = "array_fill(0, ARRAY[%d])" % BUCKETS

@@ -5,13 +5,14 @@ reset take out of them, and the most executions running at once in a window read
 A run is an edge +1 at its start and -1 at its end (none at its end while it runs; none at all when
 it ends at or before its start); at one instant the ends count before the starts. The level at t is
 the sum of the edges at or before t: the runs going at t. An hour's row keeps `carry` (the level
-just before it), `net` (its edges' sum) and `peak` (its highest level), which depend on the set of edges alone, so a replay finds the same rows. The `peak` of each
-gateway's latest row is not kept (NULL: its hour is usually still open and takes edges, often a few
-ms out of time order, which would mean a recompute of the hour at each); the answer computes that
-hour from its runs. Any edge added or taken out marks its row (`peak` NULL); at the end of the
-transaction (RECOMPUTE: the view's closing statements) every marked row but the latest is
-recomputed from its hour's runs, so an hour is recomputed about once, when the next one begins.
-`carry` and `net` stay exact in a marked row, so the events after it build on them."""
+just before it), `net` (its edges' sum) and `peak` (its highest level), which depend on the set
+of edges alone, so a replay finds the same rows. The `peak` of each gateway's latest row is not
+kept (NULL: its hour is usually still open and takes edges, often a few ms out of time order,
+which would mean a recompute of the hour at each); the answer computes that hour from its runs.
+An event writes its run and its edge (`analytics_pending_edges`); at the end of the transaction
+the view's closing statements apply the transaction's edges to the hours at once (APPLY: carries
+moved, hours marked, `peak` MARK) and recompute every marked row but the latest from its hour's
+runs (RECOMPUTE), so an hour is recomputed about once, when the next one begins."""
 
 from __future__ import annotations
 
@@ -23,39 +24,37 @@ from psycopg import Connection
 from projections.read_store import ReadStore
 from projections.view import Statement
 
-_HOUR = "date_trunc('hour', e.at, 'UTC')"
-# The row of the hour before `e`'s: the level when `e`'s hour begins.
-_LEVEL_BEFORE = (
-    "coalesce((SELECT p.carry + p.net FROM analytics_peak_hours p WHERE p.gateway_id = e.gateway_id"
-    f" AND p.hour < {_HOUR} ORDER BY p.hour DESC LIMIT 1), 0)"
-)
+MARK = -1  # a row's `peak` while an event of the transaction changed its edges (levels are never < 0)
+# The edges the transaction's events added (+1, -1) or took back (-1 at a start), applied to the
+# hours at its end, all at once (APPLY).
+_PENDING_HOUR = "date_trunc('hour', q.at, 'UTC')"
+APPLY: list[str] = [
+    # A gateway's latest row before an hour taking edges will not be the latest: marked.
+    f"UPDATE analytics_peak_hours h SET peak = {MARK} FROM (SELECT q.gateway_id, max({_PENDING_HOUR}) AS hour"
+    "  FROM analytics_pending_edges q GROUP BY 1) p"
+    " WHERE h.gateway_id = p.gateway_id AND h.peak IS NULL AND h.hour < p.hour",
+    # Every later row's carry (and kept peak) moves by the edges before it.
+    f"UPDATE analytics_peak_hours h SET carry = h.carry + s.d, peak = CASE WHEN h.peak = {MARK} THEN {MARK}"
+    "  ELSE h.peak + s.d END FROM (SELECT x.gateway_id, x.hour, sum(q.delta) AS d FROM analytics_pending_edges q"
+    f"  JOIN analytics_peak_hours x ON x.gateway_id = q.gateway_id AND x.hour > {_PENDING_HOUR} GROUP BY 1, 2) s"
+    " WHERE h.gateway_id = s.gateway_id AND h.hour = s.hour",
+    # The hours of the edges: marked, their net moved; a new one starts at the level before it (the
+    # row before's, plus the edges between).
+    "INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak)"
+    " SELECT g.gateway_id, g.hour, coalesce(b.level, 0) + (SELECT coalesce(sum(q.delta), 0)"
+    "  FROM analytics_pending_edges q WHERE q.gateway_id = g.gateway_id AND q.at < g.hour"
+    f"  AND q.at >= coalesce(b.hour, '-infinity'::timestamptz)), g.d, {MARK}"
+    f" FROM (SELECT q.gateway_id, {_PENDING_HOUR} AS hour, sum(q.delta) AS d FROM analytics_pending_edges q"
+    "  GROUP BY 1, 2) g LEFT JOIN LATERAL (SELECT p.hour, p.carry + p.net AS level FROM analytics_peak_hours p"
+    "  WHERE p.gateway_id = g.gateway_id AND p.hour < g.hour ORDER BY p.hour DESC LIMIT 1) b ON true"
+    f" ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = {MARK}, net = h.net + excluded.net",
+    "DELETE FROM analytics_pending_edges",
+]
 
 
-def _add(source: str, delta: int) -> list[str]:
-    """An edge `delta` at each (gateway_id, at) of `source` (at most one row) added to its hour,
-    which is marked; a new row starts at the level before it."""
-    return [
-        "INSERT INTO analytics_peak_hours AS h (gateway_id, hour, carry, net, peak)"
-        f" SELECT e.gateway_id, {_HOUR}, {_LEVEL_BEFORE}, {delta}, NULL FROM ({source}) e"
-        " ON CONFLICT (gateway_id, hour) DO UPDATE SET peak = NULL, net = h.net + excluded.net",
-        *_shift(source, delta),
-    ]
-
-
-def _retract(source: str, delta: int) -> list[str]:
-    """The edge `delta` at each (gateway_id, at) of `source` taken out of its hour (recomputed)."""
-    return [
-        f"UPDATE analytics_peak_hours h SET peak = NULL, net = h.net - {delta}"
-        f" FROM ({source}) e WHERE h.gateway_id = e.gateway_id AND h.hour = {_HOUR}",
-        *_shift(source, -delta),
-    ]
-
-
-def _shift(source: str, delta: int) -> list[str]:
-    return [
-        f"UPDATE analytics_peak_hours h SET carry = h.carry + {delta}, peak = h.peak + {delta}"
-        f" FROM ({source}) e WHERE h.gateway_id = e.gateway_id AND h.hour > {_HOUR}"
-    ]
+def _shifted(by: str) -> str:
+    """A kept peak moved by `by`; an unkept or marked one stays so."""
+    return f"CASE WHEN h.peak = {MARK} THEN {MARK} ELSE h.peak + {by} END"
 
 
 def _edges(gateway: str, lo: str, hi: str) -> str:
@@ -69,11 +68,12 @@ def _edges(gateway: str, lo: str, hi: str) -> str:
 
 
 _NEXT = "d.hour + interval '1 hour'"
-# The marked rows: those left without an edge go (a replay has no row for them; a gateway's row
-# before a latest one that went becomes its latest: unset), the others but each gateway's latest
-# are recomputed from their hour's edges over their (kept exact) carry.
+# At the end of each transaction, the marked rows: those left without an edge go (a replay has no
+# row for them; when a gateway's latest went, its row before becomes the latest: unkept), the
+# others but each gateway's latest are recomputed from their hour's edges over their (exact)
+# carry, and the latest is unkept.
 RECOMPUTE: list[str] = [
-    "WITH gone AS (DELETE FROM analytics_peak_hours d WHERE d.peak IS NULL"
+    f"WITH gone AS (DELETE FROM analytics_peak_hours d WHERE d.peak = {MARK}"
     f"  AND NOT EXISTS ({_edges('d.gateway_id', 'd.hour', _NEXT)}) RETURNING d.gateway_id, d.hour)"
     " UPDATE analytics_peak_hours h SET peak = NULL FROM (SELECT g.gateway_id, (SELECT max(x.hour)"
     "  FROM analytics_peak_hours x WHERE x.gateway_id = g.gateway_id AND NOT EXISTS (SELECT 1 FROM gone y"
@@ -85,53 +85,52 @@ RECOMPUTE: list[str] = [
     "  SELECT max(l.level) AS top, coalesce(sum(l.n), 0) AS net, min(l.at) AS first_at"
     "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
     f"   FROM ({_edges('d.gateway_id', 'd.hour', _NEXT)}) e GROUP BY e.at) l) x"
-    " WHERE d.peak IS NULL AND h.gateway_id = d.gateway_id AND h.hour = d.hour"
+    f" WHERE d.peak = {MARK} AND h.gateway_id = d.gateway_id AND h.hour = d.hour"
     " AND EXISTS (SELECT 1 FROM analytics_peak_hours n WHERE n.gateway_id = d.gateway_id AND n.hour > d.hour)",
+    f"UPDATE analytics_peak_hours SET peak = NULL WHERE peak = {MARK}",
 ]
 
-_START_EDGE = (
-    "SELECT gateway_id, start_time AS at FROM analytics_runs WHERE aggregate_id = %(id)s"
-    " AND (end_time IS NULL OR end_time > start_time)"
-)
-
-
 def started(params: dict[str, Any]) -> list[Statement]:
-    """Execution.Started (`id`, `gateway_id`, `job_id`, `at`): a run going from `at`. A Started is
-    its aggregate's first event, so the run is new."""
-    insert = (
-        "INSERT INTO analytics_runs (aggregate_id, gateway_id, job_id, start_time)"
+    """Execution.Started (`id`, `gateway_id`, `job_id`, `at`): a run going from `at`, an edge +1
+    (a Started is its aggregate's first event, so the run is new)."""
+    sql = (
+        "WITH r AS (INSERT INTO analytics_runs (aggregate_id, gateway_id, job_id, start_time)"
         " VALUES (%(id)s, %(gateway_id)s, %(job_id)s, %(at)s) ON CONFLICT (aggregate_id) DO NOTHING"
+        " RETURNING gateway_id, start_time)"
+        " INSERT INTO analytics_pending_edges (gateway_id, at, delta) SELECT gateway_id, start_time, 1 FROM r"
     )
-    return [(sql, params) for sql in (insert, *_add(_START_EDGE, 1))]
+    return [(sql, params)]
 
 
 def ended(params: dict[str, Any]) -> list[Statement]:
-    """A final outcome (`id`, `at`): the run, if still going, ends at `at` (after its start: an end
-    edge; at or before it: its start edge goes too). An outcome of no known run changes nothing."""
-    going = "SELECT gateway_id, {at} AS at FROM analytics_runs WHERE aggregate_id = %(id)s AND end_time IS NULL"
-    end_edge = going.format(at="%(at)s::timestamptz") + " AND %(at)s::timestamptz > start_time"
-    no_edge = going.format(at="start_time") + " AND %(at)s::timestamptz <= start_time"
-    close = "UPDATE analytics_runs SET end_time = %(at)s WHERE aggregate_id = %(id)s AND end_time IS NULL"
-    return [(sql, params) for sql in (*_add(end_edge, -1), *_retract(no_edge, 1), close)]
+    """A final outcome (`id`, `at`): the run, if still going, ends at `at`: an edge -1 there, or when
+    `at` is not after its start, its start edge taken back. An outcome of no running run changes
+    nothing."""
+    sql = (
+        "WITH r AS (UPDATE analytics_runs SET end_time = %(at)s WHERE aggregate_id = %(id)s AND end_time IS NULL"
+        " RETURNING gateway_id, start_time, end_time)"
+        " INSERT INTO analytics_pending_edges (gateway_id, at, delta)"
+        " SELECT gateway_id, CASE WHEN end_time > start_time THEN end_time ELSE start_time END, -1 FROM r"
+    )
+    return [(sql, params)]
 
 
 def forget_runs(where: str) -> list[str]:
     """Statements that take the runs `r` matching `where` (SQL over `r`, any gateways) out of the
     hours: mark the hours holding their edges, take their part out of every later hour's carry,
-    delete them, recompute the marked hours."""
+    delete them (RECOMPUTE then recomputes the marked hours)."""
     edged = f"{where} AND (r.end_time IS NULL OR r.end_time > r.start_time)"
     return [
-        "UPDATE analytics_peak_hours h SET peak = NULL FROM ("
+        f"UPDATE analytics_peak_hours h SET peak = {MARK} FROM ("
         f" SELECT r.gateway_id, date_trunc('hour', r.start_time, 'UTC') AS hour FROM analytics_runs r WHERE {edged}"
         f" UNION SELECT r.gateway_id, date_trunc('hour', r.end_time, 'UTC') FROM analytics_runs r WHERE {edged}"
         "  AND r.end_time IS NOT NULL) d WHERE h.gateway_id = d.gateway_id AND h.hour = d.hour",
         # A run adds 1 to the carry of each hour beginning after its start and not after its end.
-        "UPDATE analytics_peak_hours h SET carry = h.carry - s.n, peak = h.peak - s.n FROM ("
+        f"UPDATE analytics_peak_hours h SET carry = h.carry - s.n, peak = {_shifted('-s.n')} FROM ("
         " SELECT p.gateway_id, p.hour, count(*) AS n FROM analytics_runs r JOIN analytics_peak_hours p"
         "  ON p.gateway_id = r.gateway_id AND p.hour > r.start_time AND (r.end_time IS NULL OR p.hour <= r.end_time)"
         f"  WHERE {edged} GROUP BY 1, 2) s WHERE h.gateway_id = s.gateway_id AND h.hour = s.hour",
         f"DELETE FROM analytics_runs r WHERE {where}",
-        *RECOMPUTE,
     ]
 
 
@@ -139,12 +138,12 @@ def reset(params: dict[str, Any]) -> list[Statement]:
     """Job.Reset without keep_data (`gateway_id`, `job_id`): the job's ended runs go, as the
     execution history deletes its finished executions; runs still going stay."""
     where = "r.gateway_id = %(gateway_id)s AND r.job_id = %(job_id)s AND r.end_time IS NOT NULL"
-    return [(sql, params) for sql in forget_runs(where)]
+    return [(sql, params) for sql in (*APPLY, *forget_runs(where))]  # the closing statements recompute
 
 
 def forget_pruned(conn: Connection) -> None:
     """Retention, in its transaction: the runs of the `doomed` executions go."""
-    for sql in forget_runs("r.aggregate_id IN (SELECT aggregate_id FROM doomed)"):
+    for sql in (*forget_runs("r.aggregate_id IN (SELECT aggregate_id FROM doomed)"), *RECOMPUTE):
         conn.execute(sql)
 
 
