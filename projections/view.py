@@ -99,6 +99,11 @@ class TrackedView(PostgresTrackingRecorder):
         else:
             self._record_one(tracking, statements)
 
+    def stop_batching(self) -> None:
+        """Record what is kept, then record each event at once again."""
+        self.flush_if_batching()
+        self._batching_thread = None
+
     def flush_if_batching(self) -> None:
         if self._pending and self._batching_thread == threading.get_ident():
             self.flush()
