@@ -153,7 +153,8 @@ _ALL_EDGES = _edges("%(g)s", "'-infinity'::timestamptz", "'infinity'::timestampt
 HOURS_FROM_RUNS = (
     "INSERT INTO analytics_peak_hours (gateway_id, hour, carry, net, peak)"
     " SELECT %(g)s, hour, carry, final - carry, CASE WHEN hour = max(hour) OVER () THEN NULL"
-    "  WHEN first_at = hour THEN top ELSE greatest(carry, top) END FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
+    "  WHEN first_at = hour THEN top ELSE greatest(carry, top) END"
+    " FROM (SELECT date_trunc('hour', at, 'UTC') AS hour, (array_agg(level - n ORDER BY at))[1] AS carry,"
     "  (array_agg(level ORDER BY at DESC))[1] AS final, max(level) AS top, min(at) AS first_at"
     "  FROM (SELECT e.at, sum(e.d) AS n, sum(sum(e.d)) OVER (ORDER BY e.at) AS level"
     f"   FROM ({_ALL_EDGES}) e GROUP BY e.at) l"

@@ -66,7 +66,8 @@ def _windows(now: datetime) -> list[tuple[datetime, datetime]]:
               hour - timedelta(hours=2), hour - timedelta(hours=1, minutes=30), hour - timedelta(minutes=1),
               hour - timedelta(hours=2, seconds=-1), now - timedelta(seconds=1), hour]
     ends = [now, hour, hour - timedelta(hours=1), hour - timedelta(hours=1, minutes=55),
-            hour - timedelta(hours=2) + timedelta(minutes=59, seconds=59, microseconds=700_000), now + timedelta(hours=2)]
+            hour - timedelta(hours=2) + timedelta(minutes=59, seconds=59, microseconds=700_000),
+            now + timedelta(hours=2)]
     return [(s, e) for s in sinces for e in ends]
 
 
@@ -180,7 +181,8 @@ def test_runs_recorded_in_time_order_keep_the_peaks_in_place(runtime: Any, gatew
     runs: dict[int, Execution] = {}
     for at, n, kind in sorted(edges):
         if not kind:
-            runs[n] = Execution.start(gateway_id=gateway_id, job_id="job-t", execution_id=f"exec_t{n}_{uuid.uuid4().hex[:6]}",
+            runs[n] = Execution.start(gateway_id=gateway_id, job_id="job-t",
+                                      execution_id=f"exec_t{n}_{uuid.uuid4().hex[:6]}",
                                       job_name="T", trigger="scheduled", scheduled_for=at, now=at)
         else:
             runs[n].succeed(now=at, duration_ms=int((at - spans[n][0]).total_seconds() * 1000), message="", logs=[])
