@@ -13,7 +13,8 @@ Run: .venv/bin/python bench/api.py [--seconds 5] [--client auto|wrk|httpx] [--sa
   in a process of its own so that the client does not share the server's GIL.
 - Set-up: 1,000 jobs created in one gateway through POST /jobs; 100,000 executions of its first job
   written straight into the executions read model (one every 10 s, ending now: 8,640 in the last 24 h),
-  with their hourly roll-ups (execution_hours, as the analytics projection would hold them); then the
+  with their hourly roll-ups (execution_hours) and runs and hourly peaks (analytics_runs,
+  analytics_peak_hours), as the analytics projection would hold them; then the
   jobs table vacuumed and analyzed, as autovacuum leaves it a minute later.
 - Figures: reads (a random page of GET /jobs at 8 and 1 connection, a random job's detail, a random
   page of the 100,000-execution history, /statistics 24h), POST /jobs at 1, 4, 16 and 64 concurrent
@@ -142,7 +143,7 @@ def seed_history(db_url: str, gateway_id: str, job_id: str, count: int) -> float
     """`count` finished executions of one job in the read model, one every 10 s back from now, and
     their hourly roll-ups (what the analytics projection would hold: /statistics reads them)."""
     import psycopg
-    from metrics import ROLL_UP
+    from metrics import ROLL_UP, seed_peaks
 
     from projections.analytics import BUCKETS
 
@@ -163,6 +164,7 @@ def seed_history(db_url: str, gateway_id: str, job_id: str, count: int) -> float
         recount(conn, gateway_id, job_id)  # as the projection keeps them (projections/execution_counts.py)
         conn.execute("ANALYZE executions")
         conn.execute("ANALYZE execution_hours")
+        seed_peaks(conn, gateway_id)  # the analytics projection's runs and hourly peaks (/statistics' peak)
         # The list's plan and its index-only counts as autovacuum leaves them a minute later: the
         # read rows used to run before or after that at random (a 2x swing of the random page).
         conn.execute("VACUUM (ANALYZE) jobs")

@@ -9,7 +9,8 @@ Run: .venv/bin/python bench/metrics.py [--samples 100]
 - The job: created through the commit point; 100,000 completed executions of it (one every 10 s
   back from now, 95% success, durations 20..2,000 ms), written straight into the execution history
   read model with one INSERT ... SELECT, and their hourly roll-ups into execution_hours with one
-  more (what the analytics projection would hold after projecting them), as bench/api.py does for
+  more, their runs and hourly peaks into analytics_runs and analytics_peak_hours with two more
+  (what the analytics projection would hold after projecting them), as bench/api.py does for
   the rows alone: recording 200,000 events through the projections would take most of the run.
 - The queries are the route's own functions (projections/execution_queries.py), called in-process.
 - Also printed: this process's CPU per call, and the execution rows each statement set reads (from
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.support import started_runtime  # noqa: E402
 from projections import execution_queries as queries  # noqa: E402
 from projections.analytics import BUCKETS  # noqa: E402
+from projections.concurrency import HOURS_FROM_RUNS  # noqa: E402
 from projections.execution_queries import Window  # noqa: E402
 from projections.hourly_queries import job_periods  # noqa: E402
 
@@ -64,6 +66,21 @@ ROLL_UP = (
     "  array(SELECT coalesce((b ->> i::text)::int, 0) FROM generate_series(1, %(buckets)s) i) FROM h"
 )
 
+# The analytics projection's runs and hourly peaks for the gateway's executions that ran
+# (projections/concurrency.py; bench/api.py uses them too).
+RUNS = (
+    "INSERT INTO analytics_runs (aggregate_id, gateway_id, job_id, start_time, end_time)"
+    " SELECT aggregate_id, gateway_id, job_id, start_time, end_time FROM executions"
+    " WHERE gateway_id = %(g)s AND status <> 'missed'"
+)
+
+
+def seed_peaks(conn: Any, gateway_id: str) -> None:
+    conn.execute(RUNS, {"g": gateway_id})
+    conn.execute(HOURS_FROM_RUNS, {"g": gateway_id})
+    conn.execute("ANALYZE analytics_runs")
+    conn.execute("ANALYZE analytics_peak_hours")
+
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
@@ -72,10 +89,12 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 class _Explaining:
     """A read store that runs each statement under EXPLAIN ANALYZE and sums the rows its scans of
-    `executions` and `execution_hours` read (returned or removed by a filter)."""
+    `executions` and `execution_hours` (and the peaks' `analytics_runs`, `analytics_peak_hours`)
+    read (returned or removed by a filter)."""
 
     def __init__(self, store: Any) -> None:
-        self.store, self.rows = store, {"executions": 0, "execution_hours": 0}
+        self.store = store
+        self.rows = dict.fromkeys(("executions", "execution_hours", "analytics_runs", "analytics_peak_hours"), 0)
 
     def _count(self, plan: dict[str, Any]) -> None:
         if plan.get("Relation Name") in self.rows:
@@ -114,6 +133,7 @@ def main() -> None:
             conn.execute(ROLL_UP, {"g": GATEWAY, "j": job_id, "buckets": BUCKETS})
             conn.execute("ANALYZE executions")
             conn.execute("ANALYZE execution_hours")
+            seed_peaks(conn, GATEWAY)
         print(f"set-up: {EXECUTIONS:,} executions and their roll-ups in {time.perf_counter() - began:.1f} s "
               f"(last {EXECUTIONS * 10 / 86400:.1f} days)")
         reads, day, week = runtime.reads, timedelta(days=1), timedelta(days=7)
@@ -159,7 +179,7 @@ def main() -> None:
                 fn(explaining, rollups)
                 p50, p99 = percentiles(samples[rollups])
                 p50s[rollups] = p50
-                read = explaining.rows["executions"] + explaining.rows["execution_hours"]
+                read = sum(explaining.rows.values())
                 ratio = f"{p50s[True] / p50s[False]:17.2f}" if rollups else ""
                 print(f"{name:38} {'roll-up' if rollups else 'rows':8} {p50:8.2f} {p99:8.2f}"
                       f" {cpu[rollups] * 1000 / args.samples:7.2f} {read:10,} {ratio}")

@@ -1,8 +1,9 @@
 """The analytics projection (the documented example of adding one: docs/projections.md): hourly
 roll-ups of each job's completed executions (count, successes, failures, total duration and a
 duration histogram for the p95), keyed by the hour the execution started, as the execution history
-counts them. Retention takes out of the roll-ups exactly what the executions it prunes added
-(projections/retention.py), so the table always equals a replay of the log."""
+counts them; and each run's start and end with the peak concurrency of each hour
+(projections/concurrency.py). Retention takes out of the roll-ups exactly what the executions it
+prunes added (projections/retention.py), so the tables always equal a replay of the log."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from domain.execution import Execution
+from domain.job import Job
+from projections import concurrency
 from projections.view import TrackedView
 
 BUCKETS = 64  # bucket i holds durations d with floor(2 * log2(d + 1)) == i (the last one: all longer)
@@ -48,7 +51,9 @@ def p95_of(histogram: list[int]) -> int:
 
 class AnalyticsView(TrackedView):
     tracking_table = "analytics_tracking"
-    tables = ("execution_hours", "analytics_starts")
+    tables = ("execution_hours", "analytics_starts", "analytics_runs", "analytics_peak_hours",
+              "analytics_pending_edges")
+    closing = (*concurrency.APPLY, *concurrency.RECOMPUTE)
 
 
 _EMPTY = "array_fill(0, ARRAY[%d])" % BUCKETS
@@ -69,7 +74,7 @@ _FORGET = "DELETE FROM analytics_starts WHERE aggregate_id = %(id)s"
 
 class AnalyticsProjection(Projection[AnalyticsView]):
     name = "analytics"
-    topics = tuple(get_topic(cls) for cls in (Execution.Started, Execution.Succeeded, Execution.Failed))
+    topics = tuple(get_topic(cls) for cls in (Execution.Started, Execution.Succeeded, Execution.Failed, Job.Reset))
 
     @singledispatchmethod
     def process_event(self, domain_event: DomainEventProtocol[Any], tracking: Tracking) -> None:
@@ -83,12 +88,22 @@ class AnalyticsProjection(Projection[AnalyticsView]):
         )
         params = {"id": event.originator_id, "gateway_id": event.gateway_id, "job_id": event.job_id,
                   "at": event.timestamp}
-        self.view.record(tracking, [(sql, params)])
+        self.view.record(tracking, [(sql, params), *concurrency.started(params)])
 
     def _completed(self, event: Any, tracking: Tracking, ok: bool) -> None:
         params = {"id": event.originator_id, "ok": int(ok), "ms": event.duration_ms,
-                  "bucket": bucket_of(event.duration_ms)}
-        self.view.record(tracking, [(_COUNT, params), (_BUCKET, params), (_FORGET, params)])
+                  "bucket": bucket_of(event.duration_ms), "at": event.timestamp}
+        self.view.record(tracking, [(_COUNT, params), (_BUCKET, params), (_FORGET, params),
+                                    *concurrency.ended(params)])
+
+    @process_event.register
+    def _reset(self, event: Job.Reset, tracking: Tracking) -> None:
+        """Without keep_data the execution history deletes the job's finished executions: their
+        runs go from the peaks too (the roll-ups keep their counts, as before)."""
+        if event.keep_data:
+            self.view.record(tracking)
+            return
+        self.view.record(tracking, concurrency.reset({"gateway_id": event.gateway_id, "job_id": event.job_id}))
 
     @process_event.register
     def _succeeded(self, event: Execution.Succeeded, tracking: Tracking) -> None:

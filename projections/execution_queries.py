@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.errors import ExecutionNotFound, JobNotFound
 from domain.execution import ACTIVE, COMPLETED
+from projections.concurrency import peak_concurrency
 from projections.hourly_queries import completed_since, job_periods
 from projections.execution_counts import job_counts
 from projections.read_store import ReadStore
@@ -178,31 +179,6 @@ def job_metrics(
         ],
     }
     return {"job_id": job_id, "job_name": name, "metrics": metrics}
-
-
-# The most executions running at once in [since, now]: +1 at each start, -1 at each end (an end
-# before a start at the same instant), running executions end at now; the max of the running sum.
-# The executions overlapping [since, now), in three parts each read from an index: started in
-# the window, started before it and ended in it, started before it and not ended.
-_SPAN = (
-    "  SELECT greatest(start_time, %(since)s) AS s, least(coalesce(end_time, %(now)s), %(now)s) AS e"
-    "  FROM executions WHERE gateway_id = %(gateway_id)s AND status <> 'missed' AND "
-)
-_PEAK = (
-    "WITH spans AS ("
-    f"{_SPAN} start_time >= %(since)s AND start_time < %(now)s AND coalesce(end_time, %(now)s) > %(since)s"
-    f"  UNION ALL {_SPAN} start_time < %(since)s AND end_time > %(since)s"
-    f"  UNION ALL {_SPAN} start_time < %(since)s AND end_time IS NULL"
-    "), edges AS (SELECT s AS at, 1 AS delta FROM spans WHERE e > s"
-    "  UNION ALL SELECT e, -1 FROM spans WHERE e > s)"
-    " SELECT coalesce(max(level), 0) AS peak FROM ("
-    "  SELECT sum(delta) OVER (ORDER BY at, delta ROWS UNBOUNDED PRECEDING) AS level FROM edges) t"
-)
-
-
-def peak_concurrency(store: ReadStore, gateway_id: str, since: datetime, now: datetime) -> int:
-    row = store.one(_PEAK, {"gateway_id": gateway_id, "since": since, "now": now})
-    return int(row["peak"]) if row else 0
 
 
 def statistics(

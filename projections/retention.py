@@ -13,6 +13,7 @@ from psycopg.rows import tuple_row
 
 from domain.execution import COMPLETED, FINAL
 from projections.analytics import BUCKETS
+from projections.concurrency import forget_pruned
 from projections.execution_counts import forget_counted
 
 
@@ -93,3 +94,4 @@ def forget_in_analytics(conn: Connection, params: dict[str, object]) -> None:
         params,
     )
     conn.execute("DELETE FROM execution_hours WHERE executions = 0")
+    forget_pruned(conn)  # their runs, from the hours' peak concurrency

@@ -132,11 +132,16 @@ def rebuild(
     gets (events replayed, last notification id) after each page."""
     projection.view.truncate()
     start, count = 1, 0
-    while batch := app.recorder.select_notifications(start=start, limit=page, topics=projection.topics):
-        for notification in batch:
-            projection.process_event(app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
-        count += len(batch)
-        start = batch[-1].id + 1
-        if on_progress is not None:
-            on_progress(count, batch[-1].id)
+    projection.view.batch_in_this_thread()  # a page per read-model transaction, as the projection's thread
+    try:
+        while batch := app.recorder.select_notifications(start=start, limit=page, topics=projection.topics):
+            for notification in batch:
+                projection.process_event(app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
+            projection.view.flush_if_batching()
+            count += len(batch)
+            start = batch[-1].id + 1
+            if on_progress is not None:
+                on_progress(count, batch[-1].id)
+    finally:
+        projection.view.stop_batching()
     return count

@@ -119,8 +119,13 @@ def _replay_and_compare(
             batch = app.recorder.select_notifications(start=start, limit=page, stop=target, topics=projection.topics)
             if not batch:
                 break
-            for notification in batch:
-                projection.process_event(app.mapper.to_domain_event(notification), Tracking(app.name, notification.id))
+            projection.view.batch_in_this_thread()  # a page per transaction, as the projection's thread
+            try:
+                for notification in batch:
+                    projection.process_event(app.mapper.to_domain_event(notification),
+                                             Tracking(app.name, notification.id))
+            finally:
+                projection.view.stop_batching()
             replayed += len(batch)
             start = batch[-1].id + 1
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")

@@ -99,6 +99,9 @@ class TrackedView(PostgresTrackingRecorder):
 
     tracking_table: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    # Statements without parameters run once at the end of each transaction, after every event's
+    # (a view that settles what its events' statements left marked: the analytics hours' peaks).
+    closing: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, datastore: PostgresDatastore, on_commit: Callable[[str, int], None] | None = None) -> None:
         super().__init__(datastore, tracking_table_name=self.tracking_table)
@@ -117,6 +120,11 @@ class TrackedView(PostgresTrackingRecorder):
             self._pending.append((tracking, list(statements)))
         else:
             self._record_one(tracking, statements)
+
+    def stop_batching(self) -> None:
+        """Record what is kept, then record each event at once again."""
+        self.flush_if_batching()
+        self._batching_thread = None
 
     def flush_if_batching(self) -> None:
         if self._pending and self._batching_thread == threading.get_ident():
@@ -181,6 +189,8 @@ class TrackedView(PostgresTrackingRecorder):
                 if row is not None and row["notification_id"] >= first.notification_id:
                     raise IntegrityError("recorded meanwhile")
             self.write(curs, events)
+            for statement in self.closing:
+                curs.execute(statement)
             self._insert_tracking(curs, last)
 
     def _commit_in_one_message(self, first: Tracking, last: Tracking, events: Sequence[Sequence[Statement]]) -> None:
@@ -200,6 +210,7 @@ class TrackedView(PostgresTrackingRecorder):
             parts.append(bind(advance, {"app": last.application_name, "last": last.notification_id,
                                         "first": first.notification_id}))
             parts.extend(bind(sql, storable(params)) for statements in events for sql, params in statements)
+            parts.extend(self.closing)
             try:
                 conn.execute(";".join(parts))
             except DivisionByZero:
