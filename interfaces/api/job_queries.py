@@ -125,7 +125,7 @@ def list_body(page: ListPage) -> bytes:
     what `ok()` and the encoder gave for the decoded rows, without decoding them."""
     return b"".join((
         b'{"data":{"total_jobs":', str(page.total_jobs).encode(), b',"active_jobs":', str(page.active_jobs).encode(),
-        b',"jobs":[', page.jobs_json.encode(), b']},"success":true,"message":"Jobs retrieved successfully"}',
+        b',"jobs":[', page.jobs_json, b']},"success":true,"message":"Jobs retrieved successfully"}',
     ))
 
 
