@@ -1,6 +1,6 @@
 """HTTP throughput and latency of the real API against a bare Litestar app, served the same way.
 
-Run: .venv/bin/python bench/api.py [--seconds 5] [--client auto|wrk|httpx] [--samples 200] [--cache] [--only post]
+Run: .venv/bin/python bench/api.py [--seconds 5] [--client auto|wrk|httpx] [--samples 200] [--cache] [--only post|reads]
 
 - Database: DATABASE_URL's server if set, else an embedded PostgreSQL in a fresh temp dir; a fresh
   database is created, migrated, and dropped at the end.
@@ -178,8 +178,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before each figure")
     parser.add_argument("--samples", type=int, default=200, help="command-to-visible samples")
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
-    parser.add_argument("--only", choices=["all", "post"], default="all",
-                        help="post: the bare baseline, the POST rows and command-to-visible only (no history seeded)")
+    parser.add_argument("--only", choices=["all", "post", "reads"], default="all",
+                        help="post: the bare baseline, the POST rows and command-to-visible only (no history seeded);"
+                             " reads: the bare baseline and the read rows only")
     parser.add_argument("--keep-server", action="store_true", help="print pids and wait for Enter before stopping")
     args = parser.parse_args()
 
@@ -233,7 +234,7 @@ def main() -> int:
         setup_seconds, job_ids = setup_jobs(base, {**auth, "X-Gateway-ID": GATEWAY}, SETUP_JOBS)
         print(f"set-up: {SETUP_JOBS} jobs through POST /jobs in {setup_seconds:.1f} s "
               f"({SETUP_JOBS / setup_seconds:.0f}/s sequential)", flush=True)
-        if args.only == "all":
+        if args.only != "post":
             seeded = seed_history(db_url, GATEWAY, job_ids[0], HISTORY)
             print(f"set-up: {HISTORY} executions of {job_ids[0]} in the read model in {seeded:.1f} s", flush=True)
         if args.keep_server:
@@ -254,7 +255,7 @@ def main() -> int:
         bare_url = f"http://127.0.0.1:{bare_port}/bare"
         rows.append(("bare GET (baseline)", f"{GET_CONNECTIONS}", load("bare", bare_url, {}, GET_CONNECTIONS)))
         rows.append(("bare GET (baseline)", "1", load("bare", bare_url, {}, 1)))
-        if args.only == "all":
+        if args.only != "post":
             rows.append(("GET /jobs same page", f"{GET_CONNECTIONS}",
                          load("list", f"{base}{PREFIX}/jobs?limit=50", list_headers, GET_CONNECTIONS)))
             for connections in (GET_CONNECTIONS, 1):
@@ -269,20 +270,22 @@ def main() -> int:
                 paths=[f"{PREFIX}/jobs/{job_ids[0]}/history?limit=50&offset={o}" for o in range(0, 1000, 10)])))
             rows.append(("GET /statistics 24h", "1", load(
                 "statistics", f"{base}{PREFIX}/statistics?time_range=24h", list_headers, 1)))
-        for connections in POST_CLIENTS:
-            post_headers = {**auth, "X-Gateway-ID": f"gw-bench-post-{connections}", "Content-Type": "application/json"}
-            rows.append(("POST /jobs one gateway", f"{connections}",
-                         load("post, one gateway", f"{base}{PREFIX}/jobs", post_headers, connections, "POST",
-                              job_body(name="posted"))))
-        for connections in POST_CLIENTS:
-            post_headers = {**auth, "X-Gateway-ID": SPREAD[0], "Content-Type": "application/json"}
-            rows.append((f"POST /jobs {len(SPREAD)} gateways", f"{connections}",
-                         load("post, spread", f"{base}{PREFIX}/jobs", post_headers, connections, "POST",
-                              job_body(name="posted"), gateways=SPREAD)))
-        visible = in_process("visible", {
-            "base": base, "headers": {**auth, "X-Gateway-ID": VISIBLE_GATEWAY},
-            "samples": args.samples, "warmup": 10,
-        })
+        visible = None
+        if args.only != "reads":
+            for connections in POST_CLIENTS:
+                post_headers = {**auth, "X-Gateway-ID": f"gw-bench-post-{connections}", "Content-Type": "application/json"}
+                rows.append(("POST /jobs one gateway", f"{connections}",
+                             load("post, one gateway", f"{base}{PREFIX}/jobs", post_headers, connections, "POST",
+                                  job_body(name="posted"))))
+            for connections in POST_CLIENTS:
+                post_headers = {**auth, "X-Gateway-ID": SPREAD[0], "Content-Type": "application/json"}
+                rows.append((f"POST /jobs {len(SPREAD)} gateways", f"{connections}",
+                             load("post, spread", f"{base}{PREFIX}/jobs", post_headers, connections, "POST",
+                                  job_body(name="posted"), gateways=SPREAD)))
+            visible = in_process("visible", {
+                "base": base, "headers": {**auth, "X-Gateway-ID": VISIBLE_GATEWAY},
+                "samples": args.samples, "warmup": 10,
+            })
         if args.keep_server:
             input("done; press Enter to stop the servers ... ")
     finally:
@@ -306,27 +309,29 @@ def main() -> int:
         bare_rps = (bare1 if conc == "1" else bare8)["rps"]
         shown = f"{r['rps'] / bare_rps:.2f}" if label.startswith(("GET", "history", "bare")) and bare_rps else ""
         print(f"{label:<26}{conc:>5}{r['rps']:>10.0f}{shown:>8}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}")
-    print(f"{'command-to-visible':<26}{'1':>5}{'':>10}{'':>8}{visible['p50_ms']:>9.1f}{visible['p99_ms']:>9.1f}{0:>8}"
-          f"   ({visible['samples']} samples; POST alone p50 {visible['post_p50_ms']:.1f} / "
-          f"p99 {visible['post_p99_ms']:.1f} ms; extra GETs {visible['extra_gets']})")
+    if visible is not None:
+        print(f"{'command-to-visible':<26}{'1':>5}{'':>10}{'':>8}{visible['p50_ms']:>9.1f}{visible['p99_ms']:>9.1f}{0:>8}"
+              f"   ({visible['samples']} samples; POST alone p50 {visible['post_p50_ms']:.1f} / "
+              f"p99 {visible['post_p99_ms']:.1f} ms; extra GETs {visible['extra_gets']})")
     if client == "httpx":
         print("note: the httpx client (one Python process) caps the bare endpoint far below the server's rate, so the"
               " ratio is flattered; install wrk for a fair baseline")
     print()
     checks = []
-    if args.only == "all":
+    if args.only != "post":
         page = by[("GET /jobs random page", f"{GET_CONNECTIONS}")]
         checks.append(("GET /jobs random page / bare", page["rps"] / bare8["rps"], ">= 0.3", page["rps"] / bare8["rps"] >= 0.3))
         for label in ("GET /jobs/{id} random", "history, random page", "GET /statistics 24h"):
             p99 = by[(label, "1")]["p99_ms"]
             checks.append((f"{label} p99 ms", p99, "< 20", p99 < 20))
-    for label in ("POST /jobs one gateway", f"POST /jobs {len(SPREAD)} gateways"):
+    for label in ("POST /jobs one gateway", f"POST /jobs {len(SPREAD)} gateways") if visible is not None else ():
         one, sixteen = by[(label, "1")], by[(label, "16")]
         checks.append((f"{label} x16 req/s", sixteen["rps"], ">= 800", sixteen["rps"] >= 800))
         checks.append((f"{label} x16 p99 ms", sixteen["p99_ms"], "< 50", sixteen["p99_ms"] < 50))
         least = min(by[(label, str(c))]["rps"] for c in POST_CLIENTS)
         checks.append((f"{label} least req/s / x1", least / one["rps"], ">= 1", least >= one["rps"]))
-    checks.append(("command-to-visible p99 ms", visible["p99_ms"], "< 10", visible["p99_ms"] < 10))
+    if visible is not None:
+        checks.append(("command-to-visible p99 ms", visible["p99_ms"], "< 10", visible["p99_ms"] < 10))
     for name, value, target, ok in checks:
         print(f"{name:<40}= {value:>8.2f}   target {target:<7} {'PASS' if ok else 'FAIL'}")
     return 0 if all(ok for *_, ok in checks) else 1

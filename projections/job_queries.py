@@ -31,24 +31,17 @@ def _average(row: dict[str, Any]) -> int:
 @dataclass(frozen=True)
 class ListPage:
     """A page of the job list: the selection's counts and the page's jobs as the JSON the list
-    answers (one object per job, comma-separated, without the brackets; '' for none)."""
+    answers (one object per job, comma-separated, without the brackets; empty for none), UTF-8."""
 
     total_jobs: int
     active_jobs: int
-    jobs_json: str
+    jobs_json: bytes
 
 
-# A row's list answer: its kept parts (migration 026) around what a fire changes, written here. The
-# average is rounded half to even, as Python's round() of the detail does.
-_ANSWER = (
-    "list_head || '\"' || status || '\"' || list_schedule || job_list_instant(next_execution) || list_tail"
-    " || ',\"last_execution\":' || job_list_instant(last_execution)"
-    " || ',\"execution_count\":' || total_executions || ',\"average_duration_ms\":' || CASE"
-    "  WHEN finished_executions = 0 THEN 0 ELSE total_duration_ms / finished_executions + CASE"
-    "   WHEN 2 * (total_duration_ms %% finished_executions) > finished_executions"
-    "    OR 2 * (total_duration_ms %% finished_executions) = finished_executions"
-    "     AND total_duration_ms / finished_executions %% 2 = 1 THEN 1 ELSE 0 END END || '}'"
-)
+# A row's list answer: the parts its row keeps, stored generated columns (migrations 026 and 028;
+# the average in list_last rounds half to even, as Python's round() of the detail does), around its
+# status, itself generated. Concatenation only: nothing is formatted at read time.
+_ANSWER = "list_head || '\"' || status || '\"' || list_schedule || list_next || list_tail || list_last"
 
 
 def list_page(store: ReadStore, gateway_id: str, f: JobFilter) -> ListPage:
@@ -71,7 +64,7 @@ def list_page(store: ReadStore, gateway_id: str, f: JobFilter) -> ListPage:
         where.append("enabled = %(enabled)s")
         params["enabled"] = f.enabled
     clause = " AND ".join(where)
-    row = store.one(
+    row = store.first_row_text(
         f"SELECT c.total, c.active, (SELECT coalesce(string_agg({_ANSWER}, ',' ORDER BY created_at, job_id), '')"
         "  FROM jobs WHERE gateway_id = %(gateway_id)s AND job_id = ANY (ARRAY("
         f"   SELECT job_id FROM jobs WHERE {clause}"  # noqa: S608 - clause is built from constants
@@ -80,8 +73,8 @@ def list_page(store: ReadStore, gateway_id: str, f: JobFilter) -> ListPage:
         f"  FROM jobs WHERE {clause}) c",  # noqa: S608
         params,
     )
-    assert row is not None
-    return ListPage(row["total"], row["active"], row["jobs"])
+    assert row is not None and row[0] is not None and row[1] is not None and row[2] is not None
+    return ListPage(int(row[0]), int(row[1]), row[2])
 
 
 def _upcoming(row: dict[str, Any], location: tuple[float, float] | None, now: datetime) -> list[datetime]:

@@ -43,7 +43,7 @@ def jobs_attribute(runtime: Runtime, gateway_id: str) -> Markup:
         return Markup(cached.decode())
     everything = JobFilter(limit=max(runtime.settings.max_jobs_per_gateway, 1))
     page = job_queries.list_page(runtime.reads, gateway_id, everything)
-    text = attribute(f"[{page.jobs_json}]")
+    text = attribute(f"[{page.jobs_json.decode()}]")
     runtime.list_cache.put(key, position, str(text).encode())
     return text
 

@@ -1,4 +1,4 @@
-"""GET /jobs answers each job from the parts its row keeps (migration 026), read on a plain query
+"""GET /jobs answers each job from the parts its row keeps (migrations 026, 028), read on a plain query
 string without Litestar's parameter handling: the same jobs, fields and values as the job's own
 detail, the same selection as the handler's, and the handler's answer for anything else."""
 
@@ -67,10 +67,9 @@ def test_the_listed_average_rounds_as_the_detail_does(runtime, total, finished):
     """The page's answer of a row and the detail (Python's round: half to even) give the same average."""
     row = runtime.reads.one(
         f"SELECT ({_ANSWER})::json AS answer FROM (SELECT job_list_head('j', 'n', '', 'interval', true) AS list_head,"
-        " 'active' AS status, job_list_schedule('{}') AS list_schedule, NULL::timestamptz AS next_execution,"
+        " 'active' AS status, job_list_schedule('{}') AS list_schedule, job_list_moment(NULL) AS list_next,"
         " job_list_tail('{}', '{}', '2026-01-01T00:00:00Z') AS list_tail,"
-        " '2026-01-01T00:00:00.000120Z'::timestamptz AS last_execution, 3 AS total_executions,"
-        " %(finished)s::bigint AS finished_executions, %(total)s::bigint AS total_duration_ms) r",
+        " job_list_last('2026-01-01T00:00:00.000120Z', 3, %(finished)s, %(total)s) AS list_last) r",
         {"total": total, "finished": finished},
     )
     answer = row["answer"]
