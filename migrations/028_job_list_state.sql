@@ -21,12 +21,18 @@ END
 $$;
 
 -- ',"last_execution":...,"execution_count":...,"average_duration_ms":...}' (the answer's end); the
--- average rounds half to even, as the detail's Python round does.
+-- average rounds half to even, as the detail's Python round does. The instant is job_list_moment's
+-- text written out again: these functions call pg_catalog's only, as 026's, so that they run where
+-- the search_path is a scratch schema alone (`projections verify`).
 CREATE OR REPLACE FUNCTION job_list_last(
     last_execution timestamptz, total_executions bigint, finished_executions bigint, total_duration_ms bigint
 ) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    RETURN ',"last_execution":' || job_list_moment(last_execution)
+    RETURN ',"last_execution":' || CASE WHEN last_execution IS NULL THEN 'null' ELSE
+            '"' || to_char(last_execution AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+            || CASE WHEN date_trunc('second', last_execution) = last_execution THEN ''
+                    ELSE '.' || to_char(last_execution AT TIME ZONE 'UTC', 'US') END
+            || 'Z"' END
         || ',"execution_count":' || total_executions || ',"average_duration_ms":' || CASE
             WHEN finished_executions = 0 THEN 0 ELSE total_duration_ms / finished_executions + CASE
                 WHEN 2 * (total_duration_ms % finished_executions) > finished_executions
