@@ -268,7 +268,7 @@ def test_a_follower_keeps_the_manual_runs_of_the_last_hour_only(runtime):
         first, _ = runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
         assert wait_until(lambda: list(d.pending_runs) == [first], timeout=30)
         asked = d.pending_runs[first].fire_at  # when the first was asked for (its event's time)
-        time.sleep(0.5)
+        time.sleep(0.5)  # not a wait for the dispatcher: it puts 0.5 s between the two requests' times
         now[0] = asked + timedelta(hours=1, seconds=0.25)  # the first is past the hour, the second not
         second, _ = runtime.app.request_run(gw, job.job_id, parameters={}, force=False, actor="t")
         assert wait_until(lambda: second in d.pending_runs, timeout=30)

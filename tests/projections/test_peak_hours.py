@@ -20,6 +20,7 @@ from projections import concurrency
 from projections.analytics import AnalyticsProjection, AnalyticsView
 from projections.concurrency import peak_concurrency
 from projections.verify import verify
+from tests.application.dispatch_support import wait_until
 from tests.conftest import Api, job_body
 
 # The query /statistics ran before (projections/execution_queries.py until decision 300): the
@@ -134,15 +135,11 @@ def test_peaks_from_the_hours_equal_the_rows_query_through_retention_and_reset(
 
 def _settle(runtime: Any, gateway_id: str) -> None:
     """Wait until both views have applied the reset (no finished run of the gateway left in either)."""
-    import time
-
-    deadline = time.monotonic() + 30
     query = ("SELECT (SELECT count(*) FROM executions WHERE gateway_id = %(g)s AND end_time IS NOT NULL"
              "  AND status <> 'missed') + (SELECT count(*) FROM analytics_runs WHERE gateway_id = %(g)s"
              "  AND end_time IS NOT NULL) AS n")
-    while runtime.reads.one(query, {"g": gateway_id})["n"]:
-        assert time.monotonic() < deadline, "the reset did not reach the read models"
-        time.sleep(0.05)
+    assert wait_until(lambda: not runtime.reads.one(query, {"g": gateway_id})["n"], timeout=30), \
+        "the reset did not reach the read models"
 
 
 @pytest.mark.parametrize("known", [False, True])
